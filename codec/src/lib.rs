@@ -1,0 +1,21 @@
+//! The RocketMQ remoting protocol and message encoding, as pure functions over bytes.
+//!
+//! No I/O and no async runtime: the server hands this crate complete frames and gets typed values back.
+//!
+//! Layout:
+//! - [`code`]: `RequestCode`, `ResponseCode`, `LanguageCode` (unknown numbers are kept, never lost).
+//! - [`command`]: `RemotingCommand` and the frame format (JSON and ROCKETMQ binary headers).
+//! - [`header`]: typed request/response headers, converted once from/to `extFields`.
+//! - [`message`]: the stored-message record (commit log / pull body layout), properties, batches, ids, CRC.
+//! - [`fastjson`]: a small JSON value model that reads and writes what fastjson 1.x writes
+//!   (unquoted integer and object map keys).
+//! - [`error`]: `CodecError`.
+
+pub mod code;
+pub mod command;
+pub mod error;
+pub mod fastjson;
+pub mod header;
+pub mod message;
+
+pub use error::CodecError;

@@ -1,0 +1,22 @@
+//! The message store in the Java broker's on-disk format.
+//!
+//! Synchronous, no networking, no async runtime.
+//!
+//! Layout:
+//! - [`mapped_file`]: fixed-size memory-mapped files named by their 20-digit start offset (the only `unsafe`).
+//! - [`commit_log`]: the append-only record log (`<root>/commitlog/`).
+//! - [`consume_queue`]: per topic/queue 20-byte index units (`<root>/consumequeue/<topic>/<queueId>/`).
+//! - [`message_store`]: `MessageStore`, which ties the two together: put, get, offsets, recovery on open.
+//! - [`config`]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
+//!   written the way fastjson writes them, atomically.
+//! - [`error`]: `StoreError`.
+
+pub mod commit_log;
+pub mod config;
+pub mod consume_queue;
+pub mod error;
+pub mod mapped_file;
+pub mod message_store;
+
+pub use error::StoreError;
+
