@@ -18,5 +18,5 @@ pub mod error;
 pub mod mapped_file;
 pub mod message_store;
 
-pub use error::StoreError;
+
 
