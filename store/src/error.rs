@@ -1,1 +1,39 @@
-//! (being written)
+//! Everything that can go wrong in the store. Mapping to response codes happens in the server, not here.
+
+use std::io;
+use std::path::PathBuf;
+
+use rmq_codec::CodecError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// A record that cannot be encoded (topic or properties too long for the layout).
+    #[error("message encoding: {0}")]
+    Codec(#[from] CodecError),
+    /// Body or record over the configured limit, or a record that could never fit in one commit-log file
+    /// (Java: MESSAGE_ILLEGAL).
+    #[error("message too large: {size} bytes, limit {limit}")]
+    MessageTooLarge { size: usize, limit: usize },
+    /// The property string does not fit in the int16 length field (Java: PROPERTIES_SIZE_EXCEEDED).
+    #[error("properties too large: {0} bytes")]
+    PropertiesTooLarge(usize),
+    /// Arguments that break the API contract (mixed topics in a batch, length mismatches).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// Another process (or another `MessageStore` in this process) holds `<root>/lock`.
+    #[error("lock failed, store {0} is already in use")]
+    Locked(PathBuf),
+    /// A file on disk that breaks the format (wrong size, bad name) and that we refuse to guess about.
+    #[error("corrupt store file {path}: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    /// An earlier flush failed; the store accepts no more writes (retrying a failed msync/fsync and reporting
+    /// success could acknowledge data that never reached the disk).
+    #[error("store poisoned by an earlier flush failure")]
+    Poisoned,
+    /// `shutdown` has been called.
+    #[error("store is shut down")]
+    ShutDown,
+}

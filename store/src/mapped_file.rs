@@ -1,1 +1,263 @@
-//! (being written)
+//! Fixed-size memory-mapped files named by their 20-digit start offset (`MappedFile` / `MappedFileQueue`).
+//!
+//! This is the only module with `unsafe`. The invariants that make it sound:
+//! 1. **Single writer, disjoint ranges.** Bytes are written only at or beyond the published write position
+//!    (`wrote`), under `write_lock`, and `wrote` is advanced with `Release` only after the copy. Readers only
+//!    look at `[0, wrote)` loaded with `Acquire`. So no byte is ever read and written concurrently.
+//! 2. **Rewriting readable bytes needs exclusive access.** [`MappedFile::truncate`] zeroes bytes that readers may
+//!    have seen; it takes `&mut self` and refuses to run while any zero-copy [`Bytes`] still shares the mapping.
+//! 3. **The mapping outlives every view.** Views handed out as [`Bytes`] own an `Arc` of the mapping.
+//! 4. **Nobody else changes the file size.** `<root>/lock` keeps other brokers out; truncating a mapped file from
+//!    outside would turn reads into SIGBUS, as with any mmap-based store (Java's included).
+
+mod queue;
+
+pub use queue::MappedFileQueue;
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::{MmapOptions, MmapRaw};
+use parking_lot::Mutex;
+
+/// `UtilAll.offset2FileName`: the start offset as 20 zero-padded decimal digits.
+pub fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// One fixed-size mapped file.
+pub struct MappedFile {
+    path: PathBuf,
+    from_offset: u64,
+    map: Arc<MmapRaw>,
+    /// Published write position: bytes below it are immutable and readable.
+    wrote: AtomicUsize,
+    /// Serializes writers (invariant 1) even if a caller forgets its own lock.
+    write_lock: Mutex<()>,
+    /// Bytes below this position are known to be on disk.
+    flushed: Mutex<usize>,
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("path", &self.path)
+            .field("wrote", &self.wrote_position())
+            .finish()
+    }
+}
+
+/// Owner of a zero-copy view: keeps the mapping alive for as long as the `Bytes` lives.
+struct MapSlice {
+    map: Arc<MmapRaw>,
+    start: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for MapSlice {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `start + len <= wrote <= map.len()` was checked when the view was made, the mapping is alive
+        // (we own an Arc), and bytes below `wrote` are never written while a view exists (invariants 1 and 2).
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(self.start), self.len) }
+    }
+}
+
+fn map_file(file: &File, size: usize) -> io::Result<MmapRaw> {
+    MmapOptions::new().len(size).map_raw(file)
+}
+
+impl MappedFile {
+    /// Creates `<dir>/<20-digit from_offset>` at its full size (sparse) and maps it. Fails if it exists.
+    pub fn create(dir: &Path, from_offset: u64, size: usize) -> io::Result<Self> {
+        let path = dir.join(file_name(from_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        file.set_len(size as u64)?;
+        let map = map_file(&file, size)?;
+        // A new file name must survive a crash, or the data written into it is unreachable.
+        File::open(dir)?.sync_all()?;
+        Ok(Self::new(path, from_offset, map, 0))
+    }
+
+    /// Maps an existing file, which must be exactly `size` bytes. The write position starts at `size`
+    /// (everything readable) until recovery sets it with [`truncate`](Self::truncate).
+    pub fn open(path: &Path, from_offset: u64, size: usize) -> io::Result<Self> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len != size as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is {len} bytes, expected {size}", path.display()),
+            ));
+        }
+        let map = map_file(&file, size)?;
+        Ok(Self::new(path.to_path_buf(), from_offset, map, size))
+    }
+
+    fn new(path: PathBuf, from_offset: u64, map: MmapRaw, wrote: usize) -> Self {
+        MappedFile {
+            path,
+            from_offset,
+            map: Arc::new(map),
+            wrote: AtomicUsize::new(wrote),
+            write_lock: Mutex::new(()),
+            flushed: Mutex::new(wrote),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Global offset of the file's first byte (its name).
+    pub fn from_offset(&self) -> u64 {
+        self.from_offset
+    }
+
+    pub fn size(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn wrote_position(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.size() - self.wrote_position()
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// Appends `data` at the write position and publishes it. Returns the position it was written at, or `None`
+    /// (nothing written) when it does not fit.
+    pub fn append(&self, data: &[u8]) -> Option<usize> {
+        let _guard = self.write_lock.lock();
+        let pos = self.wrote.load(Ordering::Acquire);
+        if data.len() > self.size() - pos {
+            return None;
+        }
+        // SAFETY: `[pos, pos + len)` lies inside the mapping and at or beyond `wrote`, so no reader can see it
+        // (invariant 1), and `write_lock` excludes other writers. The source is a separate Rust slice.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len());
+        }
+        self.wrote.store(pos + data.len(), Ordering::Release);
+        Some(pos)
+    }
+
+    /// Marks the rest of the file as used without writing (after the 8-byte BLANK record, Java leaves the rest
+    /// of the file as it is).
+    pub fn fill_to_end(&self) {
+        let _guard = self.write_lock.lock();
+        self.wrote.store(self.size(), Ordering::Release);
+    }
+
+    /// Borrows published bytes `[pos, pos + len)`; `None` if they are not all below the write position.
+    pub fn slice(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote_position() {
+            return None;
+        }
+        // SAFETY: the range is published (below `wrote`) and so immutable while `&self` lives: only
+        // `truncate(&mut self)` rewrites published bytes (invariants 1 and 2).
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// A zero-copy view of published bytes that keeps the mapping alive.
+    pub fn read(&self, pos: usize, len: usize) -> Option<Bytes> {
+        self.slice(pos, len)?;
+        Some(Bytes::from_owner(MapSlice {
+            map: Arc::clone(&self.map),
+            start: pos,
+            len,
+        }))
+    }
+
+    /// Flushes (msync) everything written since the last flush. Returns the flushed position.
+    pub fn flush(&self) -> io::Result<usize> {
+        let mut flushed = self.flushed.lock();
+        let wrote = self.wrote_position();
+        if wrote > *flushed {
+            self.map.flush_range(*flushed, wrote - *flushed)?;
+            *flushed = wrote;
+        }
+        Ok(*flushed)
+    }
+
+    /// Recovery: sets the write position to `pos` and zeroes every non-zero byte after it, so garbage left by a
+    /// torn write can never be mistaken for records appended later. Fails if zero-copy views are outstanding.
+    pub fn truncate(&mut self, pos: usize) -> io::Result<()> {
+        let size = self.size();
+        let map = Arc::get_mut(&mut self.map).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::WouldBlock, "mapped file still has readers")
+        })?;
+        let pos = pos.min(size);
+        // SAFETY: `&mut self` plus a unique Arc means no other reference to the mapping exists (invariant 2);
+        // the range is inside the mapping.
+        let tail = unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(pos), size - pos) };
+        // Scan for the last non-zero byte instead of zeroing the whole tail: writing zeros into the untouched,
+        // sparse rest of a 1 GiB file would allocate it all.
+        if let Some(last) = tail.iter().rposition(|b| *b != 0) {
+            tail[..=last].fill(0);
+            map.flush_range(pos, last + 1)?;
+        }
+        *self.wrote.get_mut() = pos;
+        let flushed = self.flushed.get_mut();
+        *flushed = (*flushed).min(pos);
+        Ok(())
+    }
+
+    /// Deletes the file. The mapping stays valid for outstanding views until they drop.
+    pub fn delete(self) -> io::Result<()> {
+        std::fs::remove_file(&self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_flush_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 4096, 64).unwrap();
+        assert_eq!(f.path().file_name().unwrap(), "00000000000000004096");
+        assert_eq!(f.append(b"hello"), Some(0));
+        assert_eq!(f.append(b"world"), Some(5));
+        assert_eq!(f.append(&[1; 60]), None);
+        let view = f.read(0, 10).unwrap();
+        assert_eq!(&view[..], b"helloworld");
+        assert!(f.read(5, 6).is_none());
+        assert_eq!(f.flush().unwrap(), 10);
+        drop(f);
+        assert_eq!(&view[..], b"helloworld", "views outlive the file handle");
+        let mut g = MappedFile::open(&dir.path().join("00000000000000004096"), 4096, 64).unwrap();
+        assert_eq!(g.wrote_position(), 64);
+        assert!(g.truncate(5).is_err(), "a view still shares the mapping");
+        drop(view);
+        g.truncate(5).unwrap();
+        assert_eq!(g.wrote_position(), 5);
+        assert_eq!(g.append(b"!"), Some(5));
+        assert_eq!(g.slice(0, 6).unwrap(), b"hello!");
+        drop(g);
+        let raw = std::fs::read(dir.path().join("00000000000000004096")).unwrap();
+        assert_eq!(&raw[..10], b"hello!\0\0\0\0");
+    }
+
+    #[test]
+    fn open_rejects_wrong_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(0));
+        std::fs::write(&path, [0u8; 10]).unwrap();
+        assert!(MappedFile::open(&path, 0, 64).is_err());
+    }
+}

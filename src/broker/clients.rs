@@ -1,0 +1,307 @@
+//! Live producers and consumers, learned from HEART_BEAT, and the subscriptions pulls are matched against.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rmq_codec::code::LanguageCode;
+use rmq_codec::fastjson::{self, Value};
+use rmq_codec::message::java_string_hash;
+
+use crate::remoting::Connection;
+
+/// Upper bound on distinct consumer plus producer groups, so a misbehaving client cannot grow the
+/// registry without limit.
+const MAX_GROUPS: usize = 100_000;
+
+/// A subscription as the broker matches it: `*` or a set of tags (by Java `String.hashCode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub topic: String,
+    pub sub_string: String,
+    pub expression_type: String,
+    pub tags: Vec<String>,
+    pub code_set: Vec<i32>,
+    pub sub_version: i64,
+}
+
+impl Subscription {
+    /// Builds a TAG subscription from an expression like `"TagA || TagB"` (FilterAPI.buildSubscriptionData).
+    pub fn from_expression(topic: &str, expression: &str, sub_version: i64) -> Self {
+        let mut tags = Vec::new();
+        let trimmed = expression.trim();
+        if !trimmed.is_empty() && trimmed != "*" {
+            for tag in trimmed.split("||").map(str::trim).filter(|t| !t.is_empty()) {
+                if !tags.iter().any(|t: &String| t == tag) {
+                    tags.push(tag.to_string());
+                }
+            }
+        }
+        let code_set = tags.iter().map(|t| java_string_hash(t)).collect();
+        Subscription {
+            topic: topic.to_string(),
+            sub_string: if trimmed.is_empty() { "*".into() } else { trimmed.to_string() },
+            expression_type: "TAG".into(),
+            tags,
+            code_set,
+            sub_version,
+        }
+    }
+
+    pub fn matches_all(&self) -> bool {
+        self.tags.is_empty()
+    }
+
+    /// Consume-queue level match on the tag hash; the client re-checks the tag string.
+    pub fn matches_tags_code(&self, tags_code: i64) -> bool {
+        self.matches_all() || self.code_set.contains(&(tags_code as i32))
+    }
+}
+
+#[derive(Clone)]
+pub struct ClientChannel {
+    pub conn: Connection,
+    pub client_id: String,
+    pub language: LanguageCode,
+    pub version: i32,
+    pub last_update_ms: u64,
+}
+
+#[derive(Default)]
+pub struct ConsumerGroup {
+    pub channels: BTreeMap<u64, ClientChannel>,
+    pub subscriptions: HashMap<String, Subscription>,
+    pub message_model: String,
+    pub consume_type: String,
+    pub consume_from_where: String,
+}
+
+/// What a heartbeat says about one consumer group.
+pub struct ConsumerHeartbeat {
+    pub group: String,
+    pub message_model: String,
+    pub consume_type: String,
+    pub consume_from_where: String,
+    pub subscriptions: Vec<Subscription>,
+}
+
+pub struct Heartbeat {
+    pub client_id: String,
+    pub consumers: Vec<ConsumerHeartbeat>,
+    pub producer_groups: Vec<String>,
+}
+
+/// Parses `HeartbeatData` leniently (Java, Go and C++ clients differ in details).
+pub fn parse_heartbeat(body: &[u8]) -> Result<Heartbeat, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "heartbeat body is not UTF-8".to_string())?;
+    let doc = fastjson::parse(text).map_err(|e| e.to_string())?;
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let list = |v: &Value, k: &str| match v.get(k) {
+        Some(Value::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    let mut consumers = Vec::new();
+    for c in list(&doc, "consumerDataSet") {
+        let mut subscriptions = Vec::new();
+        for sub in list(&c, "subscriptionDataSet") {
+            let topic = s(&sub, "topic");
+            let version = sub.get("subVersion").and_then(Value::as_i64).unwrap_or(0);
+            let mut parsed = Subscription::from_expression(&topic, &s(&sub, "subString"), version);
+            let expression_type = s(&sub, "expressionType");
+            if !expression_type.is_empty() {
+                parsed.expression_type = expression_type;
+            }
+            subscriptions.push(parsed);
+        }
+        consumers.push(ConsumerHeartbeat {
+            group: s(&c, "groupName"),
+            message_model: s(&c, "messageModel"),
+            consume_type: s(&c, "consumeType"),
+            consume_from_where: s(&c, "consumeFromWhere"),
+            subscriptions,
+        });
+    }
+    let producer_groups = list(&doc, "producerDataSet")
+        .iter()
+        .map(|p| s(p, "groupName"))
+        .filter(|g| !g.is_empty())
+        .collect();
+    Ok(Heartbeat {
+        client_id: s(&doc, "clientID"),
+        consumers,
+        producer_groups,
+    })
+}
+
+#[derive(Default)]
+pub struct ClientRegistry {
+    pub consumers: HashMap<String, ConsumerGroup>,
+    pub producers: HashMap<String, BTreeMap<u64, ClientChannel>>,
+}
+
+impl ClientRegistry {
+    /// Registers a consumer channel and its subscriptions. Returns true when membership or subscriptions
+    /// changed, i.e. when the group's members must be told to rebalance.
+    pub fn register_consumer(&mut self, hb: &ConsumerHeartbeat, channel: ClientChannel) -> bool {
+        if !self.consumers.contains_key(&hb.group) && self.group_count() >= MAX_GROUPS {
+            return false;
+        }
+        let group = self.consumers.entry(hb.group.clone()).or_default();
+        group.message_model = hb.message_model.clone();
+        group.consume_type = hb.consume_type.clone();
+        group.consume_from_where = hb.consume_from_where.clone();
+        let conn_id = channel.conn.id();
+        let new_member = match group.channels.get_mut(&conn_id) {
+            Some(existing) => {
+                existing.last_update_ms = channel.last_update_ms;
+                false
+            }
+            None => {
+                group.channels.insert(conn_id, channel);
+                true
+            }
+        };
+        let mut subs_changed = false;
+        for sub in &hb.subscriptions {
+            match group.subscriptions.get(&sub.topic) {
+                Some(old) if old.sub_version >= sub.sub_version => {}
+                Some(old) => {
+                    subs_changed |= old.sub_string != sub.sub_string;
+                    group.subscriptions.insert(sub.topic.clone(), sub.clone());
+                }
+                None => {
+                    subs_changed = true;
+                    group.subscriptions.insert(sub.topic.clone(), sub.clone());
+                }
+            }
+        }
+        let before = group.subscriptions.len();
+        group
+            .subscriptions
+            .retain(|topic, _| hb.subscriptions.iter().any(|s| &s.topic == topic));
+        subs_changed |= group.subscriptions.len() != before;
+        new_member || subs_changed
+    }
+
+    pub fn register_producer(&mut self, group: &str, channel: ClientChannel) {
+        if !self.producers.contains_key(group) && self.group_count() >= MAX_GROUPS {
+            return;
+        }
+        self.producers
+            .entry(group.to_string())
+            .or_default()
+            .insert(channel.conn.id(), channel);
+    }
+
+    /// Removes a connection from every group. Returns the consumer groups whose membership changed.
+    pub fn remove_connection(&mut self, conn_id: u64) -> Vec<String> {
+        for channels in self.producers.values_mut() {
+            channels.remove(&conn_id);
+        }
+        self.producers.retain(|_, c| !c.is_empty());
+        let mut changed = Vec::new();
+        for (name, group) in self.consumers.iter_mut() {
+            if group.channels.remove(&conn_id).is_some() {
+                changed.push(name.clone());
+            }
+        }
+        self.consumers.retain(|_, g| !g.channels.is_empty());
+        changed
+    }
+
+    /// UNREGISTER_CLIENT: drop this connection from the named groups. Returns a changed consumer group.
+    pub fn unregister(
+        &mut self,
+        conn_id: u64,
+        producer_group: Option<&str>,
+        consumer_group: Option<&str>,
+    ) -> Option<String> {
+        if let Some(g) = producer_group {
+            if let Some(channels) = self.producers.get_mut(g) {
+                channels.remove(&conn_id);
+                if channels.is_empty() {
+                    self.producers.remove(g);
+                }
+            }
+        }
+        let g = consumer_group?;
+        let group = self.consumers.get_mut(g)?;
+        group.channels.remove(&conn_id)?;
+        if group.channels.is_empty() {
+            self.consumers.remove(g);
+        }
+        Some(g.to_string())
+    }
+
+    /// Drops channels silent for longer than `timeout_ms`. Returns (changed groups, dropped connections).
+    pub fn expire(&mut self, now_ms: u64, timeout_ms: u64) -> Vec<String> {
+        let stale = |c: &ClientChannel| now_ms.saturating_sub(c.last_update_ms) > timeout_ms;
+        for channels in self.producers.values_mut() {
+            channels.retain(|_, c| !stale(c));
+        }
+        self.producers.retain(|_, c| !c.is_empty());
+        let mut changed = Vec::new();
+        for (name, group) in self.consumers.iter_mut() {
+            let before = group.channels.len();
+            group.channels.retain(|_, c| !stale(c));
+            if group.channels.len() != before {
+                changed.push(name.clone());
+            }
+        }
+        self.consumers.retain(|_, g| !g.channels.is_empty());
+        changed
+    }
+
+    pub fn consumer_ids(&self, group: &str) -> Vec<String> {
+        self.consumers
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.client_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn consumer_connections(&self, group: &str) -> Vec<Connection> {
+        self.consumers
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.conn.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn subscription(&self, group: &str, topic: &str) -> Option<&Subscription> {
+        self.consumers.get(group)?.subscriptions.get(topic)
+    }
+
+    pub fn is_broadcasting(&self, group: &str) -> bool {
+        self.consumers
+            .get(group)
+            .is_some_and(|g| g.message_model == "BROADCASTING")
+    }
+
+    fn group_count(&self) -> usize {
+        self.consumers.len() + self.producers.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_expressions_match_like_java() {
+        let sub = Subscription::from_expression("T", "TagA || TagB ||", 1);
+        assert_eq!(sub.tags, vec!["TagA", "TagB"]);
+        assert!(sub.matches_tags_code(java_string_hash("TagA") as i64));
+        assert!(!sub.matches_tags_code(java_string_hash("TagC") as i64));
+        assert!(Subscription::from_expression("T", "*", 1).matches_tags_code(12345));
+        assert!(Subscription::from_expression("T", "", 1).matches_all());
+    }
+
+    #[test]
+    fn parses_a_java_heartbeat() {
+        let body = br#"{"clientID":"10.0.0.5@12345#8123456789","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"cg1","messageModel":"CLUSTERING","subscriptionDataSet":[{"classFilterMode":false,"codeSet":[2598919],"expressionType":"TAG","subString":"TagA","subVersion":1700000000123,"tagsSet":["TagA"],"topic":"TopicTest"}],"unitMode":false}],"heartbeatFingerprint":0,"producerDataSet":[{"groupName":"CLIENT_INNER_PRODUCER"}],"withoutSub":false}"#;
+        let hb = parse_heartbeat(body).unwrap();
+        assert_eq!(hb.client_id, "10.0.0.5@12345#8123456789");
+        assert_eq!(hb.consumers[0].group, "cg1");
+        let sub = &hb.consumers[0].subscriptions[0];
+        assert_eq!(sub.code_set, vec![2598919]);
+        assert_eq!(sub.sub_version, 1700000000123);
+        assert_eq!(hb.producer_groups, vec!["CLIENT_INNER_PRODUCER"]);
+    }
+}

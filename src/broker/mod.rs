@@ -1,0 +1,191 @@
+//! The broker role: request dispatch and the state shared by its processors.
+
+mod admin;
+pub mod clients;
+mod groups;
+mod heartbeat;
+mod offsets;
+mod pull;
+mod pull_wait;
+pub mod register;
+mod send;
+pub mod topics;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use anyhow::Context;
+use parking_lot::Mutex;
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::{ExtFields, RemotingCommand};
+use rmq_codec::header::{CommandHeader, NotifyConsumerIdsChangedRequestHeader};
+use rmq_store::{MessageStore, StoreConfig};
+
+use crate::config::BrokerConfig;
+use crate::error::ServiceError;
+use crate::namesrv::{not_supported, success};
+use crate::remoting::client::RemotingClient;
+use crate::remoting::connection::now_ms;
+use crate::remoting::{Connection, Outbound, RequestHandler};
+use clients::ClientRegistry;
+use groups::GroupTable;
+use offsets::OffsetTable;
+use pull_wait::PullWaiters;
+use topics::TopicTable;
+
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub store: Arc<MessageStore>,
+    pub topics: TopicTable,
+    offsets: OffsetTable,
+    groups: GroupTable,
+    clients: Mutex<ClientRegistry>,
+    pulls: PullWaiters,
+    pub namesrv_client: RemotingClient,
+    /// `brokerIP1:listenPort`, written into every record as STOREHOST.
+    store_host: SocketAddr,
+    /// Lets `&self` methods hand an owned broker to spawned tasks (parked pulls).
+    me: Weak<Broker>,
+}
+
+type Reply = Result<RemotingCommand, ServiceError>;
+
+impl Broker {
+    pub fn open(config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
+        let store_host = (config.broker_ip1.as_str(), config.listen_port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
+        let store_config = StoreConfig {
+            root_dir: config.store_path_root_dir.clone(),
+            mapped_file_size_commit_log: config.mapped_file_size_commit_log,
+            mapped_file_size_consume_queue: config.mapped_file_size_consume_queue,
+            max_message_size: config.max_message_size,
+            flush_disk_type: config.flush_disk_type,
+            flush_interval_commit_log_ms: config.flush_interval_commit_log_ms,
+        };
+        let store = MessageStore::open(store_config).with_context(|| {
+            format!("cannot open the store at {}", config.store_path_root_dir.display())
+        })?;
+        let topics = TopicTable::load(&config)?;
+        let offsets = OffsetTable::load(&config)?;
+        let groups = GroupTable::load(&config)?;
+        Ok(Arc::new_cyclic(|me| Broker {
+            topics,
+            offsets,
+            groups,
+            me: me.clone(),
+            store: Arc::new(store),
+            clients: Mutex::new(ClientRegistry::default()),
+            pulls: PullWaiters::default(),
+            namesrv_client: RemotingClient::new(),
+            store_host,
+            config,
+        }))
+    }
+
+    fn self_arc(&self) -> Option<Arc<Broker>> {
+        self.me.upgrade()
+    }
+
+    /// Starts the background work: registration, offset persistence, client expiry.
+    pub fn start(self: &Arc<Self>) {
+        register::spawn_registration(self);
+        self.offsets.spawn_persist(self);
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                let Some(broker) = weak.upgrade() else { return };
+                let timeout = broker.config.channel_expired_timeout_ms;
+                let changed = broker.clients.lock().expire(now_ms(), timeout);
+                for group in changed {
+                    tracing::info!(group, "consumer channel expired");
+                    broker.notify_consumer_ids_changed(&group);
+                }
+            }
+        });
+    }
+
+    /// Flushes and persists everything; the store removes its abort file.
+    pub async fn shutdown(&self) {
+        register::unregister_all(self).await;
+        if let Err(e) = self.offsets.persist() {
+            tracing::error!(error = %e, "persisting consumer offsets failed");
+        }
+        if let Err(e) = self.store.shutdown() {
+            tracing::error!(error = %e, "store shutdown failed");
+        }
+    }
+
+    fn dispatch(&self, conn: &Connection, req: RemotingCommand) -> Result<Option<Outbound>, ServiceError> {
+        let reply = match RequestCode::from(req.code) {
+            RequestCode::SendMessage | RequestCode::SendMessageV2 => {
+                return Ok(Some(Outbound::Command(self.send_message(conn, &req))))
+            }
+            RequestCode::SendBatchMessage => {
+                return Ok(Some(Outbound::Command(self.send_batch(conn, &req))))
+            }
+            RequestCode::PullMessage | RequestCode::LitePullMessage => {
+                return Ok(self.pull(conn, req, true))
+            }
+            RequestCode::HeartBeat => self.heartbeat(conn, &req),
+            RequestCode::UnregisterClient => self.unregister_client(conn, &req),
+            RequestCode::GetConsumerListByGroup => self.consumer_list(&req),
+            RequestCode::QueryConsumerOffset => self.query_consumer_offset(&req),
+            RequestCode::UpdateConsumerOffset => self.update_consumer_offset(&req),
+            RequestCode::GetMaxOffset => self.max_offset(&req),
+            RequestCode::GetMinOffset => self.min_offset(&req),
+            RequestCode::GetEarliestMsgStoretime => self.earliest_store_time(&req),
+            RequestCode::UpdateAndCreateTopic => self.create_topic(&req),
+            RequestCode::DeleteTopicInBroker => self.delete_topic(&req),
+            RequestCode::GetAllTopicConfig => self.all_topic_config(),
+            RequestCode::ViewMessageById => self.view_message(&req),
+            other => Err(not_supported(req.code, other)),
+        };
+        reply.map(|r| Some(Outbound::Command(r)))
+    }
+
+    /// NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`, so they rebalance now rather
+    /// than at their next 20 s rebalance tick.
+    fn notify_consumer_ids_changed(&self, group: &str) {
+        if self.clients.lock().is_broadcasting(group) || !self.groups.notify_enabled(group) {
+            return;
+        }
+        let members = self.clients.lock().consumer_connections(group);
+        let mut ext = ExtFields::new();
+        NotifyConsumerIdsChangedRequestHeader {
+            consumer_group: group.to_string(),
+        }
+        .encode(&mut ext);
+        for conn in members {
+            conn.send_oneway(RequestCode::NotifyConsumerIdsChanged, ext.clone());
+        }
+    }
+}
+
+impl RequestHandler for Broker {
+    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
+        self.dispatch(conn, request)
+            .unwrap_or_else(|e| Some(Outbound::Command(e.into_response())))
+    }
+
+    fn on_disconnect(&self, conn: &Connection) {
+        let changed = self.clients.lock().remove_connection(conn.id());
+        for group in changed {
+            tracing::info!(group, peer = %conn.peer(), "consumer disconnected");
+            self.notify_consumer_ids_changed(&group);
+        }
+    }
+}
+
+fn reply_error(code: ResponseCode, remark: impl Into<String>) -> ServiceError {
+    ServiceError::reply(code, remark)
+}
+
+fn ok() -> RemotingCommand {
+    success()
+}

@@ -1,0 +1,142 @@
+//! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rmq_codec::code::ResponseCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::{
+    CommandHeader, GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
+    GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
+    QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+};
+use rmq_store::config::ConsumerOffsetFile;
+
+use super::{ok, reply_error, Broker, Reply};
+use crate::config::BrokerConfig;
+
+pub struct OffsetTable {
+    file: Mutex<ConsumerOffsetFile>,
+    path: PathBuf,
+    dirty: AtomicBool,
+}
+
+impl OffsetTable {
+    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+        let path = rmq_store::config::consumer_offset_path(&config.store_path_root_dir);
+        Ok(OffsetTable {
+            file: Mutex::new(ConsumerOffsetFile::load(&path)?),
+            path,
+            dirty: AtomicBool::new(false),
+        })
+    }
+
+    pub fn query(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        let key = format!("{topic}@{group}");
+        self.file.lock().offsets.get(&key)?.get(&queue_id).copied()
+    }
+
+    pub fn commit(&self, topic: &str, group: &str, queue_id: i32, offset: i64) {
+        let key = format!("{topic}@{group}");
+        self.file
+            .lock()
+            .offsets
+            .entry(key)
+            .or_default()
+            .insert(queue_id, offset);
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    pub fn persist(&self) -> anyhow::Result<()> {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut file = self.file.lock();
+        file.data_version.next_version();
+        file.persist(&self.path)?;
+        Ok(())
+    }
+
+    /// Writes offsets every `flushConsumerOffsetInterval`, like Java.
+    pub fn spawn_persist(&self, broker: &Arc<Broker>) {
+        let weak = Arc::downgrade(broker);
+        let period = Duration::from_millis(broker.config.flush_consumer_offset_interval_ms.max(100));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(broker) = weak.upgrade() else { return };
+                if let Err(e) = broker.offsets.persist() {
+                    tracing::error!(error = %e, "persisting consumer offsets failed");
+                }
+            }
+        });
+    }
+}
+
+fn offset_response(offset: i64) -> RemotingCommand {
+    let mut resp = ok();
+    OffsetResponseHeader { offset }.encode(&mut resp.ext_fields);
+    resp
+}
+
+impl Broker {
+    pub(super) fn query_consumer_offset(&self, req: &RemotingCommand) -> Reply {
+        let h = QueryConsumerOffsetRequestHeader::decode(&req.ext_fields)?;
+        if let Some(offset) = self.offsets.query(&h.topic, &h.consumer_group, h.queue_id) {
+            if offset >= 0 {
+                return Ok(offset_response(offset));
+            }
+        }
+        if h.set_zero_if_not_found == Some(false) {
+            return Err(reply_error(ResponseCode::QueryNotFound, "Not found, do not set to zero, maybe this group boot first"));
+        }
+        // Java starts a new group at 0 while the queue's head is still young (compat-map §3.5);
+        // otherwise the client falls back to its ConsumeFromWhere.
+        let min = self.store.min_offset_in_queue(&h.topic, h.queue_id);
+        if min <= 0 {
+            return Ok(offset_response(0));
+        }
+        Err(reply_error(
+            ResponseCode::QueryNotFound,
+            "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+        ))
+    }
+
+    pub(super) fn update_consumer_offset(&self, req: &RemotingCommand) -> Reply {
+        let h = UpdateConsumerOffsetRequestHeader::decode(&req.ext_fields)?;
+        self.offsets
+            .commit(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
+        Ok(ok())
+    }
+
+    pub(super) fn max_offset(&self, req: &RemotingCommand) -> Reply {
+        let h = GetMaxOffsetRequestHeader::decode(&req.ext_fields)?;
+        Ok(offset_response(self.store.max_offset_in_queue(&h.topic, h.queue_id)))
+    }
+
+    pub(super) fn min_offset(&self, req: &RemotingCommand) -> Reply {
+        let h = GetMinOffsetRequestHeader::decode(&req.ext_fields)?;
+        Ok(offset_response(self.store.min_offset_in_queue(&h.topic, h.queue_id)))
+    }
+
+    pub(super) fn earliest_store_time(&self, req: &RemotingCommand) -> Reply {
+        let h = GetEarliestMsgStoretimeRequestHeader::decode(&req.ext_fields)?;
+        let min = self.store.min_offset_in_queue(&h.topic, h.queue_id);
+        let timestamp = self
+            .store
+            .store_time_at(&h.topic, h.queue_id, min)
+            .unwrap_or(-1);
+        let mut resp = ok();
+        GetEarliestMsgStoretimeResponseHeader { timestamp }.encode(&mut resp.ext_fields);
+        Ok(resp)
+    }
+
+    /// Called by pull with COMMIT_OFFSET: the consumer's progress rides on its pulls.
+    pub(super) fn commit_offset(&self, topic: &str, group: &str, queue_id: i32, offset: i64) {
+        self.offsets.commit(topic, group, queue_id, offset);
+    }
+}

@@ -1,0 +1,244 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), with long polling (compat-map §3.4).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmq_codec::code::ResponseCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::{CommandHeader, PullMessageRequestHeader, PullMessageResponseHeader};
+use rmq_store::config::perm;
+use rmq_store::{GetResult, GetStatus};
+
+use super::clients::Subscription;
+use super::{reply_error, Broker};
+use crate::error::ServiceError;
+use crate::remoting::server::finish_response;
+use crate::remoting::{Connection, Outbound};
+
+/// `PullSysFlag` bits.
+const FLAG_COMMIT_OFFSET: i32 = 0x1;
+const FLAG_SUSPEND: i32 = 0x2;
+const FLAG_SUBSCRIPTION: i32 = 0x4;
+
+/// Java's limits for one pull from hot data (`maxTransferCountOnMessageInMemory`,
+/// `maxTransferBytesOnMessageInMemory`).
+const MAX_TRANSFER_COUNT: i32 = 32;
+const MAX_TRANSFER_BYTES: usize = 256 * 1024;
+
+impl Broker {
+    /// Runs one pull. `first_execution` is false when a parked pull is re-run: it then never parks
+    /// again and never commits the offset a second time.
+    pub(super) fn pull(
+        self: &Broker,
+        conn: &Connection,
+        req: RemotingCommand,
+        first_execution: bool,
+    ) -> Option<Outbound> {
+        let h = match PullMessageRequestHeader::decode(&req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => return Some(Outbound::Command(ServiceError::from(e).into_response())),
+        };
+        let subscription = match self.check_pull(&h) {
+            Ok(s) => s,
+            Err(e) => return Some(Outbound::Command(e.into_response())),
+        };
+        let max_nums = h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT);
+        let result = self.store.get_messages(
+            &h.topic,
+            h.queue_id,
+            h.queue_offset,
+            max_nums,
+            MAX_TRANSFER_BYTES,
+            &|tags_code| subscription.matches_tags_code(tags_code),
+        );
+        if first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0 {
+            self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
+        }
+        let code = response_code(result.status, h.queue_offset);
+        let may_park = first_execution
+            && code == ResponseCode::PullNotFound
+            && h.sys_flag & FLAG_SUSPEND != 0;
+        if may_park {
+            if let Some(me) = self.self_arc() {
+                let timeout_ms = if self.config.long_polling_enable {
+                    h.suspend_timeout_millis.max(0) as u64
+                } else {
+                    self.config.short_polling_time_ms
+                };
+                spawn_parked(me, conn.clone(), req, h, timeout_ms);
+                return None;
+            }
+        }
+        Some(pull_response(code, result))
+    }
+
+    /// Permission, group, topic, queue and subscription checks, in Java's order.
+    fn check_pull(&self, h: &PullMessageRequestHeader) -> Result<Subscription, ServiceError> {
+        if !perm::is_readable(self.config.broker_permission) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the broker[{}] pulling message is forbidden", self.config.broker_ip1),
+            ));
+        }
+        let Some(group) = self.groups.ensure(&h.consumer_group) else {
+            return Err(reply_error(
+                ResponseCode::SubscriptionGroupNotExist,
+                format!("subscription group [{}] does not exist", h.consumer_group),
+            ));
+        };
+        if !group.consume_enable {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("subscription group no permission, {}", h.consumer_group),
+            ));
+        }
+        let Some(topic) = self.topics.get(&h.topic) else {
+            return Err(reply_error(
+                ResponseCode::TopicNotExist,
+                format!("topic[{}] not exist, apply first please!", h.topic),
+            ));
+        };
+        if !perm::is_readable(topic.perm) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the topic[{}] pulling message is forbidden", h.topic),
+            ));
+        }
+        if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                    h.queue_id, h.topic, topic.read_queue_nums, h.consumer_group
+                ),
+            ));
+        }
+        let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
+        if !expression_type.eq_ignore_ascii_case("TAG") {
+            return Err(reply_error(
+                ResponseCode::SystemError,
+                "The broker does not support consumer to filter message by SQL92",
+            ));
+        }
+        if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
+            let expression = h.subscription.as_deref().unwrap_or("*");
+            return Ok(Subscription::from_expression(&h.topic, expression, h.sub_version));
+        }
+        let clients = self.clients.lock();
+        if !clients.consumers.contains_key(&h.consumer_group) {
+            return Err(reply_error(
+                ResponseCode::SubscriptionNotExist,
+                format!("the consumer's group info not exist, group: {}", h.consumer_group),
+            ));
+        }
+        let Some(sub) = clients.subscription(&h.consumer_group, &h.topic) else {
+            return Err(reply_error(
+                ResponseCode::SubscriptionNotExist,
+                format!("the consumer's subscription not exist, group: {}", h.consumer_group),
+            ));
+        };
+        if sub.sub_version < h.sub_version {
+            return Err(reply_error(
+                ResponseCode::SubscriptionNotLatest,
+                "the consumer's subscription not latest",
+            ));
+        }
+        Ok(sub.clone())
+    }
+}
+
+fn response_code(status: GetStatus, requested_offset: i64) -> ResponseCode {
+    match status {
+        GetStatus::Found => ResponseCode::Success,
+        GetStatus::NoMatchedMessage => ResponseCode::PullRetryImmediately,
+        GetStatus::NoMessageInQueue | GetStatus::NoMatchedLogicQueue => {
+            if requested_offset != 0 {
+                ResponseCode::PullOffsetMoved
+            } else {
+                ResponseCode::PullNotFound
+            }
+        }
+        GetStatus::OffsetFoundNull | GetStatus::OffsetOverflowOne => ResponseCode::PullNotFound,
+        GetStatus::OffsetOverflowBadly | GetStatus::OffsetTooSmall => ResponseCode::PullOffsetMoved,
+    }
+}
+
+fn pull_response(code: ResponseCode, result: GetResult) -> Outbound {
+    let mut cmd = RemotingCommand::new_response(code, Some(format!("{:?}", result.status)));
+    // Every pull status response carries all four fields: the Java client unboxes them.
+    PullMessageResponseHeader {
+        suggest_which_broker_id: 0,
+        next_begin_offset: result.next_begin_offset,
+        min_offset: result.min_offset,
+        max_offset: result.max_offset,
+    }
+    .encode(&mut cmd.ext_fields);
+    if code == ResponseCode::Success {
+        Outbound::Records {
+            cmd,
+            records: result.messages,
+        }
+    } else {
+        Outbound::Command(cmd)
+    }
+}
+
+/// Waits for a message on the pull's queue, then answers the pull on its connection.
+fn spawn_parked(
+    broker: Arc<Broker>,
+    conn: Connection,
+    req: RemotingCommand,
+    h: PullMessageRequestHeader,
+    timeout_ms: u64,
+) {
+    tokio::spawn(async move {
+        let opaque = req.opaque;
+        let serialize_type = req.serialize_type;
+        {
+            let Some(_slot) = broker.pulls.try_park() else {
+                respond_now(&broker, &conn, req, opaque, serialize_type);
+                return;
+            };
+            let signal = broker.pulls.signal(&h.topic, h.queue_id);
+            let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+            loop {
+                let notified = signal.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if broker.store.max_offset_in_queue(&h.topic, h.queue_id) > h.queue_offset
+                    || conn.is_closed()
+                {
+                    break;
+                }
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    break;
+                }
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep(remaining) => break,
+                }
+            }
+        }
+        if !conn.is_closed() {
+            respond_now(&broker, &conn, req, opaque, serialize_type);
+        }
+    });
+}
+
+fn respond_now(
+    broker: &Broker,
+    conn: &Connection,
+    req: RemotingCommand,
+    opaque: i32,
+    serialize_type: rmq_codec::command::SerializeType,
+) {
+    if let Some(mut out) = broker.pull(conn, req, false) {
+        let cmd = match &mut out {
+            Outbound::Command(c) => c,
+            Outbound::Records { cmd, .. } => cmd,
+        };
+        finish_response(cmd, opaque, serialize_type);
+        conn.send(out);
+    }
+}

@@ -1,0 +1,98 @@
+//! Keeps every configured name server informed: REGISTER_BROKER at start, every
+//! `registerNameServerPeriod`, and right after the topic table changes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::{ExtFields, RemotingCommand};
+use rmq_codec::fastjson::{self, Key, Value};
+use rmq_codec::header::{CommandHeader, RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use rmq_codec::message::crc32_masked;
+
+use super::Broker;
+
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+/// Topic changes arriving in a burst (many auto-created topics) share one registration.
+const CHANGE_DEBOUNCE: Duration = Duration::from_millis(20);
+
+/// The uncompressed `RegisterBrokerBody` JSON.
+fn register_body(broker: &Broker) -> Bytes {
+    let doc = Value::Object(vec![
+        (Key::Str("filterServerList".into()), Value::Array(Vec::new())),
+        (
+            Key::Str("topicConfigSerializeWrapper".into()),
+            broker.topics.wrapper_value(),
+        ),
+    ]);
+    Bytes::from(fastjson::to_string(&doc))
+}
+
+async fn register_once(broker: &Broker) {
+    let body = register_body(broker);
+    let config = &broker.config;
+    let mut ext = ExtFields::new();
+    RegisterBrokerRequestHeader {
+        broker_name: config.broker_name.clone(),
+        broker_addr: config.broker_addr(),
+        cluster_name: config.broker_cluster_name.clone(),
+        ha_server_addr: config.ha_server_addr(),
+        broker_id: config.broker_id,
+        heartbeat_timeout_millis: None,
+        enable_acting_master: Some(false),
+        compressed: false,
+        body_crc32: crc32_masked(&body),
+    }
+    .encode(&mut ext);
+    for addr in config.namesrv_addrs() {
+        let mut request = RemotingCommand::new_request(RequestCode::RegisterBroker, ext.clone());
+        request.body = body.clone();
+        match broker.namesrv_client.invoke(&addr, request, REGISTER_TIMEOUT).await {
+            Ok(resp) if resp.code == i32::from(ResponseCode::Success) => {
+                tracing::debug!(namesrv = addr, "registered with name server");
+            }
+            Ok(resp) => tracing::warn!(namesrv = addr, code = resp.code, remark = ?resp.remark,
+                "name server refused registration"),
+            Err(e) => tracing::warn!(namesrv = addr, error = %e, "registration failed"),
+        }
+    }
+}
+
+/// Registers now, then periodically and on every topic change, until the broker is dropped.
+pub fn spawn_registration(broker: &Arc<Broker>) {
+    let weak = Arc::downgrade(broker);
+    let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            let Some(broker) = weak.upgrade() else { return };
+            register_once(&broker).await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = broker.topics.changed.notified() => {
+                    tokio::time::sleep(CHANGE_DEBOUNCE).await;
+                }
+            }
+        }
+    });
+}
+
+/// Tells name servers this broker is going away, so clients stop routing to it at once.
+pub async fn unregister_all(broker: &Broker) {
+    let config = &broker.config;
+    let mut ext = ExtFields::new();
+    UnregisterBrokerRequestHeader {
+        broker_name: config.broker_name.clone(),
+        broker_addr: config.broker_addr(),
+        cluster_name: config.broker_cluster_name.clone(),
+        broker_id: config.broker_id,
+    }
+    .encode(&mut ext);
+    for addr in config.namesrv_addrs() {
+        let request = RemotingCommand::new_request(RequestCode::UnregisterBroker, ext.clone());
+        if let Err(e) = broker.namesrv_client.invoke(&addr, request, Duration::from_secs(3)).await {
+            tracing::warn!(namesrv = addr, error = %e, "unregister failed");
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320) (compat-map §3.2, §3.3).
+
+use bytes::Bytes;
+use rmq_codec::code::ResponseCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::{CommandHeader, SendMessageRequestHeader, SendMessageResponseHeader};
+use rmq_codec::message::{self, batch, properties, sys_flag, StoredMessage};
+use rmq_store::config::{perm, TopicConfig};
+
+use super::topics::{is_send_forbidden, validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
+use super::{reply_error, Broker};
+use crate::error::ServiceError;
+use crate::remoting::Connection;
+
+/// Java's limit on the property string (it is stored with an int16 length).
+const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
+
+impl Broker {
+    pub(super) fn send_message(&self, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
+        let result = self.store_single(conn, req);
+        self.finish_send(result)
+    }
+
+    pub(super) fn send_batch(&self, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
+        let result = self.store_batch(conn, req);
+        self.finish_send(result)
+    }
+
+    /// Every send response, errors included, carries MSG_REGION and TRACE_ON: the Java client reads
+    /// them unconditionally.
+    fn finish_send(&self, result: Result<SendMessageResponseHeader, ServiceError>) -> RemotingCommand {
+        let mut resp = match result {
+            Ok(header) => {
+                let mut resp = RemotingCommand::new_response(ResponseCode::Success, None);
+                header.encode(&mut resp.ext_fields);
+                resp
+            }
+            Err(e) => e.into_response(),
+        };
+        resp.ext_fields
+            .insert("MSG_REGION".into(), self.config.region_id.clone());
+        resp.ext_fields
+            .insert("TRACE_ON".into(), self.config.trace_on.to_string());
+        resp
+    }
+
+    fn store_single(
+        &self,
+        conn: &Connection,
+        req: &RemotingCommand,
+    ) -> Result<SendMessageResponseHeader, ServiceError> {
+        let h = SendMessageRequestHeader::decode_any(&req.ext_fields)?;
+        let topic = self.check_send(&h)?;
+        let queue_id = self.pick_queue(&h, &topic)?;
+        self.check_body(&req.body)?;
+        let mut props = h.properties.clone().unwrap_or_default();
+        if properties::get(&props, properties::TRAN_MSG).is_some_and(|v| v == "true") {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!(
+                    "the broker[{}] sending transaction message is forbidden",
+                    self.config.broker_ip1
+                ),
+            ));
+        }
+        props = set_property(&props, properties::CLUSTER, &self.config.broker_cluster_name);
+        check_properties(&props)?;
+        let uniq_key = properties::get(&props, properties::UNIQ_KEY).map(String::from);
+        let tags_code = message::tags_code(properties::get(&props, properties::TAGS));
+        let mut msg = self.new_record(conn, &h, &topic, queue_id, req.body.clone(), h.flag, props);
+        let put = self.store.put(&mut msg, tags_code)?;
+        self.pulls.message_arrived(&h.topic, queue_id);
+        Ok(SendMessageResponseHeader {
+            msg_id: put.msg_id,
+            queue_id,
+            queue_offset: put.queue_offset,
+            transaction_id: uniq_key,
+            batch_uniq_id: None,
+        })
+    }
+
+    fn store_batch(
+        &self,
+        conn: &Connection,
+        req: &RemotingCommand,
+    ) -> Result<SendMessageResponseHeader, ServiceError> {
+        let h = SendMessageRequestHeader::decode_any(&req.ext_fields)?;
+        if h.topic.chars().count() > 127 {
+            return Err(reply_error(
+                ResponseCode::MessageIllegal,
+                format!("message topic length too long {}", h.topic.len()),
+            ));
+        }
+        if h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            return Err(reply_error(
+                ResponseCode::MessageIllegal,
+                "batch request does not support retry group ",
+            ));
+        }
+        let topic = self.check_send(&h)?;
+        let queue_id = self.pick_queue(&h, &topic)?;
+        let elements = batch::decode(&req.body)?;
+        if elements.is_empty() {
+            return Err(reply_error(ResponseCode::MessageIllegal, "the batch is empty"));
+        }
+        // Batch-level properties (e.g. WAIT) apply to each inner message, as Java's batch encoder
+        // appends them to every record.
+        let batch_props = h.properties.clone().unwrap_or_default();
+        let mut records = Vec::with_capacity(elements.len());
+        let mut tags_codes = Vec::with_capacity(elements.len());
+        for element in elements {
+            self.check_body(&element.body)?;
+            let props = format!("{}{}", element.properties, batch_props);
+            check_properties(&props)?;
+            tags_codes.push(message::tags_code(properties::get(&props, properties::TAGS)));
+            records.push(self.new_record(conn, &h, &topic, queue_id, element.body, element.flag, props));
+        }
+        let puts = self.store.put_batch(&mut records, &tags_codes)?;
+        self.pulls.message_arrived(&h.topic, queue_id);
+        let msg_ids: Vec<String> = puts.iter().map(|p| p.msg_id.clone()).collect();
+        Ok(SendMessageResponseHeader {
+            msg_id: msg_ids.join(","),
+            queue_id,
+            queue_offset: puts.first().map(|p| p.queue_offset).unwrap_or(0),
+            transaction_id: None,
+            batch_uniq_id: None,
+        })
+    }
+
+    /// Broker permission, topic name, forbidden topics, then the topic itself (auto-created from
+    /// `defaultTopic` if allowed), in Java's order.
+    fn check_send(&self, h: &SendMessageRequestHeader) -> Result<TopicConfig, ServiceError> {
+        if !perm::is_writeable(self.config.broker_permission) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the broker[{}] sending message is forbidden", self.config.broker_ip1),
+            ));
+        }
+        validate_topic_name(&h.topic).map_err(|e| reply_error(ResponseCode::InvalidParameter, e))?;
+        if is_send_forbidden(&h.topic) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("Sending message to topic[{}] is forbidden.", h.topic),
+            ));
+        }
+        let created = if h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            Some(self.topics.ensure(&h.topic, 1, perm::READ | perm::WRITE)?)
+        } else {
+            let sys_flag = if h.unit_mode { 1 } else { 0 };
+            self.topics.create_from_default(
+                &h.topic,
+                &h.default_topic,
+                h.default_topic_queue_nums,
+                sys_flag,
+            )?
+        };
+        let Some(topic) = created else {
+            return Err(reply_error(
+                ResponseCode::TopicNotExist,
+                format!(
+                    "topic[{}] not exist, apply first please! http://rocketmq.apache.org/docs/faq/",
+                    h.topic
+                ),
+            ));
+        };
+        if !perm::is_writeable(topic.perm) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the topic[{}] sending message is forbidden", h.topic),
+            ));
+        }
+        Ok(topic)
+    }
+
+    fn pick_queue(&self, h: &SendMessageRequestHeader, topic: &TopicConfig) -> Result<i32, ServiceError> {
+        let max = topic.read_queue_nums.max(topic.write_queue_nums);
+        if h.queue_id >= max {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                format!(
+                    "request queueId[{}] is illegal, {:?} Producer: {}",
+                    h.queue_id, topic.topic_name, h.producer_group
+                ),
+            ));
+        }
+        if h.queue_id >= 0 {
+            return Ok(h.queue_id);
+        }
+        if topic.write_queue_nums <= 0 {
+            return Err(reply_error(ResponseCode::NoPermission, "the topic has no write queue"));
+        }
+        Ok(rand::random_range(0..topic.write_queue_nums))
+    }
+
+    fn check_body(&self, body: &Bytes) -> Result<(), ServiceError> {
+        if body.len() > self.config.max_message_size {
+            return Err(reply_error(
+                ResponseCode::MessageIllegal,
+                format!(
+                    "the message body size over max value, MAX: {}",
+                    self.config.max_message_size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_record(
+        &self,
+        conn: &Connection,
+        h: &SendMessageRequestHeader,
+        topic: &TopicConfig,
+        queue_id: i32,
+        body: Bytes,
+        flag: i32,
+        props: String,
+    ) -> StoredMessage {
+        let mut flags = h.sys_flag;
+        if topic.topic_filter_type == "MULTI_TAG" {
+            flags |= sys_flag::MULTI_TAGS;
+        }
+        StoredMessage {
+            magic: message::magic_for_topic(&h.topic),
+            body_crc: 0,
+            queue_id,
+            flag,
+            queue_offset: 0,
+            commit_log_offset: 0,
+            sys_flag: flags,
+            born_timestamp: h.born_timestamp,
+            born_host: conn.peer(),
+            store_timestamp: 0,
+            store_host: self.store_host,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+            body,
+            topic: h.topic.clone(),
+            properties: props,
+        }
+    }
+}
+
+fn check_properties(props: &str) -> Result<(), ServiceError> {
+    if props.len() > MAX_PROPERTIES_LEN {
+        return Err(reply_error(
+            ResponseCode::MessageIllegal,
+            format!("the message properties length over max value, MAX: {MAX_PROPERTIES_LEN}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets `key` in a property string, replacing an existing value and keeping the other pairs' order.
+fn set_property(props: &str, key: &str, value: &str) -> String {
+    if properties::get(props, key) == Some(value) {
+        return props.to_string();
+    }
+    let mut pairs = properties::decode(props);
+    pairs.retain(|(k, _)| k != key);
+    pairs.push((key.to_string(), value.to_string()));
+    properties::encode(&pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_property_replaces_and_appends() {
+        let props = properties::encode(&[("A".into(), "1".into()), ("CLUSTER".into(), "x".into())]);
+        let out = set_property(&props, "CLUSTER", "DefaultCluster");
+        assert_eq!(properties::get(&out, "CLUSTER"), Some("DefaultCluster"));
+        assert_eq!(properties::get(&out, "A"), Some("1"));
+        assert_eq!(properties::decode(&out).len(), 2);
+    }
+}

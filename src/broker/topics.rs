@@ -1,0 +1,229 @@
+//! The broker's topic table (`config/topics.json`): system topics, auto-creation through TBW102, and the
+//! DataVersion that tells name servers when routes changed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use parking_lot::Mutex;
+use rmq_store::config::{perm, TopicConfig, TopicConfigFile};
+use tokio::sync::Notify;
+
+use crate::config::BrokerConfig;
+
+pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
+
+/// Topics clients may not send to directly (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
+const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [
+    SCHEDULE_TOPIC,
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+pub fn topic_config(name: &str, read: i32, write: i32, perm_bits: i32) -> TopicConfig {
+    TopicConfig {
+        topic_name: name.to_string(),
+        read_queue_nums: read,
+        write_queue_nums: write,
+        perm: perm_bits,
+        topic_filter_type: "SINGLE_TAG".to_string(),
+        topic_sys_flag: 0,
+        order: false,
+        attributes: BTreeMap::new(),
+    }
+}
+
+/// Java's topic name rule: `^[%|a-zA-Z0-9_-]+$`, at most 127 characters (255 for retry/DLQ topics).
+pub fn validate_topic_name(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("The specified topic is blank.".into());
+    }
+    let max = if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX) {
+        255
+    } else {
+        127
+    };
+    if topic.chars().count() > max {
+        return Err(format!("The specified topic is longer than topic max length {max}."));
+    }
+    if !topic
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-'))
+    {
+        return Err(format!(
+            "The specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+        ));
+    }
+    Ok(())
+}
+
+pub fn is_send_forbidden(topic: &str) -> bool {
+    NOT_ALLOWED_SEND_TOPICS.contains(&topic)
+}
+
+pub struct TopicTable {
+    file: Mutex<TopicConfigFile>,
+    path: PathBuf,
+    /// Woken whenever the table changes so the broker re-registers with name servers at once.
+    pub changed: Notify,
+}
+
+impl TopicTable {
+    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+        let path = rmq_store::config::topics_path(&config.store_path_root_dir);
+        let mut file = TopicConfigFile::load(&path)?;
+        for system in system_topics(config) {
+            file.topics.entry(system.topic_name.clone()).or_insert(system);
+        }
+        if !config.auto_create_topic_enable {
+            // Like Java: an old TBW102 entry stays, but without INHERIT it cannot spawn topics.
+            if let Some(t) = file.topics.get_mut(AUTO_CREATE_TOPIC_KEY) {
+                t.perm &= !perm::INHERIT;
+            }
+        }
+        file.data_version.next_version();
+        file.persist(&path)?;
+        Ok(TopicTable {
+            file: Mutex::new(file),
+            path,
+            changed: Notify::new(),
+        })
+    }
+
+    pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        self.file.lock().topics.get(topic).cloned()
+    }
+
+    /// The `TopicConfigSerializeWrapper` JSON used for registration and GET_ALL_TOPIC_CONFIG.
+    pub fn wrapper_value(&self) -> rmq_codec::fastjson::Value {
+        self.file.lock().to_wrapper_value()
+    }
+
+    /// Inserts or replaces a topic (UPDATE_AND_CREATE_TOPIC). Returns false if nothing changed.
+    pub fn upsert(&self, config: TopicConfig) -> anyhow::Result<bool> {
+        {
+            let mut file = self.file.lock();
+            if file.topics.get(&config.topic_name) == Some(&config) {
+                return Ok(false);
+            }
+            tracing::info!(topic = config.topic_name, read = config.read_queue_nums,
+                write = config.write_queue_nums, perm = config.perm, "topic created or updated");
+            file.topics.insert(config.topic_name.clone(), config);
+            file.data_version.next_version();
+            file.persist(&self.path)?;
+        }
+        self.changed.notify_one();
+        Ok(true)
+    }
+
+    pub fn delete(&self, topic: &str) -> anyhow::Result<bool> {
+        {
+            let mut file = self.file.lock();
+            if file.topics.remove(topic).is_none() {
+                return Ok(false);
+            }
+            file.data_version.next_version();
+            file.persist(&self.path)?;
+        }
+        self.changed.notify_one();
+        Ok(true)
+    }
+
+    /// Creates `topic` from the template `default_topic` when the template has the INHERIT bit
+    /// (`createTopicInSendMessageMethod`). Returns the topic's config if it exists afterwards.
+    pub fn create_from_default(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        client_queue_nums: i32,
+        topic_sys_flag: i32,
+    ) -> anyhow::Result<Option<TopicConfig>> {
+        if let Some(existing) = self.get(topic) {
+            return Ok(Some(existing));
+        }
+        let Some(template) = self.get(default_topic) else {
+            return Ok(None);
+        };
+        if !perm::is_inherited(template.perm) {
+            tracing::warn!(topic, default_topic, "template topic lacks INHERIT; not auto-creating");
+            return Ok(None);
+        }
+        let queues = client_queue_nums.min(template.write_queue_nums).max(0);
+        let mut config = topic_config(topic, queues, queues, template.perm & !perm::INHERIT);
+        config.topic_filter_type = template.topic_filter_type.clone();
+        config.topic_sys_flag = topic_sys_flag;
+        self.upsert(config.clone())?;
+        Ok(Some(config))
+    }
+
+    /// Creates a retry or DLQ topic with `queues` queues when missing (`createTopicInSendMessageBackMethod`).
+    pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> anyhow::Result<TopicConfig> {
+        if let Some(existing) = self.get(topic) {
+            return Ok(existing);
+        }
+        let config = topic_config(topic, queues, queues, perm_bits);
+        self.upsert(config.clone())?;
+        Ok(config)
+    }
+}
+
+/// Topics every Java broker creates at start (`TopicConfigManager`'s constructor).
+fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
+    let rw = perm::READ | perm::WRITE;
+    let mut topics = vec![
+        topic_config("SELF_TEST_TOPIC", 1, 1, rw),
+        topic_config("BenchmarkTest", 1024, 1024, rw),
+        topic_config("OFFSET_MOVED_EVENT", 1, 1, rw),
+        topic_config(SCHEDULE_TOPIC, 18, 18, rw),
+        topic_config(&format!("{}_REPLY_TOPIC", config.broker_cluster_name), 1, 1, rw),
+    ];
+    if config.auto_create_topic_enable {
+        let n = config.default_topic_queue_nums;
+        topics.push(topic_config(AUTO_CREATE_TOPIC_KEY, n, n, perm::INHERIT | rw));
+    }
+    let cluster_perm = perm::INHERIT | if config.cluster_topic_enable { rw } else { 0 };
+    topics.push(topic_config(&config.broker_cluster_name, 16, 16, cluster_perm));
+    let broker_perm = perm::INHERIT | if config.broker_topic_enable { rw } else { 0 };
+    topics.push(topic_config(&config.broker_name, 1, 1, broker_perm));
+    topics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_the_java_rule() {
+        assert!(validate_topic_name("TopicTest-1_a%b|c").is_ok());
+        assert!(validate_topic_name("bad topic").is_err());
+        assert!(validate_topic_name("").is_err());
+        assert!(validate_topic_name(&"a".repeat(128)).is_err());
+        assert!(validate_topic_name(&format!("%RETRY%{}", "a".repeat(200))).is_ok());
+    }
+
+    #[test]
+    fn auto_creation_inherits_from_tbw102() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BrokerConfig {
+            store_path_root_dir: dir.path().to_path_buf(),
+            ..BrokerConfig::default()
+        };
+        let table = TopicTable::load(&config).unwrap();
+        let created = table
+            .create_from_default("NewTopic", AUTO_CREATE_TOPIC_KEY, 4, 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!((created.read_queue_nums, created.write_queue_nums, created.perm), (4, 4, 6));
+        // A topic without INHERIT is no template.
+        assert!(table.create_from_default("Other", "NewTopic", 4, 0).unwrap().is_none());
+        // The table survives a reload.
+        drop(table);
+        let reloaded = TopicTable::load(&config).unwrap();
+        assert_eq!(reloaded.get("NewTopic").unwrap().read_queue_nums, 4);
+    }
+}

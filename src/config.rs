@@ -1,0 +1,286 @@
+//! Broker and name-server configuration, read from Java `broker.conf` / `namesrv.conf` property files.
+//!
+//! Keys are the Java property names (`listenPort`, `storePathRootDir`, ...). Unknown keys are logged and
+//! ignored, like Java. Unlike Java, a value that does not parse is an error rather than silently ignored:
+//! an operator should hear about `listenPort=10911x` at start, not discover it later.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use rmq_store::message_store::FlushDiskType;
+
+/// Settings of the broker role.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub listen_port: u16,
+    pub namesrv_addr: Option<String>,
+    pub store_path_root_dir: PathBuf,
+    pub broker_name: String,
+    pub broker_cluster_name: String,
+    pub broker_id: i64,
+    pub broker_ip1: String,
+    pub broker_ip2: Option<String>,
+    pub auto_create_topic_enable: bool,
+    pub auto_create_subscription_group: bool,
+    pub default_topic_queue_nums: i32,
+    pub cluster_topic_enable: bool,
+    pub broker_topic_enable: bool,
+    pub broker_permission: i32,
+    pub flush_disk_type: FlushDiskType,
+    pub flush_interval_commit_log_ms: u64,
+    pub max_message_size: usize,
+    pub mapped_file_size_commit_log: u64,
+    pub mapped_file_size_consume_queue: u64,
+    pub region_id: String,
+    pub trace_on: bool,
+    pub register_name_server_period_ms: u64,
+    pub flush_consumer_offset_interval_ms: u64,
+    pub long_polling_enable: bool,
+    pub short_polling_time_ms: u64,
+    pub channel_expired_timeout_ms: u64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listen_port: 10911,
+            namesrv_addr: None,
+            store_path_root_dir: PathBuf::from("./data"),
+            broker_name: "broker-a".into(),
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_id: 0,
+            broker_ip1: "127.0.0.1".into(),
+            broker_ip2: None,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            broker_permission: 6,
+            flush_disk_type: FlushDiskType::Async,
+            flush_interval_commit_log_ms: 500,
+            max_message_size: 4 * 1024 * 1024,
+            mapped_file_size_commit_log: 1024 * 1024 * 1024,
+            mapped_file_size_consume_queue: 300_000 * 20,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            register_name_server_period_ms: 30_000,
+            flush_consumer_offset_interval_ms: 5_000,
+            long_polling_enable: true,
+            short_polling_time_ms: 1_000,
+            channel_expired_timeout_ms: 120_000,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// `brokerIP1:listenPort`: the address registered with name servers and written as STOREHOST.
+    pub fn broker_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.listen_port)
+    }
+
+    pub fn ha_server_addr(&self) -> String {
+        let ip = self.broker_ip2.as_deref().unwrap_or(&self.broker_ip1);
+        format!("{}:{}", ip, self.listen_port as u32 + 1)
+    }
+
+    /// The name servers to register with, `;`-separated as in Java.
+    pub fn namesrv_addrs(&self) -> Vec<String> {
+        self.namesrv_addr
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    /// Applies one property. Returns false for a key this role does not know.
+    fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
+        match key {
+            "listenPort" => self.listen_port = parse(key, value)?,
+            "namesrvAddr" => self.namesrv_addr = Some(value.to_string()),
+            "storePathRootDir" => self.store_path_root_dir = PathBuf::from(value),
+            "brokerName" => self.broker_name = value.to_string(),
+            "brokerClusterName" => self.broker_cluster_name = value.to_string(),
+            "brokerId" => self.broker_id = parse(key, value)?,
+            "brokerIP1" => self.broker_ip1 = value.to_string(),
+            "brokerIP2" => self.broker_ip2 = Some(value.to_string()),
+            "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(value),
+            "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(value),
+            "defaultTopicQueueNums" => self.default_topic_queue_nums = parse(key, value)?,
+            "clusterTopicEnable" => self.cluster_topic_enable = parse_bool(value),
+            "brokerTopicEnable" => self.broker_topic_enable = parse_bool(value),
+            "brokerPermission" => self.broker_permission = parse(key, value)?,
+            "flushDiskType" => {
+                self.flush_disk_type = match value {
+                    "ASYNC_FLUSH" => FlushDiskType::Async,
+                    "SYNC_FLUSH" => FlushDiskType::Sync,
+                    other => bail!("flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, got {other:?}"),
+                }
+            }
+            "flushIntervalCommitLog" => self.flush_interval_commit_log_ms = parse(key, value)?,
+            "maxMessageSize" => self.max_message_size = parse(key, value)?,
+            "mappedFileSizeCommitLog" => self.mapped_file_size_commit_log = parse(key, value)?,
+            "mappedFileSizeConsumeQueue" => self.mapped_file_size_consume_queue = parse(key, value)?,
+            "regionId" => self.region_id = value.to_string(),
+            "traceOn" => self.trace_on = parse_bool(value),
+            "registerNameServerPeriod" => self.register_name_server_period_ms = parse(key, value)?,
+            "flushConsumerOffsetInterval" => {
+                self.flush_consumer_offset_interval_ms = parse(key, value)?
+            }
+            "longPollingEnable" => self.long_polling_enable = parse_bool(value),
+            "shortPollingTimeMills" => self.short_polling_time_ms = parse(key, value)?,
+            "channelExpiredTimeout" => self.channel_expired_timeout_ms = parse(key, value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// Settings of the name-server role.
+#[derive(Debug, Clone)]
+pub struct NamesrvConfig {
+    pub listen_port: u16,
+    pub scan_not_active_broker_interval_ms: u64,
+}
+
+impl Default for NamesrvConfig {
+    fn default() -> Self {
+        NamesrvConfig {
+            listen_port: 9876,
+            scan_not_active_broker_interval_ms: 5_000,
+        }
+    }
+}
+
+impl NamesrvConfig {
+    fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
+        match key {
+            "listenPort" => self.listen_port = parse(key, value)?,
+            "scanNotActiveBrokerInterval" => {
+                self.scan_not_active_broker_interval_ms = parse(key, value)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// Broker settings from a broker.conf (or defaults when `path` is None).
+pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
+    let mut config = BrokerConfig::default();
+    for (key, value) in read_properties(path)? {
+        if !config.apply(&key, &value)? && key != "namesrvListenPort" {
+            tracing::info!(key, "ignoring unknown broker config key");
+        }
+    }
+    Ok(config)
+}
+
+/// Name-server settings from a namesrv.conf.
+pub fn load_namesrv(path: Option<&Path>) -> anyhow::Result<NamesrvConfig> {
+    let mut config = NamesrvConfig::default();
+    for (key, value) in read_properties(path)? {
+        if !config.apply(&key, &value)? {
+            tracing::info!(key, "ignoring unknown name server config key");
+        }
+    }
+    Ok(config)
+}
+
+/// Standalone mode: broker settings plus `namesrvListenPort` for the embedded name server.
+pub fn load_standalone(path: Option<&Path>) -> anyhow::Result<(BrokerConfig, NamesrvConfig)> {
+    let broker = load_broker(path)?;
+    let mut namesrv = NamesrvConfig::default();
+    if let Some(port) = read_properties(path)?.get("namesrvListenPort") {
+        namesrv.listen_port = parse("namesrvListenPort", port)?;
+    }
+    Ok((broker, namesrv))
+}
+
+fn read_properties(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
+    let Some(path) = path else {
+        return Ok(BTreeMap::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    Ok(parse_properties(&text))
+}
+
+/// Parses the Java `.properties` format: `key=value`, `key: value` or `key value`; `#`/`!` comments;
+/// a trailing backslash continues the line.
+pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut logical = String::new();
+    for raw in text.lines() {
+        let line = raw.trim_start();
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
+            continue;
+        }
+        if let Some(stripped) = line.strip_suffix('\\') {
+            logical.push_str(stripped);
+            continue;
+        }
+        logical.push_str(line);
+        let entry = std::mem::take(&mut logical);
+        let split = entry.find(['=', ':', ' ', '\t']).unwrap_or(entry.len());
+        let key = entry[..split].trim();
+        let rest = entry[split..].trim_start();
+        let value = rest
+            .strip_prefix(['=', ':'])
+            .unwrap_or(rest)
+            .trim()
+            .to_string();
+        if !key.is_empty() {
+            out.insert(key.to_string(), value);
+        }
+    }
+    out
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str) -> anyhow::Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("config key {key} has an invalid value {value:?}"))
+}
+
+/// Java `Boolean.parseBoolean`: only "true" (any case) is true.
+fn parse_bool(value: &str) -> bool {
+    value.trim().eq_ignore_ascii_case("true")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_java_property_syntax() {
+        let props = parse_properties(
+            "# comment\nlistenPort=10911\nbrokerName : broker-b\n! other\nnamesrvAddr 127.0.0.1:9876;\\\n  127.0.0.2:9876\n",
+        );
+        assert_eq!(props["listenPort"], "10911");
+        assert_eq!(props["brokerName"], "broker-b");
+        assert_eq!(props["namesrvAddr"], "127.0.0.1:9876;127.0.0.2:9876");
+    }
+
+    #[test]
+    fn applies_known_keys_and_rejects_bad_numbers() {
+        let mut config = BrokerConfig::default();
+        assert!(config.apply("listenPort", "20911").unwrap());
+        assert_eq!(config.listen_port, 20911);
+        assert!(!config.apply("someFutureKey", "x").unwrap());
+        assert!(config.apply("listenPort", "abc").is_err());
+        assert!(config.apply("flushDiskType", "SYNC_FLUSH").is_ok());
+        assert_eq!(config.flush_disk_type, FlushDiskType::Sync);
+        assert_eq!(
+            config.namesrv_addrs(),
+            Vec::<String>::new(),
+            "no name server configured"
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! The one place where failures become RocketMQ response codes.
+//!
+//! Processors return `Result<_, ServiceError>`; the dispatcher turns an `Err` into the response a Java
+//! broker or name server would send for the same failure.
+
+use rmq_codec::code::ResponseCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::CodecError;
+use rmq_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A header or body that does not decode. Java throws from `decodeCommandCustomHeader` and the
+    /// remoting layer answers SYSTEM_ERROR with the exception text.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A processor decided the answer itself (e.g. TOPIC_NOT_EXIST with Java's remark).
+    #[error("{remark}")]
+    Reply { code: ResponseCode, remark: String },
+}
+
+impl ServiceError {
+    pub fn reply(code: ResponseCode, remark: impl Into<String>) -> Self {
+        ServiceError::Reply {
+            code,
+            remark: remark.into(),
+        }
+    }
+
+    /// The response code Java sends for this failure.
+    pub fn response_code(&self) -> ResponseCode {
+        match self {
+            ServiceError::Codec(_) => ResponseCode::SystemError,
+            ServiceError::Store(e) => store_error_code(e),
+            ServiceError::Reply { code, .. } => *code,
+        }
+    }
+
+    pub fn into_response(self) -> RemotingCommand {
+        let code = self.response_code();
+        RemotingCommand::new_response(code, Some(self.to_string()))
+    }
+}
+
+fn store_error_code(e: &StoreError) -> ResponseCode {
+    match e {
+        StoreError::MessageTooLarge { .. } => ResponseCode::MessageIllegal,
+        _ => ResponseCode::SystemError,
+    }
+}

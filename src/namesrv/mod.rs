@@ -1,0 +1,233 @@
+//! The name server role: broker registration, liveness, and topic routes for clients.
+
+mod body;
+pub mod routes;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use rmq_codec::code::{RequestCode, ResponseCode, RMQD_VERSION};
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::fastjson::{self, Key, Value};
+use rmq_codec::header::{
+    CommandHeader, DeleteTopicRequestHeader, GetKvConfigRequestHeader, GetKvConfigResponseHeader,
+    GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader, PutKvConfigRequestHeader,
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+};
+use rmq_codec::message::crc32_masked;
+
+use crate::config::NamesrvConfig;
+use crate::error::ServiceError;
+use crate::remoting::connection::now_ms;
+use crate::remoting::{Connection, Outbound, RequestHandler};
+use routes::RouteTable;
+
+/// Clients at or above this version (V4_9_4) get standard JSON routes; older ones, including the Go
+/// client (317), get fastjson's unquoted integer keys (compat-map §10 item 1).
+const STANDARD_JSON_ROUTE_VERSION: i32 = 401;
+
+pub struct NameServer {
+    routes: Mutex<RouteTable>,
+    /// namespace -> key -> value (PUT/GET_KV_CONFIG); in memory only for now.
+    kv: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+type Reply = Result<RemotingCommand, ServiceError>;
+
+impl NameServer {
+    pub fn new() -> Arc<Self> {
+        Arc::new(NameServer {
+            routes: Mutex::new(RouteTable::default()),
+            kv: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Periodically drops brokers that stopped registering.
+    pub fn spawn_expiry(self: &Arc<Self>, config: &NamesrvConfig) {
+        let me = Arc::downgrade(self);
+        let period = Duration::from_millis(config.scan_not_active_broker_interval_ms.max(100));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            loop {
+                tick.tick().await;
+                let Some(ns) = me.upgrade() else { return };
+                for addr in ns.routes.lock().expire(now_ms()) {
+                    tracing::warn!(broker = addr, "broker expired: no registration within its timeout");
+                }
+            }
+        });
+    }
+
+    fn dispatch(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
+        match RequestCode::from(req.code) {
+            RequestCode::RegisterBroker => self.register_broker(conn, req),
+            RequestCode::UnregisterBroker => {
+                let h = UnregisterBrokerRequestHeader::decode(&req.ext_fields)?;
+                self.routes.lock().unregister(&h);
+                tracing::info!(broker = h.broker_addr, "broker unregistered");
+                Ok(success())
+            }
+            RequestCode::GetRouteinfoByTopic => self.route_by_topic(req),
+            RequestCode::GetBrokerClusterInfo => {
+                let doc = body::cluster_info(&self.routes.lock());
+                Ok(with_body(fastjson::to_string(&doc)))
+            }
+            RequestCode::GetAllTopicListFromNameserver => {
+                let names: Vec<String> = self.routes.lock().topic_names().cloned().collect();
+                Ok(with_body(fastjson::to_string(&body::topic_list(names))))
+            }
+            RequestCode::GetTopicsByCluster => {
+                let h = GetTopicsByClusterRequestHeader::decode(&req.ext_fields)?;
+                let names = self.routes.lock().topics_of_cluster(&h.cluster);
+                Ok(with_body(fastjson::to_string(&body::topic_list(names))))
+            }
+            RequestCode::GetSystemTopicListFromNs => {
+                let routes = self.routes.lock();
+                let mut names: Vec<String> = routes.clusters().keys().cloned().collect();
+                names.extend(routes.brokers().keys().cloned());
+                Ok(with_body(fastjson::to_string(&body::topic_list(names))))
+            }
+            RequestCode::DeleteTopicInNamesrv => {
+                let h = DeleteTopicRequestHeader::decode(&req.ext_fields)?;
+                self.routes.lock().delete_topic(&h.topic);
+                Ok(success())
+            }
+            RequestCode::QueryDataVersion => self.query_data_version(req),
+            RequestCode::PutKvConfig => {
+                let h = PutKvConfigRequestHeader::decode(&req.ext_fields)?;
+                self.kv.lock().entry(h.namespace).or_default().insert(h.key, h.value);
+                Ok(success())
+            }
+            RequestCode::GetKvConfig => self.get_kv_config(req),
+            RequestCode::DeleteKvConfig => {
+                let h = GetKvConfigRequestHeader::decode(&req.ext_fields)?;
+                if let Some(ns) = self.kv.lock().get_mut(&h.namespace) {
+                    ns.remove(&h.key);
+                }
+                Ok(success())
+            }
+            other => Err(not_supported(req.code, other)),
+        }
+    }
+
+    fn register_broker(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
+        let h = RegisterBrokerRequestHeader::decode(&req.ext_fields)?;
+        if h.body_crc32 != 0 && crc32_masked(&req.body) != h.body_crc32 {
+            return Err(ServiceError::reply(ResponseCode::SystemError, "crc32 not match"));
+        }
+        let registration = body::parse_registration(&req.body)
+            .map_err(|e| ServiceError::reply(ResponseCode::SystemError, e))?;
+        let outcome = self
+            .routes
+            .lock()
+            .register(&h, registration, conn.id(), now_ms());
+        tracing::debug!(broker = h.broker_addr, name = h.broker_name, "broker registered");
+        let mut resp = success();
+        RegisterBrokerResponseHeader {
+            ha_server_addr: outcome.ha_server_addr,
+            master_addr: outcome.master_addr,
+        }
+        .encode(&mut resp.ext_fields);
+        Ok(resp)
+    }
+
+    fn route_by_topic(&self, req: &RemotingCommand) -> Reply {
+        let h = GetRouteInfoRequestHeader::decode(&req.ext_fields)?;
+        let Some(doc) = body::topic_route(&self.routes.lock(), &h.topic) else {
+            return Err(ServiceError::reply(
+                ResponseCode::TopicNotExist,
+                format!(
+                    "No topic route info in name server for the topic: {}\nSee http://rocketmq.apache.org/docs/faq/ for further details.",
+                    h.topic
+                ),
+            ));
+        };
+        let standard = req.version >= STANDARD_JSON_ROUTE_VERSION
+            || h.accept_standard_json_only.unwrap_or(false);
+        let text = if standard {
+            fastjson::to_standard_string(&doc)
+        } else {
+            fastjson::to_string(&doc)
+        };
+        Ok(with_body(text))
+    }
+
+    fn query_data_version(&self, req: &RemotingCommand) -> Reply {
+        let h = UnregisterBrokerRequestHeader::decode(&req.ext_fields)?;
+        let text = std::str::from_utf8(&req.body).unwrap_or("{}");
+        let doc = fastjson::parse(text).unwrap_or(Value::Null);
+        let version = body::parse_data_version(Some(&doc));
+        let changed = self
+            .routes
+            .lock()
+            .data_version_changed(&h.broker_addr, version, now_ms());
+        let mut resp = success();
+        resp.ext_fields.insert("changed".into(), changed.to_string());
+        resp.body = Bytes::from(fastjson::to_string(&body::data_version_value(&version)));
+        Ok(resp)
+    }
+
+    fn get_kv_config(&self, req: &RemotingCommand) -> Reply {
+        let h = GetKvConfigRequestHeader::decode(&req.ext_fields)?;
+        let value = self
+            .kv
+            .lock()
+            .get(&h.namespace)
+            .and_then(|ns| ns.get(&h.key))
+            .cloned();
+        match value {
+            Some(value) => {
+                let mut resp = success();
+                GetKvConfigResponseHeader { value: Some(value) }.encode(&mut resp.ext_fields);
+                Ok(resp)
+            }
+            None => Err(ServiceError::reply(
+                ResponseCode::QueryNotFound,
+                format!("No config item, Namespace: {} Key: {}", h.namespace, h.key),
+            )),
+        }
+    }
+}
+
+impl RequestHandler for NameServer {
+    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
+        let response = self
+            .dispatch(conn, &request)
+            .unwrap_or_else(ServiceError::into_response);
+        Some(Outbound::Command(response))
+    }
+
+    fn on_disconnect(&self, conn: &Connection) {
+        for addr in self.routes.lock().remove_connection(conn.id()) {
+            tracing::info!(broker = addr, "broker connection closed, route removed");
+        }
+    }
+}
+
+pub fn success() -> RemotingCommand {
+    let mut resp = RemotingCommand::new_response(ResponseCode::Success, None);
+    resp.version = RMQD_VERSION;
+    resp
+}
+
+pub fn with_body(text: String) -> RemotingCommand {
+    let mut resp = success();
+    resp.body = Bytes::from(text);
+    resp
+}
+
+/// Java's answer to a code no processor handles.
+pub fn not_supported(code: i32, _parsed: RequestCode) -> ServiceError {
+    ServiceError::reply(
+        ResponseCode::RequestCodeNotSupported,
+        format!(" request type {code} not supported"),
+    )
+}
+
+#[allow(dead_code)]
+fn key(s: &str) -> Key {
+    Key::Str(s.to_string())
+}
