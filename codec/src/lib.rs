@@ -9,7 +9,7 @@
 //! - [`message`]: the stored-message record (commit log / pull body layout), properties, batches, ids, CRC.
 //! - [`fastjson`]: a small JSON value model that reads and writes what fastjson 1.x writes
 //!   (unquoted integer and object map keys).
-//! - [`error`]: `CodecError`.
+//! - [`error`][]: `CodecError`.
 
 pub mod code;
 pub mod command;

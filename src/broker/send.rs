@@ -53,8 +53,11 @@ impl Broker {
         let topic = self.check_send(&h)?;
         let queue_id = self.pick_queue(&h, &topic)?;
         self.check_body(&req.body)?;
-        let mut props = h.properties.clone().unwrap_or_default();
-        if properties::get(&props, properties::TRAN_MSG).is_some_and(|v| v == "true") {
+        let mut pairs = properties::decode(h.properties.as_deref().unwrap_or(""));
+        let is_transactional = pairs
+            .iter()
+            .any(|(k, v)| k == properties::TRAN_MSG && v.eq_ignore_ascii_case("true"));
+        if is_transactional {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!(
@@ -63,7 +66,13 @@ impl Broker {
                 ),
             ));
         }
-        props = set_property(&props, properties::CLUSTER, &self.config.broker_cluster_name);
+        // Like Java 4.9.8: WAIT is not worth storing, CLUSTER is always added.
+        pairs.retain(|(k, _)| k != properties::WAIT && k != properties::CLUSTER);
+        pairs.push((
+            properties::CLUSTER.to_string(),
+            self.config.broker_cluster_name.clone(),
+        ));
+        let props = properties::encode(&pairs);
         check_properties(&props)?;
         let uniq_key = properties::get(&props, properties::UNIQ_KEY).map(String::from);
         let tags_code = message::tags_code(properties::get(&props, properties::TAGS));
@@ -103,14 +112,19 @@ impl Broker {
         if elements.is_empty() {
             return Err(reply_error(ResponseCode::MessageIllegal, "the batch is empty"));
         }
-        // Batch-level properties (e.g. WAIT) apply to each inner message, as Java's batch encoder
-        // appends them to every record.
-        let batch_props = h.properties.clone().unwrap_or_default();
+        // Java 4.9.8's batch encoder appends the batch-level properties (the header's, plus CLUSTER) to
+        // every inner record (CommitLog.MessageExtBatchEncoder); compat-map §3.2 says otherwise, the
+        // source wins.
+        let batch_props = set_property(
+            h.properties.as_deref().unwrap_or(""),
+            properties::CLUSTER,
+            &self.config.broker_cluster_name,
+        );
         let mut records = Vec::with_capacity(elements.len());
         let mut tags_codes = Vec::with_capacity(elements.len());
         for element in elements {
             self.check_body(&element.body)?;
-            let props = format!("{}{}", element.properties, batch_props);
+            let props = append_properties(&element.properties, &batch_props);
             check_properties(&props)?;
             tags_codes.push(message::tags_code(properties::get(&props, properties::TAGS)));
             records.push(self.new_record(conn, &h, &topic, queue_id, element.body, element.flag, props));
@@ -249,6 +263,18 @@ fn check_properties(props: &str) -> Result<(), ServiceError> {
         ));
     }
     Ok(())
+}
+
+/// `inner` followed by `extra`, with the pair separator between them when `inner` lacks a trailing one.
+fn append_properties(inner: &str, extra: &str) -> String {
+    let needs_separator = !inner.is_empty() && !extra.is_empty() && !inner.ends_with('\u{2}');
+    let mut out = String::with_capacity(inner.len() + extra.len() + 1);
+    out.push_str(inner);
+    if needs_separator {
+        out.push('\u{2}');
+    }
+    out.push_str(extra);
+    out
 }
 
 /// Sets `key` in a property string, replacing an existing value and keeping the other pairs' order.

@@ -1,1 +1,160 @@
-//! (being written)
+//! The append-only record log `<root>/commitlog/` (compat-map §5.2).
+//!
+//! Records are laid out back to back; when a record does not fit in the rest of a file (`len + 8 > remaining`),
+//! the file is closed with the 8-byte BLANK record `[int32 remaining][BLANK_MAGIC]` and the record goes to the
+//! next file. A record therefore never spans two files, and every file keeps room for a BLANK record.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rmq_codec::message::{peek_record, RecordPeek, RecordView, BLANK_MAGIC};
+
+use crate::error::StoreError;
+use crate::mapped_file::{MappedFile, MappedFileQueue};
+
+/// Room a file must keep for the BLANK record (`END_FILE_MIN_BLANK_LENGTH`).
+pub const BLANK_LEN: usize = 8;
+
+#[derive(Debug)]
+pub struct CommitLog {
+    files: MappedFileQueue,
+}
+
+impl CommitLog {
+    /// Loads `dir` (created if missing). Call [`recover`](Self::recover) before appending.
+    pub fn open(dir: &Path, file_size: usize) -> Result<Self, StoreError> {
+        Ok(CommitLog {
+            files: MappedFileQueue::load(dir, file_size)?,
+        })
+    }
+
+    pub fn file_size(&self) -> usize {
+        self.files.file_size()
+    }
+
+    /// First offset still on disk.
+    pub fn min_offset(&self) -> u64 {
+        self.files.min_offset()
+    }
+
+    /// Offset just past the last record (where the next record goes, unless it rolls).
+    pub fn max_offset(&self) -> u64 {
+        self.files.max_offset()
+    }
+
+    /// Appends one record (or a batch of records, which must stay in one file). `patch` receives the global
+    /// offset the data will start at, so PHYSICALOFFSET fields can be filled in before the copy.
+    /// The caller serializes appends.
+    pub fn append(&self, data: &mut [u8], patch: impl FnOnce(&mut [u8], u64)) -> Result<u64, StoreError> {
+        let file_size = self.files.file_size();
+        if data.len() + BLANK_LEN > file_size {
+            return Err(StoreError::MessageTooLarge {
+                size: data.len(),
+                limit: file_size - BLANK_LEN,
+            });
+        }
+        let mut file = self.files.writable(0)?;
+        if data.len() + BLANK_LEN > file.remaining() {
+            close_with_blank(&file);
+            file = self.files.writable(0)?;
+        }
+        let offset = file.from_offset() + file.wrote_position() as u64;
+        patch(data, offset);
+        let pos = file.append(data).ok_or_else(|| StoreError::Corrupt {
+            path: file.path().to_path_buf(),
+            reason: "record did not fit after roll".into(),
+        })?;
+        debug_assert_eq!(file.from_offset() + pos as u64, offset);
+        Ok(offset)
+    }
+
+    /// Zero-copy view of `size` bytes at `offset`, if they are written and inside one file.
+    pub fn read(&self, offset: u64, size: usize) -> Option<Bytes> {
+        let file = self.files.find(offset)?;
+        file.read((offset - file.from_offset()) as usize, size)
+    }
+
+    /// The whole record starting at `offset` (`None` for a BLANK record or an unwritten offset).
+    pub fn record_at(&self, offset: u64) -> Option<Bytes> {
+        let file = self.files.find(offset)?;
+        let pos = (offset - file.from_offset()) as usize;
+        let head = file.slice(pos, 8)?;
+        let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let magic = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        if magic == BLANK_MAGIC {
+            return None;
+        }
+        file.read(pos, usize::try_from(size).ok()?)
+    }
+
+    /// Flushes every written byte; returns the flushed offset.
+    pub fn flush(&self) -> Result<u64, StoreError> {
+        Ok(self.files.flush()?)
+    }
+
+    /// Visits every valid record from `start` (a record boundary) onwards, following BLANK records to the next
+    /// file. Stops at the first record Java's recovery would reject (bad magic, TOTALSIZE formula, body CRC) or
+    /// whose PHYSICALOFFSET is not its own position, and returns that offset: the end of the valid log.
+    pub fn walk(&self, start: u64, visit: &mut dyn FnMut(u64, &RecordView<'_>)) -> u64 {
+        let files = self.files.files();
+        let Some(first) = files.first().map(|f| f.from_offset()) else {
+            return start;
+        };
+        let file_size = self.files.file_size() as u64;
+        let mut offset = start;
+        loop {
+            let Some(file) = offset
+                .checked_sub(first)
+                .and_then(|d| files.get((d / file_size) as usize))
+            else {
+                return offset;
+            };
+            let pos = (offset - file.from_offset()) as usize;
+            let buf = file.slice(pos, file.wrote_position().saturating_sub(pos)).unwrap_or_default();
+            match peek_record(buf) {
+                Ok(RecordPeek::Blank { .. }) => {
+                    let next = file.from_offset() + file_size;
+                    if (next - first) / file_size >= files.len() as u64 {
+                        // Java ends recovery at a BLANK record in the last file.
+                        return offset;
+                    }
+                    offset = next;
+                }
+                Ok(RecordPeek::Message(view))
+                    if view.body_crc_matches() && view.commit_log_offset == offset as i64 =>
+                {
+                    visit(offset, &view);
+                    offset += view.total_size as u64;
+                }
+                Ok(RecordPeek::Message(_)) | Err(_) => return offset,
+            }
+        }
+    }
+
+    /// Recovery: scans from the start of the third-last file (`recoverNormally`), then truncates the log at the
+    /// end of the last valid record (zeroing what follows, deleting later files). Returns that end offset.
+    /// Must run before any view is handed out.
+    pub fn recover(&mut self) -> Result<u64, StoreError> {
+        let files = self.files.files();
+        let Some(start) = files.get(files.len().saturating_sub(3)).map(|f| f.from_offset()) else {
+            return Ok(0);
+        };
+        drop(files);
+        let end = self.walk(start, &mut |_, _| {});
+        self.files.truncate(end)?;
+        Ok(end)
+    }
+}
+
+fn close_with_blank(file: &Arc<MappedFile>) {
+    let remaining = file.remaining();
+    if remaining >= BLANK_LEN {
+        let mut blank = [0u8; BLANK_LEN];
+        blank[..4].copy_from_slice(&(remaining as i32).to_be_bytes());
+        blank[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+        // Cannot fail: we just checked the room.
+        let _ = file.append(&blank);
+    }
+    file.fill_to_end();
+}

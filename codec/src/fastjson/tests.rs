@@ -346,3 +346,18 @@ fn random_bytes_never_panic() {
         let _ = parse_slice(&bytes);
     }
 }
+
+#[test]
+fn cluster_info_example_round_trips_exactly() {
+    // compat-map §3.1.3: ClusterInfo is written with default fastjson, so broker ids stay unquoted.
+    let text = r#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-a","cluster":"DefaultCluster","enableActingMaster":false}},"clusterAddrTable":{"DefaultCluster":["broker-a"]}}"#;
+    let v = parse(text).unwrap();
+    let addrs = v
+        .get("brokerAddrTable")
+        .and_then(|t| t.get("broker-a"))
+        .and_then(|b| b.get("brokerAddrs"))
+        .and_then(Value::as_object)
+        .unwrap();
+    assert_eq!(addrs[1].0.as_i64(), Some(1));
+    assert_eq!(to_string(&v), text);
+}

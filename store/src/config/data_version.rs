@@ -25,7 +25,11 @@ fn now_ms() -> i64 {
 impl DataVersion {
     /// What Java's `new DataVersion()` holds: counter 0, timestamp now.
     pub fn new() -> DataVersion {
-        DataVersion { state_version: 0, timestamp: now_ms(), counter: 0 }
+        DataVersion {
+            state_version: 0,
+            timestamp: now_ms(),
+            counter: 0,
+        }
     }
 
     /// Java `nextVersion()`: timestamp = now, counter + 1.

@@ -89,7 +89,10 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ConfigError + '_ {
-    move |source| ConfigError::Io { path: path.to_owned(), source }
+    move |source| ConfigError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Reads a config file as a JSON value; see [`load_decoded`] for the fallback rules.
@@ -122,10 +125,16 @@ pub fn load_decoded<T>(
             Ok(Some(v))
         }
         (None, None) => Ok(None),
-        (None, Some(e)) => Err(ConfigError::Corrupt { path: path.to_owned(), reason: e.to_string() }),
+        (None, Some(e)) => Err(ConfigError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        }),
         (Some(Err(bak_err)), main) => Err(ConfigError::Corrupt {
             path: path.to_owned(),
-            reason: format!("{}; backup: {bak_err}", main.map_or("missing or empty".into(), |e| e.to_string())),
+            reason: format!(
+                "{}; backup: {bak_err}",
+                main.map_or("missing or empty".into(), |e| e.to_string())
+            ),
         }),
     }
 }
@@ -144,7 +153,10 @@ fn read_and_decode<T>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let parsed = fastjson::parse_slice(&bytes).map_err(|source| ConfigError::Parse { path: path.to_owned(), source });
+    let parsed = fastjson::parse_slice(&bytes).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source,
+    });
     Ok(Some(parsed.and_then(|v| decode(&v))))
 }
 
@@ -158,7 +170,8 @@ pub fn persist_json_file(path: &Path, v: &Value) -> Result<(), ConfigError> {
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let tmp = sibling(path, ".tmp");
     let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(fastjson::to_string_pretty(v).as_bytes()).map_err(io_err(&tmp))?;
+    file.write_all(fastjson::to_string_pretty(v).as_bytes())
+        .map_err(io_err(&tmp))?;
     file.sync_all().map_err(io_err(&tmp))?;
     drop(file);
     match fs::rename(path, sibling(path, ".bak")) {
@@ -167,14 +180,19 @@ pub fn persist_json_file(path: &Path, v: &Value) -> Result<(), ConfigError> {
         Err(e) => return Err(io_err(path)(e)),
     }
     fs::rename(&tmp, path).map_err(io_err(path))?;
-    File::open(&dir).and_then(|d| d.sync_all()).map_err(io_err(&dir))
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(&dir))
 }
 
 // Field readers shared by the file types. Like fastjson: a missing or null field keeps the Java default, numbers
 // may come as strings, unknown fields are ignored; a value of the wrong type is an error.
 
 fn invalid(name: &str, expected: &str, v: &Value) -> ConfigError {
-    ConfigError::Invalid(format!("field {name}: expected {expected}, got {}", fastjson::to_string(v)))
+    ConfigError::Invalid(format!(
+        "field {name}: expected {expected}, got {}",
+        fastjson::to_string(v)
+    ))
 }
 
 fn present<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
@@ -182,15 +200,21 @@ fn present<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 pub(crate) fn field_i64(obj: &Value, name: &str, default: i64) -> Result<i64, ConfigError> {
-    present(obj, name).map_or(Ok(default), |v| v.as_i64().ok_or_else(|| invalid(name, "an integer", v)))
+    present(obj, name).map_or(Ok(default), |v| {
+        v.as_i64().ok_or_else(|| invalid(name, "an integer", v))
+    })
 }
 
 pub(crate) fn field_i32(obj: &Value, name: &str, default: i32) -> Result<i32, ConfigError> {
-    present(obj, name).map_or(Ok(default), |v| v.as_i32().ok_or_else(|| invalid(name, "an int", v)))
+    present(obj, name).map_or(Ok(default), |v| {
+        v.as_i32().ok_or_else(|| invalid(name, "an int", v))
+    })
 }
 
 pub(crate) fn field_bool(obj: &Value, name: &str, default: bool) -> Result<bool, ConfigError> {
-    present(obj, name).map_or(Ok(default), |v| v.as_bool().ok_or_else(|| invalid(name, "a boolean", v)))
+    present(obj, name).map_or(Ok(default), |v| {
+        v.as_bool().ok_or_else(|| invalid(name, "a boolean", v))
+    })
 }
 
 pub(crate) fn field_string(obj: &Value, name: &str, default: &str) -> Result<String, ConfigError> {
@@ -218,10 +242,15 @@ pub(crate) fn field_object<'a>(
 }
 
 /// A `Map<String, String>` field such as `attributes`.
-pub(crate) fn field_string_map(obj: &Value, name: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+pub(crate) fn field_string_map(
+    obj: &Value,
+    name: &str,
+) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut map = BTreeMap::new();
     for (k, v) in field_object(obj, name)? {
-        let key = k.as_str().ok_or_else(|| invalid(name, "string keys", obj))?;
+        let key = k
+            .as_str()
+            .ok_or_else(|| invalid(name, "string keys", obj))?;
         if !v.is_null() {
             map.insert(key.to_owned(), scalar_string(name, v)?);
         }
@@ -237,7 +266,12 @@ pub(crate) fn int_long_map(name: &str, v: &Value) -> Result<BTreeMap<i32, i64>, 
         let id = k.as_i64().and_then(|i| i32::try_from(i).ok());
         let id = id.ok_or_else(|| invalid(name, "integer keys", v))?;
         if !offset.is_null() {
-            map.insert(id, offset.as_i64().ok_or_else(|| invalid(name, "integer values", v))?);
+            map.insert(
+                id,
+                offset
+                    .as_i64()
+                    .ok_or_else(|| invalid(name, "integer values", v))?,
+            );
         }
     }
     Ok(map)

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every test: Rust checks and unit/golden tests, then the official Java (4.9.x and 5.x) and Go clients
+# against a freshly started rmqd, and the same client suites against the real Java broker (which proves the
+# suites expect what Java does). Usage: scripts/test-all.sh [--skip-java-broker]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+skip_java_broker=false
+[[ "${1:-}" == "--skip-java-broker" ]] && skip_java_broker=true
+
+JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-test.XXXXXX")
+failures=()
+passes=()
+
+step() { printf '\n=== %s ===\n' "$*"; }
+record() { # name, exit code
+  if [[ "$2" == 0 ]]; then passes+=("$1"); else failures+=("$1"); fi
+}
+
+# A port p is usable for a broker when p, p-2 (VIP channel) and p+1 (HA) are all free.
+free_port() {
+  python3 - "$@" <<'PY'
+import socket, random, sys
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while True:
+    p = random.randint(20000, 60000)
+    if all(free(q) for q in (p - 2, p, p + 1)):
+        print(p); break
+PY
+}
+
+cleanup() {
+  for kind in rmqd java; do
+    [[ -d "$WORK/$kind" ]] && NAMESRV_PORT=0 BROKER_PORT=0 scripts/broker-ctl.sh stop "$kind" "$WORK/$kind" >/dev/null 2>&1 || true
+  done
+}
+trap cleanup EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test"
+cargo test --workspace
+step "cargo build --release"
+cargo build --release --bin rmqd
+
+run_client_suites() { # kind
+  local kind=$1 dir="$WORK/$1"
+  mkdir -p "$dir"
+  export NAMESRV_PORT BROKER_PORT
+  NAMESRV_PORT=$(free_port); BROKER_PORT=$(free_port)
+  while [[ "$BROKER_PORT" == "$NAMESRV_PORT" ]]; do BROKER_PORT=$(free_port); done
+  step "start $kind (name server $NAMESRV_PORT, broker $BROKER_PORT)"
+  scripts/broker-ctl.sh start "$kind" "$dir"
+  export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
+  export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT $ROOT/scripts/broker-ctl.sh restart $kind $dir"
+  for v in $JAVA_CLIENT_VERSIONS; do
+    step "Java client $v against $kind"
+    set +e
+    (cd java-client-tests && mvn -B -q test -Drocketmq.client.version="$v")
+    record "java-$v-on-$kind" $?
+    set -e
+  done
+  step "Go client against $kind"
+  set +e
+  (cd compat-tests/go && go test -count=1 -v ./... 2>&1 | tail -n 60)
+  record "go-on-$kind" "${PIPESTATUS[0]}"
+  set -e
+  scripts/broker-ctl.sh stop "$kind" "$dir"
+}
+
+run_client_suites rmqd
+if ! $skip_java_broker; then
+  run_client_suites java
+fi
+
+step "summary"
+for p in "${passes[@]}"; do echo "passed: $p"; done
+for f in "${failures[@]:-}"; do [[ -n "$f" ]] && echo "FAILED: $f"; done
+echo "${#passes[@]} passed, $(( ${#failures[@]} )) failed"
+[[ ${#failures[@]} -eq 0 ]]

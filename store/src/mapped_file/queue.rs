@@ -1,0 +1,163 @@
+//! A directory of equally sized mapped files forming one contiguous offset space (`MappedFileQueue`).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::MappedFile;
+use crate::error::StoreError;
+
+/// Files `<dir>/<20-digit offset>`, each exactly `file_size` bytes, contiguous.
+#[derive(Debug)]
+pub struct MappedFileQueue {
+    dir: PathBuf,
+    file_size: usize,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+    /// Index of the first file that may hold unflushed bytes.
+    flush_index: AtomicUsize,
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+impl MappedFileQueue {
+    /// Loads every file of `dir` (created if missing), like `MappedFileQueue.doLoad`: files sorted by name,
+    /// each exactly `file_size` bytes, except an empty last file, which is deleted. Unlike Java we also refuse
+    /// names that are not 20 digits and gaps between files, because offsets could not be located otherwise.
+    pub fn load(dir: &Path, file_size: usize) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)?;
+        let mut entries: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let offset = (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| name.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(|| corrupt(&path, "not a 20-digit mapped file name"))?;
+            entries.push((offset, path));
+        }
+        entries.sort();
+        if let Some((_, last)) = entries.last() {
+            if std::fs::metadata(last)?.len() == 0 {
+                tracing::warn!(path = %last.display(), "deleting empty last mapped file");
+                std::fs::remove_file(last)?;
+                entries.pop();
+            }
+        }
+        let mut files = Vec::with_capacity(entries.len());
+        for (offset, path) in entries {
+            if let Some(prev) = files.last().map(|f: &Arc<MappedFile>| f.from_offset()) {
+                if offset != prev + file_size as u64 {
+                    return Err(corrupt(&path, format!("gap after file starting at {prev}")));
+                }
+            }
+            let file = MappedFile::open(&path, offset, file_size).map_err(|e| corrupt(&path, e.to_string()))?;
+            files.push(Arc::new(file));
+        }
+        Ok(MappedFileQueue {
+            dir: dir.to_path_buf(),
+            file_size,
+            files: RwLock::new(files),
+            flush_index: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.read().is_empty()
+    }
+
+    /// A snapshot of the files, oldest first.
+    pub fn files(&self) -> Vec<Arc<MappedFile>> {
+        self.files.read().clone()
+    }
+
+    pub fn last(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().last().cloned()
+    }
+
+    /// The file holding global offset `offset`.
+    pub fn find(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.files.read();
+        let first = files.first()?.from_offset();
+        let index = offset.checked_sub(first)? / self.file_size as u64;
+        files.get(usize::try_from(index).ok()?).cloned()
+    }
+
+    /// Offset of the first byte still on disk (0 when empty).
+    pub fn min_offset(&self) -> u64 {
+        self.files.read().first().map_or(0, |f| f.from_offset())
+    }
+
+    /// Offset just past the last written byte (0 when empty).
+    pub fn max_offset(&self) -> u64 {
+        self.last().map_or(0, |f| f.from_offset() + f.wrote_position() as u64)
+    }
+
+    /// The last file if it has room, else a new file after it (or at `first_offset` when there is none).
+    pub fn writable(&self, first_offset: u64) -> io::Result<Arc<MappedFile>> {
+        if let Some(last) = self.last() {
+            if !last.is_full() {
+                return Ok(last);
+            }
+        }
+        let mut files = self.files.write();
+        let next = match files.last() {
+            Some(last) if !last.is_full() => return Ok(Arc::clone(last)),
+            Some(last) => last.from_offset() + self.file_size as u64,
+            None => first_offset,
+        };
+        let file = Arc::new(MappedFile::create(&self.dir, next, self.file_size)?);
+        files.push(Arc::clone(&file));
+        Ok(file)
+    }
+
+    /// Flushes every file with unflushed bytes. Returns the global flushed offset.
+    pub fn flush(&self) -> io::Result<u64> {
+        let files = self.files();
+        let start = self.flush_index.load(Ordering::Acquire).min(files.len());
+        let mut flushed = files.first().map_or(0, |f| f.from_offset());
+        for (i, file) in files.iter().enumerate().skip(start) {
+            let pos = file.flush()?;
+            flushed = file.from_offset() + pos as u64;
+            if pos == file.size() {
+                self.flush_index.fetch_max(i + 1, Ordering::AcqRel);
+            }
+        }
+        Ok(flushed)
+    }
+
+    /// Recovery (`truncateDirtyFiles`): keeps bytes below `offset`, zeroes the rest of the file holding it and
+    /// deletes files that start beyond it. Needs exclusive access: no views may be outstanding.
+    pub fn truncate(&mut self, offset: u64) -> Result<(), StoreError> {
+        let files = self.files.get_mut();
+        while let Some(last) = files.last().filter(|f| f.from_offset() > offset) {
+            let path = last.path().to_path_buf();
+            files.pop();
+            std::fs::remove_file(&path)?;
+        }
+        if let Some(last) = files.last_mut() {
+            let pos = usize::try_from(offset - last.from_offset()).unwrap_or(usize::MAX);
+            if pos < last.size() {
+                let file = Arc::get_mut(last).ok_or_else(|| corrupt(&self.dir, "truncate with live readers"))?;
+                file.truncate(pos)?;
+            }
+        }
+        *self.flush_index.get_mut() = 0;
+        Ok(())
+    }
+}
