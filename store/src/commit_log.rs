@@ -46,7 +46,11 @@ impl CommitLog {
     /// Appends one record (or a batch of records, which must stay in one file). `patch` receives the global
     /// offset the data will start at, so PHYSICALOFFSET fields can be filled in before the copy.
     /// The caller serializes appends.
-    pub fn append(&self, data: &mut [u8], patch: impl FnOnce(&mut [u8], u64)) -> Result<u64, StoreError> {
+    pub fn append(
+        &self,
+        data: &mut [u8],
+        patch: impl FnOnce(&mut [u8], u64),
+    ) -> Result<u64, StoreError> {
         let file_size = self.files.file_size();
         if data.len() + BLANK_LEN > file_size {
             return Err(StoreError::MessageTooLarge {
@@ -111,7 +115,9 @@ impl CommitLog {
                 return offset;
             };
             let pos = (offset - file.from_offset()) as usize;
-            let buf = file.slice(pos, file.wrote_position().saturating_sub(pos)).unwrap_or_default();
+            let buf = file
+                .slice(pos, file.wrote_position().saturating_sub(pos))
+                .unwrap_or_default();
             match peek_record(buf) {
                 Ok(RecordPeek::Blank { .. }) => {
                     let next = file.from_offset() + file_size;
@@ -133,17 +139,23 @@ impl CommitLog {
     }
 
     /// Recovery: scans from the start of the third-last file (`recoverNormally`), then truncates the log at the
-    /// end of the last valid record (zeroing what follows, deleting later files). Returns that end offset.
-    /// Must run before any view is handed out.
-    pub fn recover(&mut self) -> Result<u64, StoreError> {
+    /// end of the last valid record (zeroing what follows, deleting later files). Returns that end offset and
+    /// the store timestamp of the last valid record (0 if none was scanned). Must run before any view is handed out.
+    pub fn recover(&mut self) -> Result<(u64, i64), StoreError> {
         let files = self.files.files();
-        let Some(start) = files.get(files.len().saturating_sub(3)).map(|f| f.from_offset()) else {
-            return Ok(0);
+        let Some(start) = files
+            .get(files.len().saturating_sub(3))
+            .map(|f| f.from_offset())
+        else {
+            return Ok((0, 0));
         };
         drop(files);
-        let end = self.walk(start, &mut |_, _| {});
+        let mut last_store_timestamp = 0;
+        let end = self.walk(start, &mut |_, view| {
+            last_store_timestamp = view.store_timestamp
+        });
         self.files.truncate(end)?;
-        Ok(end)
+        Ok((end, last_store_timestamp))
     }
 }
 

@@ -66,8 +66,13 @@ pub struct ConsumeQueue {
 
 impl ConsumeQueue {
     /// Loads (or creates) `<cq_root>/<topic>/<queue_id>/`. `file_size` must be a multiple of 20.
-    pub fn load(cq_root: &Path, topic: &str, queue_id: i32, file_size: usize) -> Result<Self, StoreError> {
-        if file_size == 0 || file_size % UNIT_SIZE != 0 {
+    pub fn load(
+        cq_root: &Path,
+        topic: &str,
+        queue_id: i32,
+        file_size: usize,
+    ) -> Result<Self, StoreError> {
+        if file_size == 0 || !file_size.is_multiple_of(UNIT_SIZE) {
             return Err(StoreError::InvalidArgument(format!(
                 "consume queue file size {file_size} is not a multiple of {UNIT_SIZE}"
             )));
@@ -192,7 +197,8 @@ impl ConsumeQueue {
             for chunk in raw.chunks_exact(UNIT_SIZE) {
                 let unit = CqUnit::decode(chunk);
                 let inside = unit.is_blank()
-                    || (unit.commit_log_offset as u64).saturating_add(unit.size as u64) <= commit_log_end;
+                    || (unit.commit_log_offset as u64).saturating_add(unit.size as u64)
+                        <= commit_log_end;
                 if !unit.is_written() || !inside {
                     break 'files;
                 }
@@ -213,9 +219,14 @@ impl ConsumeQueue {
         };
         let base = (first.from_offset() / UNIT_SIZE as u64) as i64;
         let raw = first.slice(0, first.wrote_position()).unwrap_or_default();
-        let live = raw.chunks_exact(UNIT_SIZE).map(CqUnit::decode).position(|u| {
-            !u.is_blank() && u.commit_log_offset >= 0 && u.commit_log_offset as u64 >= commit_log_min
-        });
+        let live = raw
+            .chunks_exact(UNIT_SIZE)
+            .map(CqUnit::decode)
+            .position(|u| {
+                !u.is_blank()
+                    && u.commit_log_offset >= 0
+                    && u.commit_log_offset as u64 >= commit_log_min
+            });
         base + live.unwrap_or(raw.len() / UNIT_SIZE) as i64
     }
 

@@ -9,7 +9,7 @@
 //! - [`message_store`]: `MessageStore`, which ties the two together: put, get, offsets, recovery on open.
 //! - [`config`]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
 //!   written the way fastjson writes them, atomically.
-//! - [`error`]: `StoreError`.
+//! - [`error`][]: `StoreError`.
 
 pub mod commit_log;
 pub mod config;
@@ -18,5 +18,10 @@ pub mod error;
 pub mod mapped_file;
 pub mod message_store;
 
-
-
+pub use commit_log::CommitLog;
+pub use consume_queue::{ConsumeQueue, CqUnit};
+pub use error::StoreError;
+pub use message_store::{
+    FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, StoreConfig,
+    DEFAULT_DELAY_LEVELS_MS,
+};

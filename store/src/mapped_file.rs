@@ -7,6 +7,8 @@
 //! 2. **Rewriting readable bytes needs exclusive access.** [`MappedFile::truncate`] zeroes bytes that readers may
 //!    have seen; it takes `&mut self` and refuses to run while any zero-copy [`Bytes`] still shares the mapping.
 //! 3. **The mapping outlives every view.** Views handed out as [`Bytes`] own an `Arc` of the mapping.
+//!    Views made from an *earlier* mapping of the same file (a store dropped and reopened in one process) only
+//!    cover records that were valid when published, and recovery zeroes only bytes after the last valid record.
 //! 4. **Nobody else changes the file size.** `<root>/lock` keeps other brokers out; truncating a mapped file from
 //!    outside would turn reads into SIGBUS, as with any mmap-based store (Java's included).
 
@@ -148,7 +150,11 @@ impl MappedFile {
         // SAFETY: `[pos, pos + len)` lies inside the mapping and at or beyond `wrote`, so no reader can see it
         // (invariant 1), and `write_lock` excludes other writers. The source is a separate Rust slice.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len());
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos),
+                data.len(),
+            );
         }
         self.wrote.store(pos + data.len(), Ordering::Release);
         Some(pos)
@@ -222,6 +228,31 @@ impl MappedFile {
     }
 }
 
+/// Takes the exclusive POSIX record lock on byte 0 of `file` without waiting, the lock Java's
+/// `FileChannel.tryLock(0, 1, false)` takes on Linux (`fcntl(F_SETLK)`), so a Java broker and rmqd exclude each
+/// other. Returns `Ok(false)` when another process holds it. POSIX locks do not exclude the same process, and
+/// closing any descriptor of the file releases them: the caller must keep its own in-process registry and keep
+/// `file` open for as long as it holds the lock. Lives here to keep every `unsafe` block in one module.
+pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: `flock` is a plain C struct for which all-zero bytes are a valid value.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_start = 0;
+    lock.l_len = 1;
+    // SAFETY: the descriptor is open for the duration of the call and `lock` is a valid, initialized flock.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
+        _ => Err(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,8 +271,10 @@ mod tests {
         assert_eq!(f.flush().unwrap(), 10);
         drop(f);
         assert_eq!(&view[..], b"helloworld", "views outlive the file handle");
+        drop(view);
         let mut g = MappedFile::open(&dir.path().join("00000000000000004096"), 4096, 64).unwrap();
         assert_eq!(g.wrote_position(), 64);
+        let view = g.read(0, 5).unwrap();
         assert!(g.truncate(5).is_err(), "a view still shares the mapping");
         drop(view);
         g.truncate(5).unwrap();

@@ -36,7 +36,10 @@ impl MappedFileQueue {
         let mut entries: Vec<(u64, PathBuf)> = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             let offset = (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| name.parse::<u64>().ok())
                 .flatten()
@@ -58,7 +61,8 @@ impl MappedFileQueue {
                     return Err(corrupt(&path, format!("gap after file starting at {prev}")));
                 }
             }
-            let file = MappedFile::open(&path, offset, file_size).map_err(|e| corrupt(&path, e.to_string()))?;
+            let file = MappedFile::open(&path, offset, file_size)
+                .map_err(|e| corrupt(&path, e.to_string()))?;
             files.push(Arc::new(file));
         }
         Ok(MappedFileQueue {
@@ -105,7 +109,8 @@ impl MappedFileQueue {
 
     /// Offset just past the last written byte (0 when empty).
     pub fn max_offset(&self) -> u64 {
-        self.last().map_or(0, |f| f.from_offset() + f.wrote_position() as u64)
+        self.last()
+            .map_or(0, |f| f.from_offset() + f.wrote_position() as u64)
     }
 
     /// The last file if it has room, else a new file after it (or at `first_offset` when there is none).
@@ -153,7 +158,8 @@ impl MappedFileQueue {
         if let Some(last) = files.last_mut() {
             let pos = usize::try_from(offset - last.from_offset()).unwrap_or(usize::MAX);
             if pos < last.size() {
-                let file = Arc::get_mut(last).ok_or_else(|| corrupt(&self.dir, "truncate with live readers"))?;
+                let file = Arc::get_mut(last)
+                    .ok_or_else(|| corrupt(&self.dir, "truncate with live readers"))?;
                 file.truncate(pos)?;
             }
         }

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Starts and stops a broker + name server for the client compatibility suites.
+#
+#   scripts/broker-ctl.sh start   KIND WORKDIR   # returns once the broker is registered with the name server
+#   scripts/broker-ctl.sh stop    KIND WORKDIR   # SIGTERM, wait up to 30 s, then SIGKILL (broker and name server)
+#   scripts/broker-ctl.sh restart KIND WORKDIR   # stop the broker and start it again on the same store
+#   scripts/broker-ctl.sh kill    KIND WORKDIR   # SIGKILL the broker (the Java name server keeps running)
+#   scripts/broker-ctl.sh status  KIND WORKDIR   # exit 0 when the broker process is alive
+#
+# KIND is `rmqd` (our binary, name server and broker in one process) or `java` (the official broker and name
+# server, resolved from Maven Central; the reference the suites are validated against).
+# Env: NAMESRV_PORT, BROKER_PORT (required for start/restart), RMQD_BIN (default target/release/rmqd),
+# JAVA_BROKER_VERSION (default 4.9.7; 5.3.3 works too), START_TIMEOUT_S (default 60),
+# BROKER_HEAP (default 1g), NAMESRV_HEAP (default 512m).
+# Layout: WORKDIR/store (message store), WORKDIR/logs (stdout/stderr and, for Java, logs/rocketmqlogs/*.log),
+# WORKDIR/*.pid, WORKDIR/*.conf.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+usage() {
+  echo "usage: $0 start|stop|restart|kill|status rmqd|java WORKDIR" >&2
+  exit 2
+}
+
+[[ $# -eq 3 ]] || usage
+ACTION=$1
+KIND=$2
+case "$KIND" in rmqd | java) ;; *) usage ;; esac
+mkdir -p "$3"
+WORKDIR=$(cd "$3" && pwd)
+STORE="$WORKDIR/store"
+LOGS="$WORKDIR/logs"
+START_TIMEOUT_S=${START_TIMEOUT_S:-60}
+JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7}
+RMQD_BIN=${RMQD_BIN:-target/release/rmqd}
+[[ "$RMQD_BIN" == /* ]] || RMQD_BIN="$ROOT/$RMQD_BIN"
+
+log() { echo "broker-ctl: $*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+
+require_ports() {
+  [[ -n "${NAMESRV_PORT:-}" && -n "${BROKER_PORT:-}" ]] || die "NAMESRV_PORT and BROKER_PORT must be set"
+  [[ "$NAMESRV_PORT" =~ ^[0-9]+$ && "$BROKER_PORT" =~ ^[0-9]+$ ]] || die "ports must be numbers"
+}
+
+# The pid in WORKDIR/NAME.pid when that process is alive and is really ours: its command line mentions
+# WORKDIR, which guards against a recycled pid after a crash.
+live_pid() { # name
+  local file="$WORKDIR/$1.pid" pid
+  [[ -f "$file" ]] || return 1
+  pid=$(<"$file")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$WORKDIR" || return 1
+  echo "$pid"
+}
+
+# SIGTERM (or SIGKILL when $2 = KILL), wait for the process to exit; after 30 s escalate to SIGKILL.
+stop_process() { # name [KILL]
+  local name=$1 signal=${2:-TERM} pid waited=0
+  if ! pid=$(live_pid "$name"); then
+    rm -f "$WORKDIR/$name.pid"
+    return 0
+  fi
+  log "stopping $name (pid $pid, SIG$signal)"
+  kill "-$signal" "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((waited >= 300)); then
+      log "$name (pid $pid) still alive after 30 s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  rm -f "$WORKDIR/$name.pid"
+}
+
+port_open() { # port
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Asks the name server for the route of TBW102 (the topic producers auto-create through) over the remoting
+# protocol and succeeds when our broker's address is in it, i.e. the broker has registered. A stale route
+# left by a killed broker has the same address, so the caller also checks that the broker port accepts.
+broker_registered() {
+  python3 - "$NAMESRV_PORT" "127.0.0.1:$BROKER_PORT" <<'PY'
+import json, socket, struct, sys
+port, addr = int(sys.argv[1]), sys.argv[2]
+# GET_ROUTEINFO_BY_TOPIC = 105; JSON header, serialize type 0 in the top byte of the header-length word.
+header = json.dumps({"code": 105, "flag": 0, "language": "JAVA", "opaque": 1, "version": 395,
+                     "serializeTypeCurrentRPC": "JSON", "extFields": {"topic": "TBW102"}}).encode()
+frame = struct.pack(">ii", 4 + len(header), len(header)) + header
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
+        s.sendall(frame)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                sys.exit(1)
+            buf += chunk
+except OSError:
+    sys.exit(1)
+header_len = struct.unpack(">i", buf[4:8])[0] & 0xFFFFFF
+reply = json.loads(buf[8:8 + header_len])
+body = buf[8 + header_len:]
+sys.exit(0 if reply.get("code") == 0 and addr.encode() in body else 1)
+PY
+}
+
+log_tail() {
+  local f
+  for f in "$LOGS"/*.out "$LOGS"/rocketmqlogs/broker.log "$LOGS"/rocketmqlogs/namesrv.log; do
+    [[ -f "$f" ]] || continue
+    echo "----- tail of $f -----" >&2
+    tail -n 40 "$f" >&2
+  done
+}
+
+# Polls until the broker process is alive, its port accepts and the name server routes TBW102 to it.
+wait_ready() { # broker pid name
+  local name=$1 deadline=$((SECONDS + START_TIMEOUT_S))
+  while ((SECONDS < deadline)); do
+    live_pid "$name" >/dev/null || {
+      log_tail
+      die "$name exited during startup"
+    }
+    if port_open "$BROKER_PORT" && port_open "$NAMESRV_PORT" && broker_registered; then
+      log "$KIND broker ready on 127.0.0.1:$BROKER_PORT (name server 127.0.0.1:$NAMESRV_PORT) after $((SECONDS + START_TIMEOUT_S - deadline)) s"
+      return 0
+    fi
+    sleep 0.5
+  done
+  log_tail
+  die "$KIND broker not ready after $START_TIMEOUT_S s"
+}
+
+# ---------------------------------------------------------------------------------------------------- rmqd
+
+rmqd_start() {
+  require_ports
+  [[ -x "$RMQD_BIN" ]] || die "rmqd binary not found at $RMQD_BIN (cargo build --release --bin rmqd)"
+  live_pid rmqd >/dev/null && die "rmqd already running (pid $(<"$WORKDIR/rmqd.pid"))"
+  mkdir -p "$STORE" "$LOGS"
+  cat >"$WORKDIR/broker.conf" <<EOF
+brokerClusterName=DefaultCluster
+brokerName=broker-a
+brokerId=0
+brokerIP1=127.0.0.1
+listenPort=$BROKER_PORT
+namesrvListenPort=$NAMESRV_PORT
+namesrvAddr=127.0.0.1:$NAMESRV_PORT
+storePathRootDir=$STORE
+autoCreateTopicEnable=true
+EOF
+  log "starting $RMQD_BIN standalone -c $WORKDIR/broker.conf"
+  nohup "$RMQD_BIN" standalone -c "$WORKDIR/broker.conf" >>"$LOGS/rmqd.out" 2>&1 &
+  echo $! >"$WORKDIR/rmqd.pid"
+  wait_ready rmqd
+}
+
+# ---------------------------------------------------------------------------------------------------- java
+
+# Classpath of the official broker + name server, resolved once per version and cached in WORKDIR.
+java_classpath() {
+  local cp_file="$WORKDIR/java-broker-$JAVA_BROKER_VERSION.classpath"
+  if [[ ! -s "$cp_file" ]]; then
+    log "resolving rocketmq-broker/namesrv $JAVA_BROKER_VERSION from Maven"
+    mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/java-broker/pom.xml" dependency:build-classpath \
+      -Drocketmq.version="$JAVA_BROKER_VERSION" -Dmdep.outputFile="$cp_file.tmp" >&2 ||
+      die "could not resolve the Java broker $JAVA_BROKER_VERSION"
+    mv "$cp_file.tmp" "$cp_file"
+  fi
+  cat "$cp_file"
+}
+
+# Java 17 closes the JDK internals that 4.9.x/5.x reach by reflection (unmapping MappedByteBuffers through
+# their cleaner, Netty's direct buffers); the official run scripts open the same packages.
+JAVA_OPENS=(
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-exports=java.base/jdk.internal.ref=ALL-UNNAMED
+)
+
+# ROCKETMQ_HOME must exist (4.9.x reads conf/logback_*.xml from it); user.home points into WORKDIR so that
+# nothing (logs, the 5.x timer/rocksdb defaults, ~/store fallbacks) is written to the real home directory.
+java_common_setup() {
+  mkdir -p "$STORE" "$LOGS" "$WORKDIR/rocketmq-home/conf"
+  cp "$ROOT"/scripts/java-broker/conf/logback_*.xml "$WORKDIR/rocketmq-home/conf/"
+  export ROCKETMQ_HOME="$WORKDIR/rocketmq-home"
+}
+
+java_start_namesrv() { # classpath
+  local heap=${NAMESRV_HEAP:-512m}
+  if live_pid namesrv >/dev/null; then
+    log "name server already running (pid $(<"$WORKDIR/namesrv.pid"))"
+    return 0
+  fi
+  printf 'listenPort=%s\n' "$NAMESRV_PORT" >"$WORKDIR/namesrv.conf"
+  log "starting Java name server $JAVA_BROKER_VERSION on $NAMESRV_PORT (heap $heap)"
+  nohup java "-Xms$heap" "-Xmx$heap" "${JAVA_OPENS[@]}" "-Duser.home=$WORKDIR" -cp "$1" \
+    org.apache.rocketmq.namesrv.NamesrvStartup -c "$WORKDIR/namesrv.conf" >>"$LOGS/namesrv.out" 2>&1 &
+  echo $! >"$WORKDIR/namesrv.pid"
+}
+
+java_start_broker() { # classpath
+  local heap=${BROKER_HEAP:-1g}
+  live_pid broker >/dev/null && die "Java broker already running (pid $(<"$WORKDIR/broker.pid"))"
+  cat >"$WORKDIR/broker.conf" <<EOF
+brokerClusterName=DefaultCluster
+brokerName=broker-a
+brokerId=0
+brokerIP1=127.0.0.1
+listenPort=$BROKER_PORT
+namesrvAddr=127.0.0.1:$NAMESRV_PORT
+storePathRootDir=$STORE
+storePathCommitLog=$STORE/commitlog
+autoCreateTopicEnable=true
+EOF
+  log "starting Java broker $JAVA_BROKER_VERSION on $BROKER_PORT (heap $heap)"
+  nohup java "-Xms$heap" "-Xmx$heap" "${JAVA_OPENS[@]}" "-Duser.home=$WORKDIR" -cp "$1" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$WORKDIR/broker.conf" -n "127.0.0.1:$NAMESRV_PORT" \
+    >>"$LOGS/broker.out" 2>&1 &
+  echo $! >"$WORKDIR/broker.pid"
+}
+
+java_start() {
+  require_ports
+  local cp
+  cp=$(java_classpath)
+  java_common_setup
+  java_start_namesrv "$cp"
+  java_start_broker "$cp"
+  wait_ready broker
+}
+
+# ---------------------------------------------------------------------------------------------------- main
+
+case "$KIND:$ACTION" in
+  rmqd:start) rmqd_start ;;
+  rmqd:stop) stop_process rmqd ;;
+  rmqd:restart)
+    stop_process rmqd
+    rmqd_start
+    ;;
+  rmqd:kill) stop_process rmqd KILL ;;
+  rmqd:status) live_pid rmqd >/dev/null ;;
+  java:start) java_start ;;
+  java:stop)
+    stop_process broker
+    stop_process namesrv
+    ;;
+  java:restart)
+    stop_process broker
+    java_start
+    ;;
+  java:kill) stop_process broker KILL ;;
+  java:status) live_pid broker >/dev/null ;;
+  *) usage ;;
+esac

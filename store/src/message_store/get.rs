@@ -1,0 +1,97 @@
+//! Reading a queue (`DefaultMessageStore.getMessage`, compat-map §3.4 step 3).
+
+use super::{GetResult, GetStatus, MessageStore};
+use crate::consume_queue::ConsumeQueue;
+
+/// Minimum number of units scanned per pull (Java `maxFilterMessageSize` 16000 bytes / 20).
+const MIN_SCAN_UNITS: usize = 800;
+
+impl MessageStore {
+    /// Reads up to `max_msg_nums` records (and at most `max_total_bytes`, the first record always allowed) from
+    /// the queue starting at logical `offset`, keeping those whose tags code passes `filter`. Status and
+    /// `next_begin_offset` follow `DefaultMessageStore.getMessage`; filtered-out units count as scanned.
+    pub fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        max_total_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+    ) -> GetResult {
+        let mut result = GetResult {
+            status: GetStatus::NoMessageInQueue,
+            next_begin_offset: 0,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+        };
+        let Some(cq) = self.inner.queue(topic, queue_id) else {
+            return result;
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        result.min_offset = min;
+        result.max_offset = max;
+        let (status, next) = if max == 0 {
+            (GetStatus::NoMessageInQueue, 0)
+        } else if offset < min {
+            (GetStatus::OffsetTooSmall, min)
+        } else if offset == max {
+            (GetStatus::OffsetOverflowOne, offset)
+        } else if offset > max {
+            (GetStatus::OffsetOverflowBadly, max)
+        } else {
+            return self.scan_queue(&cq, offset, max_msg_nums, max_total_bytes, filter, result);
+        };
+        result.status = status;
+        result.next_begin_offset = next;
+        result
+    }
+
+    fn scan_queue(
+        &self,
+        cq: &ConsumeQueue,
+        offset: i64,
+        max_msg_nums: i32,
+        max_total_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+        mut result: GetResult,
+    ) -> GetResult {
+        let max_msgs = usize::try_from(max_msg_nums).unwrap_or(0).max(1);
+        let Some(units) = cq.units_from(offset, MIN_SCAN_UNITS.max(max_msgs)) else {
+            result.status = GetStatus::OffsetFoundNull;
+            result.next_begin_offset = cq.next_file_offset(offset);
+            return result;
+        };
+        result.status = GetStatus::NoMatchedMessage;
+        let mut total_bytes = 0usize;
+        let mut scanned = 0usize;
+        for unit in &units {
+            let size = usize::try_from(unit.size).unwrap_or(0);
+            let full = !result.messages.is_empty()
+                && (result.messages.len() >= max_msgs || total_bytes + size > max_total_bytes);
+            if full {
+                break;
+            }
+            scanned += 1;
+            if unit.is_blank() || !filter(unit.tags_code) {
+                continue;
+            }
+            match self
+                .inner
+                .commit_log
+                .read(unit.commit_log_offset as u64, size)
+            {
+                Some(record) => {
+                    total_bytes += record.len();
+                    result.messages.push(record);
+                    result.status = GetStatus::Found;
+                }
+                None if result.messages.is_empty() => result.status = GetStatus::MessageWasRemoving,
+                None => {}
+            }
+        }
+        result.next_begin_offset = offset + scanned as i64;
+        result
+    }
+}

@@ -1,0 +1,178 @@
+//! Opening a store: lock, load, recover, re-dispatch (compat-map §5.12).
+//!
+//! 1. The commit log is scanned from the start of its third-last file; the first record that fails the magic,
+//!    TOTALSIZE-formula, CRC or PHYSICALOFFSET check ends the log, and everything after it is zeroed or deleted.
+//! 2. Each consume queue drops units that are unwritten or point at or beyond that end.
+//! 3. Every valid record beyond the highest commit-log offset the queues cover is dispatched again, so a crash
+//!    between a commit-log append and its unit write loses nothing. Queue offsets continue from the queues.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use rmq_codec::message::{properties, sys_flag, tags_code, RecordView};
+
+use super::durability::{self, Checkpoint, DirLock};
+use super::{Inner, QueueTable, StoreConfig};
+use crate::commit_log::CommitLog;
+use crate::consume_queue::{ConsumeQueue, CqUnit, UNIT_SIZE};
+use crate::error::StoreError;
+
+/// Topic of delayed messages; its tags code is the delivery time.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+fn check_config(config: &StoreConfig) -> Result<(), StoreError> {
+    let clog = config.mapped_file_size_commit_log;
+    let cq = config.mapped_file_size_consume_queue;
+    if clog < 1024 || clog > i32::MAX as u64 {
+        return Err(StoreError::InvalidArgument(format!(
+            "commit log file size {clog}"
+        )));
+    }
+    if cq == 0 || !cq.is_multiple_of(UNIT_SIZE as u64) || cq > i32::MAX as u64 {
+        return Err(StoreError::InvalidArgument(format!(
+            "consume queue file size {cq}"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
+    check_config(&config)?;
+    let root = config.root_dir.clone();
+    std::fs::create_dir_all(&root)?;
+    let lock = DirLock::acquire(&root)?;
+    if durability::abort_path(&root).exists() {
+        tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean");
+    }
+    let mut commit_log = CommitLog::open(
+        &root.join("commitlog"),
+        config.mapped_file_size_commit_log as usize,
+    )?;
+    let (end, last_store_timestamp) = commit_log.recover()?;
+    let min = commit_log.min_offset();
+    let queues = load_queues(&root.join("consumequeue"), &config, min, end)?;
+    let checkpoint = Checkpoint::open(&root)?;
+    let inner = Inner {
+        config,
+        commit_log,
+        queues: RwLock::new(queues),
+        put_lock: Mutex::new(()),
+        poisoned: AtomicBool::new(false),
+        shut_down: AtomicBool::new(false),
+        last_store_timestamp: AtomicI64::new(last_store_timestamp),
+        checkpoint: Mutex::new(checkpoint),
+        _lock: lock,
+    };
+    redispatch(&inner)?;
+    durability::create_abort(&root)?;
+    Ok(inner)
+}
+
+/// Loads and recovers `consumequeue/<topic>/<queueId>/`. Directories whose name is not a queue id are skipped.
+fn load_queues(
+    cq_root: &Path,
+    config: &StoreConfig,
+    clog_min: u64,
+    clog_end: u64,
+) -> Result<QueueTable, StoreError> {
+    let mut table: QueueTable = HashMap::new();
+    std::fs::create_dir_all(cq_root)?;
+    for topic_entry in std::fs::read_dir(cq_root)? {
+        let topic_entry = topic_entry?;
+        if !topic_entry.file_type()?.is_dir() {
+            continue;
+        }
+        let Some(topic) = topic_entry.file_name().to_str().map(str::to_owned) else {
+            tracing::warn!(dir = ?topic_entry.path(), "skipping consume queue dir with a non-UTF-8 name");
+            continue;
+        };
+        for queue_entry in std::fs::read_dir(topic_entry.path())? {
+            let queue_entry = queue_entry?;
+            let Some(queue_id) = queue_entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                tracing::warn!(dir = ?queue_entry.path(), "skipping non-numeric consume queue dir");
+                continue;
+            };
+            let mut cq = ConsumeQueue::load(
+                cq_root,
+                &topic,
+                queue_id,
+                config.mapped_file_size_consume_queue as usize,
+            )?;
+            cq.recover(clog_min, clog_end)?;
+            table
+                .entry(topic.clone())
+                .or_default()
+                .insert(queue_id, Arc::new(cq));
+        }
+    }
+    Ok(table)
+}
+
+/// Writes the units the queues miss for records beyond the highest offset any queue covers.
+fn redispatch(inner: &Inner) -> Result<(), StoreError> {
+    let covered = inner
+        .queues
+        .read()
+        .values()
+        .flat_map(|m| m.values())
+        .map(|q| q.max_physical_end())
+        .max()
+        .unwrap_or(0);
+    let start = covered.max(inner.commit_log.min_offset());
+    let mut first_error = None;
+    let mut count = 0u64;
+    inner.commit_log.walk(start, &mut |offset, view| {
+        if first_error.is_some() || !sys_flag::is_dispatched(view.sys_flag) {
+            return;
+        }
+        let unit = CqUnit {
+            commit_log_offset: offset as i64,
+            size: view.total_size as i32,
+            tags_code: dispatch_tags_code(view, &inner.config.message_delay_levels_ms),
+        };
+        let result = inner
+            .queue_or_create(&view.topic, view.queue_id)
+            .and_then(|q| q.append(view.queue_offset, unit));
+        match result {
+            Ok(()) => count += 1,
+            Err(e) => first_error = Some(e),
+        }
+    });
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    if count > 0 {
+        tracing::info!(
+            from = start,
+            units = count,
+            "re-dispatched commit log records to consume queues"
+        );
+    }
+    Ok(())
+}
+
+/// The tags code Java's dispatcher computes from a record (`checkMessageAndReturnSize`): the hash of TAGS,
+/// or for `SCHEDULE_TOPIC_XXXX` with a DELAY level, the delivery time `storeTimestamp + delay(level)`,
+/// the level clamped to the highest configured one.
+pub fn dispatch_tags_code(view: &RecordView<'_>, delay_levels_ms: &[i64]) -> i64 {
+    let props: &str = &view.properties;
+    let mut code = tags_code(properties::get(props, properties::TAGS));
+    if view.topic == SCHEDULE_TOPIC {
+        if let Some(level) =
+            properties::get(props, properties::DELAY).and_then(|l| l.parse::<i64>().ok())
+        {
+            let level = level.min(delay_levels_ms.len() as i64);
+            if level > 0 {
+                code = view.store_timestamp + delay_levels_ms[level as usize - 1];
+            }
+        }
+    }
+    code
+}
