@@ -6,6 +6,7 @@
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::CodecError;
+use rmq_store::config::ConfigError;
 use rmq_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum ServiceError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A config file could not be written (topics.json, subscriptionGroup.json, ...).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// A processor decided the answer itself (e.g. TOPIC_NOT_EXIST with Java's remark).
     #[error("{remark}")]
     Reply { code: ResponseCode, remark: String },
@@ -33,7 +37,7 @@ impl ServiceError {
     /// The response code Java sends for this failure.
     pub fn response_code(&self) -> ResponseCode {
         match self {
-            ServiceError::Codec(_) => ResponseCode::SystemError,
+            ServiceError::Codec(_) | ServiceError::Config(_) => ResponseCode::SystemError,
             ServiceError::Store(e) => store_error_code(e),
             ServiceError::Reply { code, .. } => *code,
         }
@@ -47,7 +51,10 @@ impl ServiceError {
 
 fn store_error_code(e: &StoreError) -> ResponseCode {
     match e {
-        StoreError::MessageTooLarge { .. } => ResponseCode::MessageIllegal,
+        StoreError::MessageTooLarge { .. } | StoreError::PropertiesTooLarge(_) => {
+            ResponseCode::MessageIllegal
+        }
+        StoreError::ShutDown | StoreError::Poisoned => ResponseCode::ServiceNotAvailable,
         _ => ResponseCode::SystemError,
     }
 }

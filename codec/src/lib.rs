@@ -3,11 +3,11 @@
 //! No I/O and no async runtime: the server hands this crate complete frames and gets typed values back.
 //!
 //! Layout:
-//! - [`code`]: `RequestCode`, `ResponseCode`, `LanguageCode` (unknown numbers are kept, never lost).
-//! - [`command`]: `RemotingCommand` and the frame format (JSON and ROCKETMQ binary headers).
-//! - [`header`]: typed request/response headers, converted once from/to `extFields`.
-//! - [`message`]: the stored-message record (commit log / pull body layout), properties, batches, ids, CRC.
-//! - [`fastjson`]: a small JSON value model that reads and writes what fastjson 1.x writes
+//! - [`code`][]: `RequestCode`, `ResponseCode`, `LanguageCode` (unknown numbers are kept, never lost).
+//! - [`command`][]: `RemotingCommand` and the frame format (JSON and ROCKETMQ binary headers).
+//! - [`header`][]: typed request/response headers, converted once from/to `extFields`.
+//! - [`message`][]: the stored-message record (commit log / pull body layout), properties, batches, ids, CRC.
+//! - [`fastjson`][]: a small JSON value model that reads and writes what fastjson 1.x writes
 //!   (unquoted integer and object map keys).
 //! - [`error`][]: `CodecError`.
 

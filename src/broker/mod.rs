@@ -65,6 +65,7 @@ impl Broker {
             max_message_size: config.max_message_size,
             flush_disk_type: config.flush_disk_type,
             flush_interval_commit_log_ms: config.flush_interval_commit_log_ms,
+            ..StoreConfig::default()
         };
         let store = MessageStore::open(store_config).with_context(|| {
             format!("cannot open the store at {}", config.store_path_root_dir.display())

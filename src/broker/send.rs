@@ -56,7 +56,7 @@ impl Broker {
         let mut pairs = properties::decode(h.properties.as_deref().unwrap_or(""));
         let is_transactional = pairs
             .iter()
-            .any(|(k, v)| k == properties::TRAN_MSG && v.eq_ignore_ascii_case("true"));
+            .any(|(k, v)| k == properties::TRANSACTION_PREPARED && v.eq_ignore_ascii_case("true"));
         if is_transactional {
             return Err(reply_error(
                 ResponseCode::NoPermission,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use parking_lot::Mutex;
-use rmq_store::config::{perm, TopicConfig, TopicConfigFile};
+use rmq_store::config::{perm, ConfigError, TopicConfig, TopicConfigFile};
 use tokio::sync::Notify;
 
 use crate::config::BrokerConfig;
@@ -105,7 +105,7 @@ impl TopicTable {
     }
 
     /// Inserts or replaces a topic (UPDATE_AND_CREATE_TOPIC). Returns false if nothing changed.
-    pub fn upsert(&self, config: TopicConfig) -> anyhow::Result<bool> {
+    pub fn upsert(&self, config: TopicConfig) -> Result<bool, ConfigError> {
         {
             let mut file = self.file.lock();
             if file.topics.get(&config.topic_name) == Some(&config) {
@@ -121,7 +121,7 @@ impl TopicTable {
         Ok(true)
     }
 
-    pub fn delete(&self, topic: &str) -> anyhow::Result<bool> {
+    pub fn delete(&self, topic: &str) -> Result<bool, ConfigError> {
         {
             let mut file = self.file.lock();
             if file.topics.remove(topic).is_none() {
@@ -142,7 +142,7 @@ impl TopicTable {
         default_topic: &str,
         client_queue_nums: i32,
         topic_sys_flag: i32,
-    ) -> anyhow::Result<Option<TopicConfig>> {
+    ) -> Result<Option<TopicConfig>, ConfigError> {
         if let Some(existing) = self.get(topic) {
             return Ok(Some(existing));
         }
@@ -162,7 +162,7 @@ impl TopicTable {
     }
 
     /// Creates a retry or DLQ topic with `queues` queues when missing (`createTopicInSendMessageBackMethod`).
-    pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> anyhow::Result<TopicConfig> {
+    pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> Result<TopicConfig, ConfigError> {
         if let Some(existing) = self.get(topic) {
             return Ok(existing);
         }

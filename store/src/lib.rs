@@ -3,11 +3,11 @@
 //! Synchronous, no networking, no async runtime.
 //!
 //! Layout:
-//! - [`mapped_file`]: fixed-size memory-mapped files named by their 20-digit start offset (the only `unsafe`).
-//! - [`commit_log`]: the append-only record log (`<root>/commitlog/`).
-//! - [`consume_queue`]: per topic/queue 20-byte index units (`<root>/consumequeue/<topic>/<queueId>/`).
-//! - [`message_store`]: `MessageStore`, which ties the two together: put, get, offsets, recovery on open.
-//! - [`config`]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
+//! - [`mapped_file`][]: fixed-size memory-mapped files named by their 20-digit start offset (the only `unsafe`).
+//! - [`commit_log`][]: the append-only record log (`<root>/commitlog/`).
+//! - [`consume_queue`][]: per topic/queue 20-byte index units (`<root>/consumequeue/<topic>/<queueId>/`).
+//! - [`message_store`][]: `MessageStore`, which ties the two together: put, get, offsets, recovery on open.
+//! - [`config`][]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
 //!   written the way fastjson writes them, atomically.
 //! - [`error`][]: `StoreError`.
 

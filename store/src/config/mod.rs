@@ -1,9 +1,9 @@
 //! The broker's JSON config files under `<root>/config/`, in the shapes fastjson gives them, written atomically.
 //!
-//! - [`data_version`]: `DataVersion`, the change stamp the name server compares.
-//! - [`topic`]: `topics.json` (`TopicConfig`, permission bits).
-//! - [`offsets`]: `consumerOffset.json` and `delayOffset.json` (unquoted integer keys).
-//! - [`subscription`]: `subscriptionGroup.json`.
+//! - [`data_version`][]: `DataVersion`, the change stamp the name server compares.
+//! - [`topic`][]: `topics.json` (`TopicConfig`, permission bits).
+//! - [`offsets`][]: `consumerOffset.json` and `delayOffset.json` (unquoted integer keys).
+//! - [`subscription`][]: `subscriptionGroup.json`.
 //!
 //! Durability (what [`persist_json_file`] promises): when it returns `Ok`, the new content is on disk under the
 //! file's name and the previous content under `<file>.bak`, both durable (file and directory fsynced). A crash at
