@@ -1,1 +1,932 @@
-//! (being written)
+//! `RemotingCommand`: one request or response, and its frame format (compat-map §1.2–§1.5).
+//!
+//! ```text
+//! +-------------------+-------------------------------+--------------------+--------------+
+//! | int32 totalLength | int32 (type << 24) | headerLen | header (headerLen) | body (rest)  |
+//! +-------------------+-------------------------------+--------------------+--------------+
+//! totalLength = 4 + headerLen + bodyLen (it does not count itself); type 0 = JSON, 1 = ROCKETMQ
+//! ```
+//!
+//! The framing layer (tokio-util `LengthDelimitedCodec`, `num_skip(4)`) strips `totalLength`;
+//! [`RemotingCommand::decode`] takes what is left. Decoding is lenient where Java is (fastjson
+//! accepts sloppy JSON headers) and strict about lengths; it never panics on any input.
+//!
+//! ROCKETMQ binary header (big-endian, 21 fixed bytes):
+//! ```text
+//! int16 code | u8 language | int16 version | int32 opaque | int32 flag |
+//! int32 remarkLen | remark | int32 extLen | extLen bytes of { int16 keyLen | key | int32 valLen | val }
+//! ```
+//! A zero length means `null` (so empty strings do not survive the binary format).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::Value;
+
+use crate::code::{LanguageCode, RequestCode, ResponseCode, RMQD_VERSION};
+use crate::CodecError;
+
+/// The header encoding, the top byte of the header-length word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SerializeType {
+    /// fastjson text. What the Java broker answers with by default, and the only format old C++
+    /// clients can read (they do not mask the type byte).
+    #[default]
+    Json = 0,
+    /// The compact binary layout of `RocketMQSerializable`.
+    RocketMq = 1,
+}
+
+impl SerializeType {
+    /// Decodes the type byte.
+    pub fn from_u8(byte: u8) -> Option<Self> {
+        match byte {
+            0 => Some(Self::Json),
+            1 => Some(Self::RocketMq),
+            _ => None,
+        }
+    }
+
+    /// The Java enum name, as written in `serializeTypeCurrentRPC`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Json => "JSON",
+            Self::RocketMq => "ROCKETMQ",
+        }
+    }
+}
+
+/// `flag` bit 0: the command is a response.
+pub const RPC_TYPE_RESPONSE: i32 = 1;
+/// `flag` bit 1: the request expects no response, not even an error.
+pub const RPC_ONEWAY: i32 = 2;
+/// Netty's `LengthFieldBasedFrameDecoder` limit, **including** the 4-byte length field, so the
+/// largest `totalLength` is this minus 4. Enforced by the framing layer, not by `decode`.
+pub const MAX_FRAME_LENGTH: usize = 16 * 1024 * 1024;
+
+/// The header length has 24 bits in the header-length word.
+const MAX_HEADER_LENGTH: usize = 0x00FF_FFFF;
+/// code + language + version + opaque + flag + remarkLen + extLen.
+const BINARY_FIXED_LENGTH: usize = 21;
+
+/// The custom header: Java field name → value, all values strings (see [`crate::header`]).
+pub type ExtFields = std::collections::HashMap<String, String>;
+
+/// One remoting request or response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemotingCommand {
+    /// A request code (see [`RequestCode`]) or a response code (see [`ResponseCode`]).
+    pub code: i32,
+    pub language: LanguageCode,
+    /// The sender's MQVersion ordinal.
+    pub version: i32,
+    /// Request id; a response echoes its request's opaque.
+    pub opaque: i32,
+    /// [`RPC_TYPE_RESPONSE`] | [`RPC_ONEWAY`].
+    pub flag: i32,
+    pub remark: Option<String>,
+    pub ext_fields: ExtFields,
+    /// Empty means no body.
+    pub body: Bytes,
+    /// The header format this command was decoded from, or is to be encoded with.
+    pub serialize_type: SerializeType,
+}
+
+impl Default for RemotingCommand {
+    /// What fastjson builds for a header with no fields: code 0, language JAVA, version 0.
+    fn default() -> Self {
+        Self {
+            code: 0,
+            language: LanguageCode::Java,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: ExtFields::new(),
+            body: Bytes::new(),
+            serialize_type: SerializeType::Json,
+        }
+    }
+}
+
+impl RemotingCommand {
+    /// A request from us (broker to name server, broker to client): JAVA, [`RMQD_VERSION`], JSON.
+    /// The caller assigns `opaque`.
+    pub fn new_request(code: RequestCode, ext_fields: ExtFields) -> Self {
+        Self {
+            code: code.into(),
+            version: RMQD_VERSION,
+            ext_fields,
+            ..Self::default()
+        }
+    }
+
+    /// A response carrying our version; the caller copies the request's `opaque`.
+    pub fn new_response(code: ResponseCode, remark: Option<String>) -> Self {
+        Self {
+            code: code.into(),
+            version: RMQD_VERSION,
+            flag: RPC_TYPE_RESPONSE,
+            remark,
+            ..Self::default()
+        }
+    }
+
+    /// Replaces the body.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    pub fn is_response(&self) -> bool {
+        self.flag & RPC_TYPE_RESPONSE != 0
+    }
+
+    pub fn is_oneway(&self) -> bool {
+        self.flag & RPC_ONEWAY != 0
+    }
+
+    pub fn request_code(&self) -> RequestCode {
+        RequestCode::from(self.code)
+    }
+
+    pub fn response_code(&self) -> ResponseCode {
+        ResponseCode::from(self.code)
+    }
+
+    /// Decodes `frame`, the bytes after the 4-byte total-length prefix. Zero-copy: the body is a
+    /// slice of `frame`.
+    pub fn decode(frame: Bytes) -> Result<Self, CodecError> {
+        if frame.len() < 4 {
+            return Err(CodecError::Truncated {
+                needed: 4,
+                available: frame.len(),
+            });
+        }
+        let word = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        let header_len = (word & MAX_HEADER_LENGTH as u32) as usize;
+        let type_byte = (word >> 24) as u8;
+        if header_len > frame.len() - 4 {
+            return Err(CodecError::BadLength(format!(
+                "header length {header_len} exceeds the {} bytes after the length word",
+                frame.len() - 4
+            )));
+        }
+        let serialize_type =
+            SerializeType::from_u8(type_byte).ok_or(CodecError::UnknownSerializeType(type_byte))?;
+        let header = &frame[4..4 + header_len];
+        let mut command = match serialize_type {
+            SerializeType::Json => decode_json_header(header)?,
+            SerializeType::RocketMq => decode_binary_header(header)?,
+        };
+        command.body = frame.slice(4 + header_len..);
+        Ok(command)
+    }
+
+    /// Writes `[int32 totalLength][int32 (type << 24) | headerLen][header]` for a frame whose body
+    /// is `body_len` bytes long; the caller writes the body next (so the server can send
+    /// mapped-file slices without copying them).
+    ///
+    /// `self.serialize_type` is honoured when the header fits it: codes or versions outside int16
+    /// (the POP family, 200050+) and keys longer than 32767 bytes are written as JSON instead.
+    /// Keeping headers under 16 MiB and frames under [`MAX_FRAME_LENGTH`] is the caller's job.
+    pub fn encode_header(&self, body_len: usize, dst: &mut BytesMut) {
+        let start = dst.len();
+        // The two length words are patched once the header length is known.
+        dst.put_u64(0);
+        let serialize_type = self.effective_serialize_type();
+        match serialize_type {
+            SerializeType::Json => self.put_json_header(dst),
+            SerializeType::RocketMq => self.put_binary_header(dst),
+        }
+        let header_len = dst.len() - start - 8;
+        debug_assert!(
+            header_len <= MAX_HEADER_LENGTH,
+            "header of {header_len} bytes"
+        );
+        let total_len = (4 + header_len + body_len) as u32;
+        let type_word =
+            ((serialize_type as u32) << 24) | (header_len as u32 & MAX_HEADER_LENGTH as u32);
+        dst[start..start + 4].copy_from_slice(&total_len.to_be_bytes());
+        dst[start + 4..start + 8].copy_from_slice(&type_word.to_be_bytes());
+    }
+
+    /// Writes the whole frame, `self.body` included.
+    pub fn encode(&self, dst: &mut BytesMut) {
+        dst.reserve(64 + self.body.len());
+        self.encode_header(self.body.len(), dst);
+        dst.put_slice(&self.body);
+    }
+
+    /// The binary header truncates code and version to int16 and key lengths to int16; fall back
+    /// to JSON rather than send something the peer decodes differently.
+    fn effective_serialize_type(&self) -> SerializeType {
+        let fits_binary = i16::try_from(self.code).is_ok()
+            && i16::try_from(self.version).is_ok()
+            && self
+                .ext_fields
+                .keys()
+                .all(|key| key.len() <= i16::MAX as usize);
+        match self.serialize_type {
+            SerializeType::RocketMq if fits_binary => SerializeType::RocketMq,
+            _ => SerializeType::Json,
+        }
+    }
+
+    /// fastjson's output: properties in alphabetical order, nulls left out, enums by name.
+    fn put_json_header(&self, dst: &mut BytesMut) {
+        dst.put_slice(b"{\"code\":");
+        put_decimal(dst, self.code.into());
+        if !self.ext_fields.is_empty() {
+            dst.put_slice(b",\"extFields\":{");
+            for (index, (key, value)) in sorted_entries(&self.ext_fields).into_iter().enumerate() {
+                if index > 0 {
+                    dst.put_u8(b',');
+                }
+                put_json_string(dst, key);
+                dst.put_u8(b':');
+                put_json_string(dst, value);
+            }
+            dst.put_u8(b'}');
+        }
+        dst.put_slice(b",\"flag\":");
+        put_decimal(dst, self.flag.into());
+        // Java writes null (omitted) for a language it does not know; the reader then keeps JAVA.
+        if let Some(name) = self.language.known_name() {
+            dst.put_slice(b",\"language\":\"");
+            dst.put_slice(name.as_bytes());
+            dst.put_u8(b'"');
+        }
+        dst.put_slice(b",\"opaque\":");
+        put_decimal(dst, self.opaque.into());
+        if let Some(remark) = &self.remark {
+            dst.put_slice(b",\"remark\":");
+            put_json_string(dst, remark);
+        }
+        dst.put_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+        put_decimal(dst, self.version.into());
+        dst.put_u8(b'}');
+    }
+
+    /// Only called when [`Self::effective_serialize_type`] said the values fit.
+    fn put_binary_header(&self, dst: &mut BytesMut) {
+        dst.put_i16(self.code as i16);
+        dst.put_u8(self.language.as_u8());
+        dst.put_i16(self.version as i16);
+        dst.put_i32(self.opaque);
+        dst.put_i32(self.flag);
+        match self.remark.as_deref() {
+            Some(remark) if !remark.is_empty() => {
+                dst.put_u32(remark.len() as u32);
+                dst.put_slice(remark.as_bytes());
+            }
+            _ => dst.put_u32(0),
+        }
+        let ext_len_at = dst.len();
+        dst.put_u32(0);
+        for (key, value) in sorted_entries(&self.ext_fields) {
+            // A zero length reads back as null, so empty keys cannot be sent.
+            if key.is_empty() {
+                continue;
+            }
+            dst.put_u16(key.len() as u16);
+            dst.put_slice(key.as_bytes());
+            dst.put_u32(value.len() as u32);
+            dst.put_slice(value.as_bytes());
+        }
+        let ext_len = (dst.len() - ext_len_at - 4) as u32;
+        dst[ext_len_at..ext_len_at + 4].copy_from_slice(&ext_len.to_be_bytes());
+    }
+}
+
+/// Sorted so that encodings are deterministic (Java emits HashMap order; readers do not care).
+fn sorted_entries(ext_fields: &ExtFields) -> Vec<(&str, &str)> {
+    let mut entries: Vec<(&str, &str)> = ext_fields
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    entries.sort_unstable();
+    entries
+}
+
+fn json_error(message: impl Into<String>) -> CodecError {
+    CodecError::Json(message.into())
+}
+
+/// Parses a JSON header as leniently as fastjson: unknown fields ignored, missing ones defaulted,
+/// numbers accepted as strings, the language as name or ordinal. Invalid UTF-8 is replaced, as
+/// Java's decoder does.
+fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, CodecError> {
+    let text = String::from_utf8_lossy(header);
+    let value: Value =
+        serde_json::from_str(&text).map_err(|error| json_error(error.to_string()))?;
+    let Value::Object(fields) = value else {
+        return Err(json_error("the header is not a JSON object"));
+    };
+    let mut command = RemotingCommand::default();
+    for (name, value) in fields {
+        match name.as_str() {
+            "code" => command.code = json_i32(&value, "code")?,
+            "language" => command.language = json_language(&value),
+            "version" => command.version = json_i32(&value, "version")?,
+            "opaque" => command.opaque = json_i32(&value, "opaque")?,
+            "flag" => command.flag = json_i32(&value, "flag")?,
+            "remark" => command.remark = json_to_string(value),
+            "extFields" => command.ext_fields = json_ext_fields(value)?,
+            _ => {}
+        }
+    }
+    Ok(command)
+}
+
+/// An int field: a JSON number, a numeric string (`""` and `null` mean 0, like a missing field).
+fn json_i32(value: &Value, field: &str) -> Result<i32, CodecError> {
+    let parsed = match value {
+        Value::Null => Some(0),
+        Value::Number(number) => number.as_i64().and_then(|n| i32::try_from(n).ok()),
+        Value::String(text) if text.trim().is_empty() => Some(0),
+        Value::String(text) => text.trim().parse::<i32>().ok(),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => None,
+    };
+    parsed.ok_or_else(|| json_error(format!("field {field} is not an int: {value}")))
+}
+
+/// fastjson maps an unknown name (or an explicit null) to null, which we keep as `Unknown`.
+fn json_language(value: &Value) -> LanguageCode {
+    let unknown = LanguageCode::Unknown(LanguageCode::UNKNOWN_BYTE);
+    match value {
+        Value::String(name) => LanguageCode::from_name(name).unwrap_or(unknown),
+        Value::Number(number) => number
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok())
+            .map_or(unknown, LanguageCode::from_u8),
+        _ => unknown,
+    }
+}
+
+/// Strings as they are, other scalars and structures as their JSON text, null as absent.
+fn json_to_string(value: Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text),
+        other => Some(other.to_string()),
+    }
+}
+
+fn json_ext_fields(value: Value) -> Result<ExtFields, CodecError> {
+    match value {
+        Value::Null => Ok(ExtFields::new()),
+        Value::Object(entries) => Ok(entries
+            .into_iter()
+            .filter_map(|(key, value)| json_to_string(value).map(|value| (key, value)))
+            .collect()),
+        other => Err(json_error(format!("extFields is not an object: {other}"))),
+    }
+}
+
+/// A bounds-checked big-endian reader over a header.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], CodecError> {
+        if len > self.rest.len() {
+            return Err(CodecError::Truncated {
+                needed: len,
+                available: self.rest.len(),
+            });
+        }
+        let (taken, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {
+        let bytes = self.take(N)?;
+        let mut array = [0u8; N];
+        array.copy_from_slice(bytes);
+        Ok(array)
+    }
+
+    fn u8(&mut self) -> Result<u8, CodecError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn i16(&mut self) -> Result<i16, CodecError> {
+        Ok(i16::from_be_bytes(self.array()?))
+    }
+
+    fn i32(&mut self) -> Result<i32, CodecError> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+
+    /// `readStr`: a zero length is null; a negative one or one past the end is an error.
+    /// Invalid UTF-8 is replaced, as Java's `readCharSequence` does.
+    fn string(&mut self, len: i32, what: &str) -> Result<Option<String>, CodecError> {
+        let len = usize::try_from(len)
+            .map_err(|_| CodecError::BadLength(format!("negative {what} length {len}")))?;
+        if len == 0 {
+            return Ok(None);
+        }
+        if len > self.rest.len() {
+            return Err(CodecError::BadLength(format!(
+                "{what} length {len} exceeds the {} bytes left",
+                self.rest.len()
+            )));
+        }
+        Ok(Some(String::from_utf8_lossy(self.take(len)?).into_owned()))
+    }
+}
+
+fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, CodecError> {
+    if header.len() < BINARY_FIXED_LENGTH {
+        return Err(CodecError::Truncated {
+            needed: BINARY_FIXED_LENGTH,
+            available: header.len(),
+        });
+    }
+    let mut reader = Reader { rest: header };
+    let code = i32::from(reader.i16()?);
+    let language = LanguageCode::from_u8(reader.u8()?);
+    let version = i32::from(reader.i16()?);
+    let opaque = reader.i32()?;
+    let flag = reader.i32()?;
+    let remark_len = reader.i32()?;
+    let remark = reader.string(remark_len, "remark")?;
+    let ext_len = reader.i32()?;
+    // Java ignores a non-positive map length.
+    let ext_fields = match usize::try_from(ext_len) {
+        Ok(len) if len > 0 => {
+            if len > reader.rest.len() {
+                return Err(CodecError::BadLength(format!(
+                    "extFields length {len} exceeds the {} header bytes left",
+                    reader.rest.len()
+                )));
+            }
+            decode_ext_map(reader.take(len)?)?
+        }
+        _ => ExtFields::new(),
+    };
+    // Bytes after the map are ignored, as in Java.
+    Ok(RemotingCommand {
+        code,
+        language,
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields,
+        body: Bytes::new(),
+        serialize_type: SerializeType::RocketMq,
+    })
+}
+
+/// The map section. Keys may repeat (a FastCodes header written next to the same keys copied by
+/// an RPC hook): the last one wins. A null value removes the key, as `put(k, null)` hides it in
+/// Java; a null key is dropped.
+fn decode_ext_map(section: &[u8]) -> Result<ExtFields, CodecError> {
+    let mut reader = Reader { rest: section };
+    let mut ext_fields = ExtFields::new();
+    while !reader.rest.is_empty() {
+        let key_len = i32::from(reader.i16()?);
+        let key = reader.string(key_len, "extFields key")?;
+        let value_len = reader.i32()?;
+        let value = reader.string(value_len, "extFields value")?;
+        match (key, value) {
+            (Some(key), Some(value)) => {
+                ext_fields.insert(key, value);
+            }
+            (Some(key), None) => {
+                ext_fields.remove(&key);
+            }
+            (None, _) => {}
+        }
+    }
+    Ok(ext_fields)
+}
+
+/// A decimal integer without allocating.
+fn put_decimal(dst: &mut BytesMut, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        dst.put_u8(b'-');
+    }
+    dst.put_slice(&digits[start..]);
+}
+
+/// A JSON string escaped like fastjson's default `SerializeWriter`: `\"`, `\\`, `\b`, `\t`, `\n`,
+/// `\f`, `\r` short; other C0 controls, DEL..U+009F and U+2028/U+2029 as uppercase `\uXXXX`;
+/// `/` and all other non-ASCII characters raw UTF-8.
+fn put_json_string(dst: &mut BytesMut, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    dst.put_u8(b'"');
+    let mut copied = 0;
+    for (index, ch) in text.char_indices() {
+        let short = match ch {
+            '"' => Some(b'"'),
+            '\\' => Some(b'\\'),
+            '\u{8}' => Some(b'b'),
+            '\t' => Some(b't'),
+            '\n' => Some(b'n'),
+            '\u{c}' => Some(b'f'),
+            '\r' => Some(b'r'),
+            _ => None,
+        };
+        let unicode = matches!(ch, '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}');
+        if short.is_none() && !unicode {
+            continue;
+        }
+        dst.put_slice(&text.as_bytes()[copied..index]);
+        copied = index + ch.len_utf8();
+        dst.put_u8(b'\\');
+        if let Some(letter) = short {
+            dst.put_u8(letter);
+        } else {
+            let code = ch as u32;
+            dst.put_u8(b'u');
+            for shift in [12, 8, 4, 0] {
+                dst.put_u8(HEX[((code >> shift) & 0xF) as usize]);
+            }
+        }
+    }
+    dst.put_slice(&text.as_bytes()[copied..]);
+    dst.put_u8(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn ext(pairs: &[(&str, &str)]) -> ExtFields {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    /// Encodes and strips the total-length word, checking it on the way.
+    fn frame_of(command: &RemotingCommand) -> Bytes {
+        let mut buf = BytesMut::new();
+        command.encode(&mut buf);
+        let total = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+        assert_eq!(total, buf.len() - 4);
+        buf.freeze().slice(4..)
+    }
+
+    fn sample(serialize_type: SerializeType) -> RemotingCommand {
+        let mut command = RemotingCommand::new_request(
+            RequestCode::SendMessageV2,
+            ext(&[
+                ("a", "PG"),
+                ("b", "TopicTest"),
+                ("i", "KEYS\u{1}k1\u{2}TAGS\u{1}é/\"x\\"),
+            ]),
+        );
+        command.opaque = -42;
+        command.flag = RPC_ONEWAY;
+        command.language = LanguageCode::Go;
+        command.remark = Some("line\nbreak \u{7f} \u{2028} 中文".into());
+        command.serialize_type = serialize_type;
+        command.with_body(Bytes::from_static(b"hello body"))
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let command = sample(SerializeType::Json);
+        assert_eq!(
+            RemotingCommand::decode(frame_of(&command)).unwrap(),
+            command
+        );
+    }
+
+    #[test]
+    fn binary_round_trip() {
+        let command = sample(SerializeType::RocketMq);
+        let frame = frame_of(&command);
+        assert_eq!(frame[0], 1, "type byte");
+        assert_eq!(RemotingCommand::decode(frame).unwrap(), command);
+    }
+
+    #[test]
+    fn binary_golden_bytes() {
+        // code 310, JAVA, version 479, opaque 7, flag 0, no remark, ext {"a":"PG"}, no body.
+        let expected: &[u8] = &[
+            0, 0, 0, 34, // total = 4 + 30
+            1, 0, 0, 30, // ROCKETMQ, header 21 + 9
+            0x01, 0x36, 0, 0x01, 0xDF, 0, 0, 0, 7, 0, 0, 0,
+            0, // code, lang, version, opaque, flag
+            0, 0, 0, 0, // remark null
+            0, 0, 0, 9, 0, 1, b'a', 0, 0, 0, 2, b'P', b'G',
+        ];
+        let mut command =
+            RemotingCommand::new_request(RequestCode::SendMessageV2, ext(&[("a", "PG")]));
+        command.opaque = 7;
+        command.serialize_type = SerializeType::RocketMq;
+        let mut buf = BytesMut::new();
+        command.encode(&mut buf);
+        assert_eq!(&buf[..], expected);
+        let decoded = RemotingCommand::decode(Bytes::copy_from_slice(&expected[4..])).unwrap();
+        assert_eq!(decoded, command);
+    }
+
+    #[test]
+    fn json_golden_bytes() {
+        let json = br#"{"code":310,"extFields":{"a":"PG"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#;
+        let mut expected = vec![0, 0, 0, 0x7C, 0, 0, 0, 0x78];
+        expected.extend_from_slice(json);
+        let mut command =
+            RemotingCommand::new_request(RequestCode::SendMessageV2, ext(&[("a", "PG")]));
+        command.opaque = 7;
+        let mut buf = BytesMut::new();
+        command.encode(&mut buf);
+        assert_eq!(&buf[..], &expected[..]);
+    }
+
+    #[test]
+    fn json_escapes_like_fastjson() {
+        let mut buf = BytesMut::new();
+        put_json_string(
+            &mut buf,
+            "a\"b\\c/d\u{0}\u{b}\t\u{7f}\u{9f}\u{a0}é\u{2028}😀",
+        );
+        assert_eq!(
+            std::str::from_utf8(&buf).unwrap(),
+            "\"a\\\"b\\\\c/d\\u0000\\u000B\\t\\u007F\\u009F\u{a0}é\\u2028😀\""
+        );
+        let mut buf = BytesMut::new();
+        for value in [0, -1, i64::MIN, i64::MAX, 479] {
+            buf.clear();
+            put_decimal(&mut buf, value);
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), value.to_string());
+        }
+    }
+
+    #[test]
+    fn response_defaults() {
+        let response =
+            RemotingCommand::new_response(ResponseCode::TopicNotExist, Some("no".into()));
+        assert!(response.is_response() && !response.is_oneway());
+        assert_eq!(response.response_code(), ResponseCode::TopicNotExist);
+        assert_eq!(response.version, RMQD_VERSION);
+        let frame = frame_of(&response);
+        let text = std::str::from_utf8(&frame[4..]).unwrap();
+        assert_eq!(
+            text,
+            r#"{"code":17,"flag":1,"language":"JAVA","opaque":0,"remark":"no","serializeTypeCurrentRPC":"JSON","version":479}"#
+        );
+    }
+
+    fn json_frame(json: &str, body: &[u8]) -> Bytes {
+        let mut buf = BytesMut::new();
+        buf.put_u32(json.len() as u32);
+        buf.put_slice(json.as_bytes());
+        buf.put_slice(body);
+        buf.freeze()
+    }
+
+    #[test]
+    fn decodes_go_client_header() {
+        let json = r#"{"code":10,"language":"GO","version":317,"opaque":3,"flag":0,"remark":"","extFields":{"producerGroup":"pg","topic":"t"}}"#;
+        let command = RemotingCommand::decode(json_frame(json, b"body")).unwrap();
+        assert_eq!(command.request_code(), RequestCode::SendMessage);
+        assert_eq!(command.language, LanguageCode::Go);
+        assert_eq!((command.version, command.opaque, command.flag), (317, 3, 0));
+        assert_eq!(command.remark.as_deref(), Some(""));
+        assert_eq!(
+            command.ext_fields,
+            ext(&[("producerGroup", "pg"), ("topic", "t")])
+        );
+        assert_eq!(&command.body[..], b"body");
+        assert_eq!(command.serialize_type, SerializeType::Json);
+    }
+
+    #[test]
+    fn decodes_sloppy_json_leniently() {
+        let json = r#"{"code":"310","language":9,"opaque":" 5 ","serializeTypeCurrentRPC":"JSON",
+            "extFields":{"n":12,"b":true,"s":"x","z":null,"o":{"k":1}},"unknown":[1,2]}"#;
+        let command = RemotingCommand::decode(json_frame(json, b"")).unwrap();
+        assert_eq!(command.code, 310);
+        assert_eq!(command.language, LanguageCode::Go);
+        assert_eq!((command.opaque, command.version, command.flag), (5, 0, 0));
+        assert_eq!(command.remark, None);
+        assert_eq!(
+            command.ext_fields,
+            ext(&[("n", "12"), ("b", "true"), ("s", "x"), ("o", r#"{"k":1}"#)])
+        );
+        assert!(command.body.is_empty());
+
+        let command =
+            RemotingCommand::decode(json_frame(r#"{"language":"KLINGON"}"#, b"")).unwrap();
+        assert_eq!(
+            command.language,
+            LanguageCode::Unknown(LanguageCode::UNKNOWN_BYTE)
+        );
+        let command = RemotingCommand::decode(json_frame("{}", b"")).unwrap();
+        assert_eq!(command, RemotingCommand::default());
+    }
+
+    #[test]
+    fn rejects_bad_json_headers() {
+        for json in [
+            "[]",
+            "{",
+            "{\"code\":true}",
+            "{\"code\":4294967296}",
+            "{\"extFields\":3}",
+            "",
+        ] {
+            let result = RemotingCommand::decode(json_frame(json, b""));
+            assert!(
+                matches!(result, Err(CodecError::Json(_))),
+                "{json}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn large_codes_fall_back_to_json() {
+        let mut command =
+            RemotingCommand::new_request(RequestCode::PopMessage, ext(&[("topic", "t")]));
+        command.serialize_type = SerializeType::RocketMq;
+        let frame = frame_of(&command);
+        assert_eq!(frame[0], 0, "written as JSON");
+        let decoded = RemotingCommand::decode(frame).unwrap();
+        assert_eq!(decoded.request_code(), RequestCode::PopMessage);
+        assert_eq!(decoded.serialize_type, SerializeType::Json);
+    }
+
+    /// Builds a ROCKETMQ header by hand from raw parts.
+    fn binary_frame(
+        code: i16,
+        remark_len: i32,
+        remark: &[u8],
+        ext_len: i32,
+        ext_bytes: &[u8],
+    ) -> Bytes {
+        let mut header = BytesMut::new();
+        header.put_i16(code);
+        header.put_u8(42);
+        header.put_i16(-2);
+        header.put_i32(1);
+        header.put_i32(3);
+        header.put_i32(remark_len);
+        header.put_slice(remark);
+        header.put_i32(ext_len);
+        header.put_slice(ext_bytes);
+        let mut frame = BytesMut::new();
+        frame.put_u32((1 << 24) | header.len() as u32);
+        frame.put_slice(&header);
+        frame.freeze()
+    }
+
+    fn ext_entry(key: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut entry = (key.len() as u16).to_be_bytes().to_vec();
+        entry.extend_from_slice(key);
+        entry.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        entry.extend_from_slice(value);
+        entry
+    }
+
+    #[test]
+    fn binary_edge_cases() {
+        let mut map = ext_entry(b"k", b"first");
+        map.extend(ext_entry(b"gone", b"x"));
+        map.extend(ext_entry(b"k", b"last"));
+        map.extend(ext_entry(b"gone", b""));
+        map.extend(ext_entry(b"", b"null key"));
+        let command =
+            RemotingCommand::decode(binary_frame(-1, 0, b"", map.len() as i32, &map)).unwrap();
+        assert_eq!(command.code, -1, "code is a signed short");
+        assert_eq!(command.version, -2);
+        assert_eq!(command.language, LanguageCode::Unknown(42));
+        assert_eq!((command.opaque, command.flag), (1, 3));
+        assert!(command.is_response() && command.is_oneway());
+        assert_eq!(command.remark, None);
+        assert_eq!(command.ext_fields, ext(&[("k", "last")]));
+
+        // A negative map length is ignored, as in Java.
+        let command = RemotingCommand::decode(binary_frame(10, 2, b"hi", -1, b"")).unwrap();
+        assert_eq!(command.remark.as_deref(), Some("hi"));
+        assert!(command.ext_fields.is_empty());
+    }
+
+    #[test]
+    fn rejects_bad_binary_headers() {
+        let entry = ext_entry(b"key", b"value");
+        let cases = [
+            binary_frame(10, -1, b"", 0, b""),
+            binary_frame(10, 100, b"short", 0, b""),
+            binary_frame(10, 0, b"", entry.len() as i32 + 1, &entry),
+            binary_frame(10, 0, b"", 4, &[0, 9, b'a', b'b']),
+            binary_frame(10, 0, b"", 6, &[0, 1, b'a', 0xFF, 0xFF, 0xFF]),
+            binary_frame(10, 0, b"", 2, &[0x80, 0]),
+        ];
+        for frame in cases {
+            assert!(RemotingCommand::decode(frame.clone()).is_err(), "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_frames() {
+        assert!(matches!(
+            RemotingCommand::decode(Bytes::from_static(&[0, 0, 1])),
+            Err(CodecError::Truncated { .. })
+        ));
+        assert!(matches!(
+            RemotingCommand::decode(Bytes::from_static(&[0, 0, 0, 3, b'{', b'}'])),
+            Err(CodecError::BadLength(_))
+        ));
+        assert_eq!(
+            RemotingCommand::decode(Bytes::from_static(&[2, 0, 0, 2, b'{', b'}'])),
+            Err(CodecError::UnknownSerializeType(2))
+        );
+    }
+
+    #[test]
+    fn every_header_prefix_is_an_error() {
+        for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+            let command = sample(serialize_type).with_body(Bytes::new());
+            let frame = frame_of(&command);
+            // Cut frames: the declared header length no longer fits.
+            for len in 0..frame.len() {
+                assert!(
+                    RemotingCommand::decode(frame.slice(..len)).is_err(),
+                    "{serialize_type:?} {len}"
+                );
+            }
+            // Cut headers with a consistent length word: the header parser itself must refuse.
+            for header_len in 0..frame.len() - 4 {
+                let mut cut = BytesMut::new();
+                cut.put_u32(((serialize_type as u32) << 24) | header_len as u32);
+                cut.put_slice(&frame[4..4 + header_len]);
+                let result = RemotingCommand::decode(cut.freeze());
+                assert!(
+                    result.is_err(),
+                    "{serialize_type:?} header cut at {header_len}: {result:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn body_is_a_slice_of_the_frame() {
+        let frame = frame_of(&sample(SerializeType::RocketMq));
+        let command = RemotingCommand::decode(frame.clone()).unwrap();
+        let offset = frame.len() - command.body.len();
+        assert_eq!(command.body.as_ptr(), frame[offset..].as_ptr());
+    }
+
+    #[test]
+    fn encode_header_matches_encode() {
+        for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+            let command = sample(serialize_type);
+            let mut whole = BytesMut::new();
+            command.encode(&mut whole);
+            let mut split = BytesMut::from(&b"prefix"[..]);
+            command.encode_header(command.body.len(), &mut split);
+            split.put_slice(&command.body);
+            assert_eq!(&split[6..], &whole[..]);
+        }
+    }
+
+    #[test]
+    fn random_and_mutated_input_never_panics() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5EED);
+        let valid = [
+            frame_of(&sample(SerializeType::Json)),
+            frame_of(&sample(SerializeType::RocketMq)),
+        ];
+        for round in 0..20_000 {
+            let bytes: Vec<u8> = if round % 2 == 0 {
+                let len = rng.random_range(0..96);
+                let mut bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+                if len >= 4 {
+                    // Keep the header length plausible so the header parsers get exercised.
+                    bytes[0] = rng.random_range(0..3);
+                    bytes[1] = 0;
+                    bytes[2] = 0;
+                    bytes[3] = rng.random_range(0..len as u8);
+                }
+                bytes
+            } else {
+                let mut bytes = valid[round % 4 / 2].to_vec();
+                for _ in 0..rng.random_range(1..4) {
+                    let at = rng.random_range(0..bytes.len());
+                    bytes[at] = rng.random();
+                }
+                bytes
+            };
+            let _ = RemotingCommand::decode(Bytes::from(bytes));
+        }
+    }
+}
