@@ -109,7 +109,9 @@ impl BrokerConfig {
             "brokerIP1" => self.broker_ip1 = value.to_string(),
             "brokerIP2" => self.broker_ip2 = Some(value.to_string()),
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(value),
-            "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(value),
+            "autoCreateSubscriptionGroup" => {
+                self.auto_create_subscription_group = parse_bool(value)
+            }
             "defaultTopicQueueNums" => self.default_topic_queue_nums = parse(key, value)?,
             "clusterTopicEnable" => self.cluster_topic_enable = parse_bool(value),
             "brokerTopicEnable" => self.broker_topic_enable = parse_bool(value),
@@ -118,13 +120,17 @@ impl BrokerConfig {
                 self.flush_disk_type = match value {
                     "ASYNC_FLUSH" => FlushDiskType::Async,
                     "SYNC_FLUSH" => FlushDiskType::Sync,
-                    other => bail!("flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, got {other:?}"),
+                    other => {
+                        bail!("flushDiskType must be ASYNC_FLUSH or SYNC_FLUSH, got {other:?}")
+                    }
                 }
             }
             "flushIntervalCommitLog" => self.flush_interval_commit_log_ms = parse(key, value)?,
             "maxMessageSize" => self.max_message_size = parse(key, value)?,
             "mappedFileSizeCommitLog" => self.mapped_file_size_commit_log = parse(key, value)?,
-            "mappedFileSizeConsumeQueue" => self.mapped_file_size_consume_queue = parse(key, value)?,
+            "mappedFileSizeConsumeQueue" => {
+                self.mapped_file_size_consume_queue = parse(key, value)?
+            }
             "regionId" => self.region_id = value.to_string(),
             "traceOn" => self.trace_on = parse_bool(value),
             "registerNameServerPeriod" => self.register_name_server_period_ms = parse(key, value)?,

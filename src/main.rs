@@ -54,10 +54,16 @@ fn parse_args() -> anyhow::Result<Args> {
         }
         _ => Role::Standalone,
     };
-    if !matches!(args.peek().map(String::as_str), Some(s) if s.starts_with('-')) && args.peek().is_some() {
+    if !matches!(args.peek().map(String::as_str), Some(s) if s.starts_with('-'))
+        && args.peek().is_some()
+    {
         args.next();
     }
-    let mut parsed = Args { role, config: None, namesrv: None };
+    let mut parsed = Args {
+        role,
+        config: None,
+        namesrv: None,
+    };
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "-c" => parsed.config = Some(args.next().context("-c needs a file")?.into()),
@@ -85,7 +91,10 @@ async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<()> {
 
 async fn run_broker(config: config::BrokerConfig) -> anyhow::Result<Arc<broker::Broker>> {
     let main_listener = bind(config.listen_port, "broker").await?;
-    let vip_port = config.listen_port.checked_sub(2).context("listenPort must be at least 2")?;
+    let vip_port = config
+        .listen_port
+        .checked_sub(2)
+        .context("listenPort must be at least 2")?;
     let vip_listener = bind(vip_port, "broker VIP channel").await?;
     let started = std::time::Instant::now();
     let broker = broker::Broker::open(config)?;
@@ -124,7 +133,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let (mut broker, namesrv) = config::load_standalone(config_path)?;
             let embedded = format!("127.0.0.1:{}", namesrv.listen_port);
             broker.namesrv_addr = Some(match args.namesrv.or(broker.namesrv_addr.take()) {
-                Some(extra) if !extra.split(';').any(|a| a.trim() == embedded) => format!("{embedded};{extra}"),
+                Some(extra) if !extra.split(';').any(|a| a.trim() == embedded) => {
+                    format!("{embedded};{extra}")
+                }
                 _ => embedded,
             });
             run_namesrv(namesrv).await?;

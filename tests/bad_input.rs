@@ -145,7 +145,12 @@ fn unknown_code_oversized_message_and_garbage_frames() {
 
     // A send that fits works on the same connection.
     let resp = roundtrip(&mut conn, &send_request("BadInputTopic", b"hello".to_vec()));
-    assert_eq!(resp.code, i32::from(ResponseCode::Success), "{:?}", resp.remark);
+    assert_eq!(
+        resp.code,
+        i32::from(ResponseCode::Success),
+        "{:?}",
+        resp.remark
+    );
     assert_eq!(resp.ext_fields["queueOffset"], "0");
 
     // An invalid topic name.
@@ -159,7 +164,10 @@ fn unknown_code_oversized_message_and_garbage_frames() {
     ] {
         let mut bad = connect(rmqd.broker_port);
         bad.write_all(&garbage).unwrap();
-        assert!(read_frame(&mut bad).is_none(), "connection should be closed");
+        assert!(
+            read_frame(&mut bad).is_none(),
+            "connection should be closed"
+        );
     }
 
     // The first connection still works.

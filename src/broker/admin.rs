@@ -4,7 +4,9 @@ use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson;
-use rmq_codec::header::{CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, ViewMessageRequestHeader};
+use rmq_codec::header::{
+    CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, ViewMessageRequestHeader,
+};
 use rmq_store::config::TopicConfig;
 
 use super::topics::validate_topic_name;
@@ -17,7 +19,10 @@ impl Broker {
         if h.topic == self.config.broker_cluster_name {
             return Err(reply_error(
                 ResponseCode::SystemError,
-                format!("The topic[{}] is conflict with system reserved words.", h.topic),
+                format!(
+                    "The topic[{}] is conflict with system reserved words.",
+                    h.topic
+                ),
             ));
         }
         let config = TopicConfig {

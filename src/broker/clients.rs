@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rmq_codec::code::LanguageCode;
 use rmq_codec::fastjson::{self, Value};
 use rmq_codec::message::java_string_hash;
 
@@ -38,7 +37,11 @@ impl Subscription {
         let code_set = tags.iter().map(|t| java_string_hash(t)).collect();
         Subscription {
             topic: topic.to_string(),
-            sub_string: if trimmed.is_empty() { "*".into() } else { trimmed.to_string() },
+            sub_string: if trimmed.is_empty() {
+                "*".into()
+            } else {
+                trimmed.to_string()
+            },
             expression_type: "TAG".into(),
             tags,
             code_set,
@@ -60,8 +63,6 @@ impl Subscription {
 pub struct ClientChannel {
     pub conn: Connection,
     pub client_id: String,
-    pub language: LanguageCode,
-    pub version: i32,
     pub last_update_ms: u64,
 }
 

@@ -1,10 +1,12 @@
 //! HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38) (compat-map §3.6).
 
 use bytes::Bytes;
-use rmq_codec::code::{LanguageCode, ResponseCode};
+use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson::{self, Key, Value};
-use rmq_codec::header::{CommandHeader, GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader};
+use rmq_codec::header::{
+    CommandHeader, GetConsumerListByGroupRequestHeader, UnregisterClientRequestHeader,
+};
 use rmq_store::config::perm;
 
 use super::clients::{parse_heartbeat, ClientChannel};
@@ -15,22 +17,25 @@ use crate::remoting::Connection;
 
 impl Broker {
     pub(super) fn heartbeat(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
-        let hb = parse_heartbeat(&req.body)
-            .map_err(|e| reply_error(ResponseCode::SystemError, format!("bad heartbeat body: {e}")))?;
+        let hb = parse_heartbeat(&req.body).map_err(|e| {
+            reply_error(
+                ResponseCode::SystemError,
+                format!("bad heartbeat body: {e}"),
+            )
+        })?;
         let channel = ClientChannel {
             conn: conn.clone(),
             client_id: hb.client_id.clone(),
-            language: req.language,
-            version: req.version,
             last_update_ms: now_ms(),
         };
         for consumer in &hb.consumers {
             if let Some(group) = self.groups.ensure(&consumer.group) {
                 let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", consumer.group);
-                if let Err(e) =
-                    self.topics
-                        .ensure(&retry_topic, group.retry_queue_nums, perm::READ | perm::WRITE)
-                {
+                if let Err(e) = self.topics.ensure(
+                    &retry_topic,
+                    group.retry_queue_nums,
+                    perm::READ | perm::WRITE,
+                ) {
                     tracing::error!(error = %e, topic = retry_topic, "creating retry topic failed");
                 }
             }
@@ -39,7 +44,11 @@ impl Broker {
                 .lock()
                 .register_consumer(consumer, channel.clone());
             if changed {
-                tracing::info!(group = consumer.group, client = hb.client_id, "consumer group changed");
+                tracing::info!(
+                    group = consumer.group,
+                    client = hb.client_id,
+                    "consumer group changed"
+                );
                 self.notify_consumer_ids_changed(&consumer.group);
             }
         }
@@ -81,9 +90,4 @@ impl Broker {
         resp.body = Bytes::from(fastjson::to_string(&doc));
         Ok(resp)
     }
-}
-
-#[allow(dead_code)]
-fn language_name(l: LanguageCode) -> &'static str {
-    l.name()
 }

@@ -68,7 +68,10 @@ impl Broker {
             ..StoreConfig::default()
         };
         let store = MessageStore::open(store_config).with_context(|| {
-            format!("cannot open the store at {}", config.store_path_root_dir.display())
+            format!(
+                "cannot open the store at {}",
+                config.store_path_root_dir.display()
+            )
         })?;
         let topics = TopicTable::load(&config)?;
         let offsets = OffsetTable::load(&config)?;
@@ -122,7 +125,11 @@ impl Broker {
         }
     }
 
-    fn dispatch(&self, conn: &Connection, req: RemotingCommand) -> Result<Option<Outbound>, ServiceError> {
+    fn dispatch(
+        &self,
+        conn: &Connection,
+        req: RemotingCommand,
+    ) -> Result<Option<Outbound>, ServiceError> {
         let reply = match RequestCode::from(req.code) {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
                 return Ok(Some(Outbound::Command(self.send_message(conn, &req))))

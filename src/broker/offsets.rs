@@ -63,7 +63,8 @@ impl OffsetTable {
     /// Writes offsets every `flushConsumerOffsetInterval`, like Java.
     pub fn spawn_persist(&self, broker: &Arc<Broker>) {
         let weak = Arc::downgrade(broker);
-        let period = Duration::from_millis(broker.config.flush_consumer_offset_interval_ms.max(100));
+        let period =
+            Duration::from_millis(broker.config.flush_consumer_offset_interval_ms.max(100));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             loop {
@@ -92,7 +93,10 @@ impl Broker {
             }
         }
         if h.set_zero_if_not_found == Some(false) {
-            return Err(reply_error(ResponseCode::QueryNotFound, "Not found, do not set to zero, maybe this group boot first"));
+            return Err(reply_error(
+                ResponseCode::QueryNotFound,
+                "Not found, do not set to zero, maybe this group boot first",
+            ));
         }
         // Java starts a new group at 0 while the queue's head is still young (compat-map §3.5);
         // otherwise the client falls back to its ConsumeFromWhere.
@@ -115,12 +119,16 @@ impl Broker {
 
     pub(super) fn max_offset(&self, req: &RemotingCommand) -> Reply {
         let h = GetMaxOffsetRequestHeader::decode(&req.ext_fields)?;
-        Ok(offset_response(self.store.max_offset_in_queue(&h.topic, h.queue_id)))
+        Ok(offset_response(
+            self.store.max_offset_in_queue(&h.topic, h.queue_id),
+        ))
     }
 
     pub(super) fn min_offset(&self, req: &RemotingCommand) -> Reply {
         let h = GetMinOffsetRequestHeader::decode(&req.ext_fields)?;
-        Ok(offset_response(self.store.min_offset_in_queue(&h.topic, h.queue_id)))
+        Ok(offset_response(
+            self.store.min_offset_in_queue(&h.topic, h.queue_id),
+        ))
     }
 
     pub(super) fn earliest_store_time(&self, req: &RemotingCommand) -> Reply {

@@ -55,9 +55,8 @@ impl Broker {
             self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
         }
         let code = response_code(result.status, h.queue_offset);
-        let may_park = first_execution
-            && code == ResponseCode::PullNotFound
-            && h.sys_flag & FLAG_SUSPEND != 0;
+        let may_park =
+            first_execution && code == ResponseCode::PullNotFound && h.sys_flag & FLAG_SUSPEND != 0;
         if may_park {
             if let Some(me) = self.self_arc() {
                 let timeout_ms = if self.config.long_polling_enable {
@@ -77,7 +76,10 @@ impl Broker {
         if !perm::is_readable(self.config.broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
-                format!("the broker[{}] pulling message is forbidden", self.config.broker_ip1),
+                format!(
+                    "the broker[{}] pulling message is forbidden",
+                    self.config.broker_ip1
+                ),
             ));
         }
         let Some(group) = self.groups.ensure(&h.consumer_group) else {
@@ -122,19 +124,29 @@ impl Broker {
         }
         if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
             let expression = h.subscription.as_deref().unwrap_or("*");
-            return Ok(Subscription::from_expression(&h.topic, expression, h.sub_version));
+            return Ok(Subscription::from_expression(
+                &h.topic,
+                expression,
+                h.sub_version,
+            ));
         }
         let clients = self.clients.lock();
         if !clients.consumers.contains_key(&h.consumer_group) {
             return Err(reply_error(
                 ResponseCode::SubscriptionNotExist,
-                format!("the consumer's group info not exist, group: {}", h.consumer_group),
+                format!(
+                    "the consumer's group info not exist, group: {}",
+                    h.consumer_group
+                ),
             ));
         }
         let Some(sub) = clients.subscription(&h.consumer_group, &h.topic) else {
             return Err(reply_error(
                 ResponseCode::SubscriptionNotExist,
-                format!("the consumer's subscription not exist, group: {}", h.consumer_group),
+                format!(
+                    "the consumer's subscription not exist, group: {}",
+                    h.consumer_group
+                ),
             ));
         };
         if sub.sub_version < h.sub_version {
@@ -150,7 +162,9 @@ impl Broker {
 fn response_code(status: GetStatus, requested_offset: i64) -> ResponseCode {
     match status {
         GetStatus::Found => ResponseCode::Success,
-        GetStatus::NoMatchedMessage => ResponseCode::PullRetryImmediately,
+        GetStatus::NoMatchedMessage | GetStatus::MessageWasRemoving => {
+            ResponseCode::PullRetryImmediately
+        }
         GetStatus::NoMessageInQueue | GetStatus::NoMatchedLogicQueue => {
             if requested_offset != 0 {
                 ResponseCode::PullOffsetMoved

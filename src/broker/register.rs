@@ -8,7 +8,9 @@ use bytes::Bytes;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::fastjson::{self, Key, Value};
-use rmq_codec::header::{CommandHeader, RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use rmq_codec::header::{
+    CommandHeader, RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader,
+};
 use rmq_codec::message::crc32_masked;
 
 use super::Broker;
@@ -20,7 +22,10 @@ const CHANGE_DEBOUNCE: Duration = Duration::from_millis(20);
 /// The uncompressed `RegisterBrokerBody` JSON.
 fn register_body(broker: &Broker) -> Bytes {
     let doc = Value::Object(vec![
-        (Key::Str("filterServerList".into()), Value::Array(Vec::new())),
+        (
+            Key::Str("filterServerList".into()),
+            Value::Array(Vec::new()),
+        ),
         (
             Key::Str("topicConfigSerializeWrapper".into()),
             broker.topics.wrapper_value(),
@@ -48,7 +53,11 @@ async fn register_once(broker: &Broker) {
     for addr in config.namesrv_addrs() {
         let mut request = RemotingCommand::new_request(RequestCode::RegisterBroker, ext.clone());
         request.body = body.clone();
-        match broker.namesrv_client.invoke(&addr, request, REGISTER_TIMEOUT).await {
+        match broker
+            .namesrv_client
+            .invoke(&addr, request, REGISTER_TIMEOUT)
+            .await
+        {
             Ok(resp) if resp.code == i32::from(ResponseCode::Success) => {
                 tracing::debug!(namesrv = addr, "registered with name server");
             }
@@ -91,7 +100,11 @@ pub async fn unregister_all(broker: &Broker) {
     .encode(&mut ext);
     for addr in config.namesrv_addrs() {
         let request = RemotingCommand::new_request(RequestCode::UnregisterBroker, ext.clone());
-        if let Err(e) = broker.namesrv_client.invoke(&addr, request, Duration::from_secs(3)).await {
+        if let Err(e) = broker
+            .namesrv_client
+            .invoke(&addr, request, Duration::from_secs(3))
+            .await
+        {
             tracing::warn!(namesrv = addr, error = %e, "unregister failed");
         }
     }

@@ -28,7 +28,10 @@ impl Broker {
 
     /// Every send response, errors included, carries MSG_REGION and TRACE_ON: the Java client reads
     /// them unconditionally.
-    fn finish_send(&self, result: Result<SendMessageResponseHeader, ServiceError>) -> RemotingCommand {
+    fn finish_send(
+        &self,
+        result: Result<SendMessageResponseHeader, ServiceError>,
+    ) -> RemotingCommand {
         let mut resp = match result {
             Ok(header) => {
                 let mut resp = RemotingCommand::new_response(ResponseCode::Success, None);
@@ -110,7 +113,10 @@ impl Broker {
         let queue_id = self.pick_queue(&h, &topic)?;
         let elements = batch::decode(&req.body)?;
         if elements.is_empty() {
-            return Err(reply_error(ResponseCode::MessageIllegal, "the batch is empty"));
+            return Err(reply_error(
+                ResponseCode::MessageIllegal,
+                "the batch is empty",
+            ));
         }
         // Java 4.9.8's batch encoder appends the batch-level properties (the header's, plus CLUSTER) to
         // every inner record (CommitLog.MessageExtBatchEncoder); compat-map §3.2 says otherwise, the
@@ -126,8 +132,19 @@ impl Broker {
             self.check_body(&element.body)?;
             let props = append_properties(&element.properties, &batch_props);
             check_properties(&props)?;
-            tags_codes.push(message::tags_code(properties::get(&props, properties::TAGS)));
-            records.push(self.new_record(conn, &h, &topic, queue_id, element.body, element.flag, props));
+            tags_codes.push(message::tags_code(properties::get(
+                &props,
+                properties::TAGS,
+            )));
+            records.push(self.new_record(
+                conn,
+                &h,
+                &topic,
+                queue_id,
+                element.body,
+                element.flag,
+                props,
+            ));
         }
         let puts = self.store.put_batch(&mut records, &tags_codes)?;
         self.pulls.message_arrived(&h.topic, queue_id);
@@ -147,10 +164,14 @@ impl Broker {
         if !perm::is_writeable(self.config.broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
-                format!("the broker[{}] sending message is forbidden", self.config.broker_ip1),
+                format!(
+                    "the broker[{}] sending message is forbidden",
+                    self.config.broker_ip1
+                ),
             ));
         }
-        validate_topic_name(&h.topic).map_err(|e| reply_error(ResponseCode::InvalidParameter, e))?;
+        validate_topic_name(&h.topic)
+            .map_err(|e| reply_error(ResponseCode::InvalidParameter, e))?;
         if is_send_forbidden(&h.topic) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
@@ -186,7 +207,11 @@ impl Broker {
         Ok(topic)
     }
 
-    fn pick_queue(&self, h: &SendMessageRequestHeader, topic: &TopicConfig) -> Result<i32, ServiceError> {
+    fn pick_queue(
+        &self,
+        h: &SendMessageRequestHeader,
+        topic: &TopicConfig,
+    ) -> Result<i32, ServiceError> {
         let max = topic.read_queue_nums.max(topic.write_queue_nums);
         if h.queue_id >= max {
             return Err(reply_error(
@@ -201,7 +226,10 @@ impl Broker {
             return Ok(h.queue_id);
         }
         if topic.write_queue_nums <= 0 {
-            return Err(reply_error(ResponseCode::NoPermission, "the topic has no write queue"));
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                "the topic has no write queue",
+            ));
         }
         Ok(rand::random_range(0..topic.write_queue_nums))
     }

@@ -43,13 +43,17 @@ pub fn validate_topic_name(topic: &str) -> Result<(), String> {
     if topic.is_empty() {
         return Err("The specified topic is blank.".into());
     }
-    let max = if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX) {
+    let max = if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+        || topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
+    {
         255
     } else {
         127
     };
     if topic.chars().count() > max {
-        return Err(format!("The specified topic is longer than topic max length {max}."));
+        return Err(format!(
+            "The specified topic is longer than topic max length {max}."
+        ));
     }
     if !topic
         .chars()
@@ -78,7 +82,9 @@ impl TopicTable {
         let path = rmq_store::config::topics_path(&config.store_path_root_dir);
         let mut file = TopicConfigFile::load(&path)?;
         for system in system_topics(config) {
-            file.topics.entry(system.topic_name.clone()).or_insert(system);
+            file.topics
+                .entry(system.topic_name.clone())
+                .or_insert(system);
         }
         if !config.auto_create_topic_enable {
             // Like Java: an old TBW102 entry stays, but without INHERIT it cannot spawn topics.
@@ -111,8 +117,13 @@ impl TopicTable {
             if file.topics.get(&config.topic_name) == Some(&config) {
                 return Ok(false);
             }
-            tracing::info!(topic = config.topic_name, read = config.read_queue_nums,
-                write = config.write_queue_nums, perm = config.perm, "topic created or updated");
+            tracing::info!(
+                topic = config.topic_name,
+                read = config.read_queue_nums,
+                write = config.write_queue_nums,
+                perm = config.perm,
+                "topic created or updated"
+            );
             file.topics.insert(config.topic_name.clone(), config);
             file.data_version.next_version();
             file.persist(&self.path)?;
@@ -150,7 +161,11 @@ impl TopicTable {
             return Ok(None);
         };
         if !perm::is_inherited(template.perm) {
-            tracing::warn!(topic, default_topic, "template topic lacks INHERIT; not auto-creating");
+            tracing::warn!(
+                topic,
+                default_topic,
+                "template topic lacks INHERIT; not auto-creating"
+            );
             return Ok(None);
         }
         let queues = client_queue_nums.min(template.write_queue_nums).max(0);
@@ -162,7 +177,12 @@ impl TopicTable {
     }
 
     /// Creates a retry or DLQ topic with `queues` queues when missing (`createTopicInSendMessageBackMethod`).
-    pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> Result<TopicConfig, ConfigError> {
+    pub fn ensure(
+        &self,
+        topic: &str,
+        queues: i32,
+        perm_bits: i32,
+    ) -> Result<TopicConfig, ConfigError> {
         if let Some(existing) = self.get(topic) {
             return Ok(existing);
         }
@@ -180,14 +200,29 @@ fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
         topic_config("BenchmarkTest", 1024, 1024, rw),
         topic_config("OFFSET_MOVED_EVENT", 1, 1, rw),
         topic_config(SCHEDULE_TOPIC, 18, 18, rw),
-        topic_config(&format!("{}_REPLY_TOPIC", config.broker_cluster_name), 1, 1, rw),
+        topic_config(
+            &format!("{}_REPLY_TOPIC", config.broker_cluster_name),
+            1,
+            1,
+            rw,
+        ),
     ];
     if config.auto_create_topic_enable {
         let n = config.default_topic_queue_nums;
-        topics.push(topic_config(AUTO_CREATE_TOPIC_KEY, n, n, perm::INHERIT | rw));
+        topics.push(topic_config(
+            AUTO_CREATE_TOPIC_KEY,
+            n,
+            n,
+            perm::INHERIT | rw,
+        ));
     }
     let cluster_perm = perm::INHERIT | if config.cluster_topic_enable { rw } else { 0 };
-    topics.push(topic_config(&config.broker_cluster_name, 16, 16, cluster_perm));
+    topics.push(topic_config(
+        &config.broker_cluster_name,
+        16,
+        16,
+        cluster_perm,
+    ));
     let broker_perm = perm::INHERIT | if config.broker_topic_enable { rw } else { 0 };
     topics.push(topic_config(&config.broker_name, 1, 1, broker_perm));
     topics
@@ -218,9 +253,19 @@ mod tests {
             .create_from_default("NewTopic", AUTO_CREATE_TOPIC_KEY, 4, 0)
             .unwrap()
             .unwrap();
-        assert_eq!((created.read_queue_nums, created.write_queue_nums, created.perm), (4, 4, 6));
+        assert_eq!(
+            (
+                created.read_queue_nums,
+                created.write_queue_nums,
+                created.perm
+            ),
+            (4, 4, 6)
+        );
         // A topic without INHERIT is no template.
-        assert!(table.create_from_default("Other", "NewTopic", 4, 0).unwrap().is_none());
+        assert!(table
+            .create_from_default("Other", "NewTopic", 4, 0)
+            .unwrap()
+            .is_none());
         // The table survives a reload.
         drop(table);
         let reloaded = TopicTable::load(&config).unwrap();

@@ -91,7 +91,11 @@ pub fn data_version_value(v: &DataVersion) -> Value {
 }
 
 pub fn parse_data_version(v: Option<&Value>) -> DataVersion {
-    let field = |name: &str| v.and_then(|d| d.get(name)).and_then(Value::as_i64).unwrap_or(0);
+    let field = |name: &str| {
+        v.and_then(|d| d.get(name))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
     DataVersion {
         state_version: field("stateVersion"),
         timestamp: field("timestamp"),

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use rmq_codec::code::{RequestCode, ResponseCode, RMQD_VERSION};
 use rmq_codec::command::RemotingCommand;
-use rmq_codec::fastjson::{self, Key, Value};
+use rmq_codec::fastjson::{self, Value};
 use rmq_codec::header::{
     CommandHeader, DeleteTopicRequestHeader, GetKvConfigRequestHeader, GetKvConfigResponseHeader,
     GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader, PutKvConfigRequestHeader,
@@ -55,7 +55,10 @@ impl NameServer {
                 tick.tick().await;
                 let Some(ns) = me.upgrade() else { return };
                 for addr in ns.routes.lock().expire(now_ms()) {
-                    tracing::warn!(broker = addr, "broker expired: no registration within its timeout");
+                    tracing::warn!(
+                        broker = addr,
+                        "broker expired: no registration within its timeout"
+                    );
                 }
             }
         });
@@ -98,7 +101,11 @@ impl NameServer {
             RequestCode::QueryDataVersion => self.query_data_version(req),
             RequestCode::PutKvConfig => {
                 let h = PutKvConfigRequestHeader::decode(&req.ext_fields)?;
-                self.kv.lock().entry(h.namespace).or_default().insert(h.key, h.value);
+                self.kv
+                    .lock()
+                    .entry(h.namespace)
+                    .or_default()
+                    .insert(h.key, h.value);
                 Ok(success())
             }
             RequestCode::GetKvConfig => self.get_kv_config(req),
@@ -116,7 +123,10 @@ impl NameServer {
     fn register_broker(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
         let h = RegisterBrokerRequestHeader::decode(&req.ext_fields)?;
         if h.body_crc32 != 0 && crc32_masked(&req.body) != h.body_crc32 {
-            return Err(ServiceError::reply(ResponseCode::SystemError, "crc32 not match"));
+            return Err(ServiceError::reply(
+                ResponseCode::SystemError,
+                "crc32 not match",
+            ));
         }
         let registration = body::parse_registration(&req.body)
             .map_err(|e| ServiceError::reply(ResponseCode::SystemError, e))?;
@@ -124,7 +134,11 @@ impl NameServer {
             .routes
             .lock()
             .register(&h, registration, conn.id(), now_ms());
-        tracing::debug!(broker = h.broker_addr, name = h.broker_name, "broker registered");
+        tracing::debug!(
+            broker = h.broker_addr,
+            name = h.broker_name,
+            "broker registered"
+        );
         let mut resp = success();
         RegisterBrokerResponseHeader {
             ha_server_addr: outcome.ha_server_addr,
@@ -165,7 +179,8 @@ impl NameServer {
             .lock()
             .data_version_changed(&h.broker_addr, version, now_ms());
         let mut resp = success();
-        resp.ext_fields.insert("changed".into(), changed.to_string());
+        resp.ext_fields
+            .insert("changed".into(), changed.to_string());
         resp.body = Bytes::from(fastjson::to_string(&body::data_version_value(&version)));
         Ok(resp)
     }
@@ -225,9 +240,4 @@ pub fn not_supported(code: i32, _parsed: RequestCode) -> ServiceError {
         ResponseCode::RequestCodeNotSupported,
         format!(" request type {code} not supported"),
     )
-}
-
-#[allow(dead_code)]
-fn key(s: &str) -> Key {
-    Key::Str(s.to_string())
 }

@@ -41,6 +41,9 @@ struct LiveBroker {
     ha_server_addr: String,
 }
 
+/// A topic's route: (broker name, its queues) pairs and the brokers they name.
+pub type Route<'a> = (Vec<(&'a str, &'a QueueData)>, Vec<&'a BrokerData>);
+
 /// What a registration carries besides its header.
 pub struct Registration {
     pub data_version: DataVersion,
@@ -136,7 +139,12 @@ impl RouteTable {
     }
 
     /// Whether the stored DataVersion for `broker_addr` differs from `version` (QUERY_DATA_VERSION).
-    pub fn data_version_changed(&mut self, broker_addr: &str, version: DataVersion, now_ms: u64) -> bool {
+    pub fn data_version_changed(
+        &mut self,
+        broker_addr: &str,
+        version: DataVersion,
+        now_ms: u64,
+    ) -> bool {
         match self.live.get_mut(broker_addr) {
             Some(live) => {
                 live.last_update_ms = now_ms;
@@ -210,7 +218,7 @@ impl RouteTable {
     }
 
     /// Queue data and broker data for `topic`, or None when no broker serves it.
-    pub fn route(&self, topic: &str) -> Option<(Vec<(&str, &QueueData)>, Vec<&BrokerData>)> {
+    pub fn route(&self, topic: &str) -> Option<Route<'_>> {
         let per_broker = self.topics.get(topic).filter(|m| !m.is_empty())?;
         let queues: Vec<(&str, &QueueData)> =
             per_broker.iter().map(|(n, q)| (n.as_str(), q)).collect();
@@ -283,7 +291,10 @@ mod tests {
                 counter,
                 ..Default::default()
             },
-            topics: topics.iter().map(|(t, n)| (t.to_string(), queues(*n))).collect(),
+            topics: topics
+                .iter()
+                .map(|(t, n)| (t.to_string(), queues(*n)))
+                .collect(),
         }
     }
 
@@ -302,7 +313,12 @@ mod tests {
     fn brokers_expire_and_vanish_with_their_connection() {
         let mut table = RouteTable::default();
         table.register(&header("a", "h:1", 0), registration(1, &[("T", 4)]), 7, 0);
-        table.register(&header("b", "h:2", 0), registration(1, &[("T", 4)]), 8, 100_000);
+        table.register(
+            &header("b", "h:2", 0),
+            registration(1, &[("T", 4)]),
+            8,
+            100_000,
+        );
         assert_eq!(table.expire(130_000), vec!["h:1".to_string()]);
         assert_eq!(table.route("T").unwrap().1.len(), 1);
         assert_eq!(table.remove_connection(8), vec!["h:2".to_string()]);

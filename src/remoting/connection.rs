@@ -69,10 +69,6 @@ impl Connection {
         self.inner.last_read_ms.store(now_ms(), Ordering::Relaxed);
     }
 
-    pub fn idle_ms(&self) -> u64 {
-        now_ms().saturating_sub(self.inner.last_read_ms.load(Ordering::Relaxed))
-    }
-
     /// Queues a frame without waiting. Returns false (and the frame is dropped) when the peer is gone or
     /// its queue is full; a full queue means the peer is not reading, so the writer closes it.
     pub fn send(&self, frame: Outbound) -> bool {
