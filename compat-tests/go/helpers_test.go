@@ -225,19 +225,27 @@ func checkExactlyOnce(t *testing.T, topic string, want []sent, got []*primitive.
 		byBody[s.body] = s
 	}
 	seen := make(map[string]int)
+	unexpected, dups := 0, 0
 	for _, m := range got {
 		body := string(m.Body)
 		seen[body]++
 		s, ok := byBody[body]
 		if !ok {
-			t.Errorf("unexpected message %q (tags %q, queue %d, offset %d)", body, m.GetTags(), m.Queue.QueueId, m.QueueOffset)
+			if unexpected++; unexpected <= 5 {
+				t.Errorf("unexpected message %q (tags %q, queue %d, offset %d)", body, m.GetTags(), m.Queue.QueueId, m.QueueOffset)
+			}
 			continue
 		}
 		if seen[body] > 1 {
-			t.Errorf("message %q delivered %d times", body, seen[body])
+			if dups++; dups <= 5 {
+				t.Errorf("message %q delivered %d times", body, seen[body])
+			}
 			continue
 		}
 		checkMessage(t, topic, s, m)
+	}
+	if unexpected > 0 || dups > 0 {
+		t.Errorf("%d unexpected deliveries, %d duplicate deliveries (of %d received)", unexpected, dups, len(got))
 	}
 	missing := 0
 	for _, s := range want {

@@ -15,19 +15,19 @@ import (
 // goClientVersion is the remoting `version` rocketmq-client-go v2 puts in every request header.
 const goClientVersion = 317
 
-// routeQuery sends GET_ROUTEINFO_BY_TOPIC (105) exactly as the Go client frames it (JSON header,
-// language GO, version 317) and returns the response code and raw body.
-func routeQuery(addr, topic string) (int, []byte, error) {
+// remotingCall sends one request the way the Go client frames it (JSON header, language GO,
+// version 317) on a fresh connection and returns the response code, extFields and body.
+func remotingCall(addr string, code int, ext map[string]string) (int, map[string]string, []byte, error) {
 	header, err := json.Marshal(map[string]interface{}{
-		"code": 105, "language": "GO", "version": goClientVersion, "opaque": 1, "flag": 0,
-		"remark": "", "extFields": map[string]string{"topic": topic},
+		"code": code, "language": "GO", "version": goClientVersion, "opaque": 1, "flag": 0,
+		"remark": "", "extFields": ext,
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
@@ -35,41 +35,47 @@ func routeQuery(addr, topic string) (int, []byte, error) {
 	binary.BigEndian.PutUint32(frame[0:4], uint32(4+len(header)))
 	binary.BigEndian.PutUint32(frame[4:8], uint32(len(header))) // serialize type 0 = JSON
 	if _, err := conn.Write(append(frame, header...)); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	var lenBuf [4]byte
 	if _, err := io.ReadFull(conn, lenBuf[:]); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	total := binary.BigEndian.Uint32(lenBuf[:])
 	if total < 4 || total > 16<<20 {
-		return 0, nil, fmt.Errorf("implausible frame length %d", total)
+		return 0, nil, nil, fmt.Errorf("implausible frame length %d", total)
 	}
 	rest := make([]byte, total)
 	if _, err := io.ReadFull(conn, rest); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	word := binary.BigEndian.Uint32(rest[0:4])
 	if word>>24 != 0 {
-		return 0, nil, fmt.Errorf("response serialize type %d, want 0 (JSON, as requested)", word>>24)
+		return 0, nil, nil, fmt.Errorf("response serialize type %d, want 0 (JSON, as requested)", word>>24)
 	}
 	hlen := word & 0xFFFFFF
 	if 4+hlen > total {
-		return 0, nil, fmt.Errorf("header length %d exceeds frame %d", hlen, total)
+		return 0, nil, nil, fmt.Errorf("header length %d exceeds frame %d", hlen, total)
 	}
 	var resp struct {
-		Code   int    `json:"code"`
-		Opaque int    `json:"opaque"`
-		Flag   int    `json:"flag"`
-		Remark string `json:"remark"`
+		Code      int               `json:"code"`
+		Opaque    int               `json:"opaque"`
+		Flag      int               `json:"flag"`
+		ExtFields map[string]string `json:"extFields"`
 	}
 	if err := json.Unmarshal(rest[4:4+hlen], &resp); err != nil {
-		return 0, nil, fmt.Errorf("response header %q: %v", rest[4:4+hlen], err)
+		return 0, nil, nil, fmt.Errorf("response header %q: %v", rest[4:4+hlen], err)
 	}
 	if resp.Opaque != 1 || resp.Flag&1 != 1 {
-		return 0, nil, fmt.Errorf("response opaque %d flag %d, want opaque 1 with the response bit", resp.Opaque, resp.Flag)
+		return 0, nil, nil, fmt.Errorf("response opaque %d flag %d, want opaque 1 with the response bit", resp.Opaque, resp.Flag)
 	}
-	return resp.Code, rest[4+hlen:], nil
+	return resp.Code, resp.ExtFields, rest[4+hlen:], nil
+}
+
+// routeQuery asks the name server for a topic route (GET_ROUTEINFO_BY_TOPIC, 105).
+func routeQuery(addr, topic string) (int, []byte, error) {
+	code, _, body, err := remotingCall(addr, 105, map[string]string{"topic": topic})
+	return code, body, err
 }
 
 // The name server answers a version-317 client with fastjson output: compact, and brokerAddrs keyed

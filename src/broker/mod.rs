@@ -125,7 +125,24 @@ impl Broker {
         }
     }
 
+    /// Runs the processor; if it changed the topic table, registers with the name servers before the
+    /// response goes out, so a client that gets the answer also finds the new route (Java does the same).
     fn dispatch(
+        &self,
+        conn: &Connection,
+        req: RemotingCommand,
+    ) -> Result<Option<Outbound>, ServiceError> {
+        let changes_before = self.topics.change_count();
+        let outcome = self.process(conn, req);
+        if self.topics.change_count() != changes_before {
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(register::register_once(self))
+            });
+        }
+        outcome
+    }
+
+    fn process(
         &self,
         conn: &Connection,
         req: RemotingCommand,

@@ -16,8 +16,6 @@ use rmq_codec::message::crc32_masked;
 use super::Broker;
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
-/// Topic changes arriving in a burst (many auto-created topics) share one registration.
-const CHANGE_DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// The uncompressed `RegisterBrokerBody` JSON.
 fn register_body(broker: &Broker) -> Bytes {
@@ -34,7 +32,7 @@ fn register_body(broker: &Broker) -> Bytes {
     Bytes::from(fastjson::to_string(&doc))
 }
 
-async fn register_once(broker: &Broker) {
+pub async fn register_once(broker: &Broker) {
     let body = register_body(broker);
     let config = &broker.config;
     let mut ext = ExtFields::new();
@@ -68,21 +66,19 @@ async fn register_once(broker: &Broker) {
     }
 }
 
-/// Registers now, then periodically and on every topic change, until the broker is dropped.
+/// Registers now and then every `registerNameServerPeriod`, until the broker is dropped. Topic changes
+/// register at once from the request that made them (`Broker::dispatch`).
 pub fn spawn_registration(broker: &Arc<Broker>) {
     let weak = Arc::downgrade(broker);
     let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
+        tick.tick().await;
         loop {
             let Some(broker) = weak.upgrade() else { return };
             register_once(&broker).await;
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = broker.topics.changed.notified() => {
-                    tokio::time::sleep(CHANGE_DEBOUNCE).await;
-                }
-            }
+            drop(broker);
+            tick.tick().await;
         }
     });
 }

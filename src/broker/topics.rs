@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use parking_lot::Mutex;
 use rmq_store::config::{perm, ConfigError, TopicConfig, TopicConfigFile};
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::BrokerConfig;
 
@@ -73,8 +73,9 @@ pub fn is_send_forbidden(topic: &str) -> bool {
 pub struct TopicTable {
     file: Mutex<TopicConfigFile>,
     path: PathBuf,
-    /// Woken whenever the table changes so the broker re-registers with name servers at once.
-    pub changed: Notify,
+    /// Bumped on every change, so the broker can tell that a request changed routes and must
+    /// re-register before answering (as Java's `registerBrokerAll` inside the request does).
+    changes: AtomicU64,
 }
 
 impl TopicTable {
@@ -97,8 +98,12 @@ impl TopicTable {
         Ok(TopicTable {
             file: Mutex::new(file),
             path,
-            changed: Notify::new(),
+            changes: AtomicU64::new(0),
         })
+    }
+
+    pub fn change_count(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
     }
 
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
@@ -128,7 +133,7 @@ impl TopicTable {
             file.data_version.next_version();
             file.persist(&self.path)?;
         }
-        self.changed.notify_one();
+        self.changes.fetch_add(1, Ordering::Relaxed);
         Ok(true)
     }
 
@@ -141,7 +146,7 @@ impl TopicTable {
             file.data_version.next_version();
             file.persist(&self.path)?;
         }
-        self.changed.notify_one();
+        self.changes.fetch_add(1, Ordering::Relaxed);
         Ok(true)
     }
 
