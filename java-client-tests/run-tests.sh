@@ -28,7 +28,7 @@ for v in "${versions[@]}"; do
   echo "=== Java client $v against $NAMESRV_ADDR ==="
   start=$SECONDS
   # shellcheck disable=SC2086 # MVN_FLAGS is a list of flags
-  if mvn -B -ntp ${MVN_FLAGS:-} test -Drocketmq.client.version="$v"; then
+  if mvn -B -ntp -Dstyle.color=never ${MVN_FLAGS:-} test -Drocketmq.client.version="$v"; then
     echo "=== Java client $v: passed in $((SECONDS - start)) s ==="
   else
     echo "=== Java client $v: FAILED after $((SECONDS - start)) s (reports: target/client-$v/surefire-reports) ==="

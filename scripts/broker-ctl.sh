@@ -170,9 +170,12 @@ java_classpath() {
   local cp_file="$WORKDIR/java-broker-$JAVA_BROKER_VERSION.classpath"
   if [[ ! -s "$cp_file" ]]; then
     log "resolving rocketmq-broker/namesrv $JAVA_BROKER_VERSION from Maven"
-    mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/java-broker/pom.xml" dependency:build-classpath \
-      -Drocketmq.version="$JAVA_BROKER_VERSION" -Dmdep.outputFile="$cp_file.tmp" >&2 ||
+    mkdir -p "$LOGS"
+    if ! mvn -B -ntp -f "$ROOT/scripts/java-broker/pom.xml" dependency:build-classpath \
+      -Drocketmq.version="$JAVA_BROKER_VERSION" -Dmdep.outputFile="$cp_file.tmp" >"$LOGS/mvn-classpath.out" 2>&1; then
+      tail -n 30 "$LOGS/mvn-classpath.out" >&2
       die "could not resolve the Java broker $JAVA_BROKER_VERSION"
+    fi
     mv "$cp_file.tmp" "$cp_file"
   fi
   cat "$cp_file"

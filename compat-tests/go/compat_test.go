@@ -233,6 +233,7 @@ func TestConsumerResumesFromCommittedOffset(t *testing.T) {
 	c1 := startConsumer(t, "resume", group, topic, "*")
 	checkExactlyOnce(t, topic, first, waitCount(t, len(first), c1))
 	c1.stop()
+	waitCommitted(t, brokerAddr(t, first[0].result), group, topic, nextOffsets(first))
 
 	second := sendTagged(t, p, topic, "resume2", 12, constTag("TagR"))
 	c2 := startConsumer(t, "resume", group, topic, "*")

@@ -30,7 +30,12 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	rlog.SetLogLevel("error")
+	// The client logs chattily at info level; RMQ_GO_LOG_LEVEL (debug|info|warn|error) overrides.
+	level := os.Getenv("RMQ_GO_LOG_LEVEL")
+	if level == "" {
+		level = "error"
+	}
+	rlog.SetLogLevel(level)
 	os.Exit(m.Run())
 }
 
@@ -324,4 +329,60 @@ func decodeOffsetMsgID(id string) (string, int64, error) {
 		off = off<<8 | int64(x)
 	}
 	return fmt.Sprintf("%d.%d.%d.%d:%d", b[0], b[1], b[2], b[3], port), off, nil
+}
+
+// brokerAddr is the broker's address as the store host in a send result's offsetMsgId
+// (brokerIP1:listenPort).
+func brokerAddr(t *testing.T, r *primitive.SendResult) string {
+	t.Helper()
+	host, _, err := decodeOffsetMsgID(r.OffsetMsgID)
+	if err != nil {
+		t.Fatalf("send result: %v", err)
+	}
+	return host
+}
+
+// nextOffsets is, per queue, the offset after the last message of msgs (what a consumer that
+// consumed all of them commits).
+func nextOffsets(msgs []sent) map[int]int64 {
+	out := map[int]int64{}
+	for _, s := range msgs {
+		q := s.result.MessageQueue.QueueId
+		if s.result.QueueOffset+1 > out[q] {
+			out[q] = s.result.QueueOffset + 1
+		}
+	}
+	return out
+}
+
+// waitCommitted polls QUERY_CONSUMER_OFFSET (14) until the broker reports want for every queue.
+// The Go client commits with oneway UPDATE_CONSUMER_OFFSET requests, so there is no reply to wait for.
+func waitCommitted(t *testing.T, broker, group, topic string, want map[int]int64) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(waitLimit)
+	for {
+		got := map[int]string{}
+		done := true
+		for q, off := range want {
+			code, ext, _, err := remotingCall(broker, 14, map[string]string{
+				"consumerGroup": group, "topic": topic, "queueId": strconv.Itoa(q),
+			})
+			if err != nil {
+				t.Fatalf("QUERY_CONSUMER_OFFSET: %v", err)
+			}
+			got[q] = fmt.Sprintf("code %d offset %s", code, ext["offset"])
+			if code != 0 || ext["offset"] != strconv.FormatInt(off, 10) {
+				done = false
+			}
+		}
+		if done {
+			t.Logf("offsets committed %v after %v", want, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s: broker reports %v, want committed offsets %v", group, got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
