@@ -116,6 +116,7 @@ func (c *pushConsumer) stop() {
 // startConsumer starts a clustering push consumer in group reading topic from the first offset.
 func startConsumer(t *testing.T, test, group, topic, tagExpr string) *pushConsumer {
 	t.Helper()
+	waitRoute(t, topic)
 	got := &received{}
 	c, err := rocketmq.NewPushConsumer(
 		consumer.WithNameServer(namesrv(t)),
@@ -384,5 +385,27 @@ func waitCommitted(t *testing.T, broker, group, topic string, want map[int]int64
 			t.Fatalf("group %s: broker reports %v, want committed offsets %v", group, got, want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitRoute polls the name server until it routes topic. A push consumer refuses to start for an
+// unrouted topic, and the Java broker registers an auto-created topic with a oneway request, so
+// the route can lag the send response by a few milliseconds.
+func waitRoute(t *testing.T, topic string) {
+	t.Helper()
+	ns := namesrv(t)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		code, _, err := routeQuery(ns[0], topic)
+		if err != nil {
+			t.Fatalf("GET_ROUTEINFO_BY_TOPIC(%s): %v", topic, err)
+		}
+		if code == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("name server still has no route for %s after %v (code %d)", topic, waitLimit, code)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
