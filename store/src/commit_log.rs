@@ -5,6 +5,7 @@
 //! next file. A record therefore never spans two files, and every file keeps room for a BLANK record.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,9 +17,25 @@ use crate::mapped_file::{MappedFile, MappedFileQueue};
 /// Room a file must keep for the BLANK record (`END_FILE_MIN_BLANK_LENGTH`).
 pub const BLANK_LEN: usize = 8;
 
-#[derive(Debug)]
+/// A test's stand-in for a sick disk: runs before every commit-log flush and may sleep or fail it.
+#[cfg(test)]
+pub(crate) type FlushFault = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
 pub struct CommitLog {
     files: MappedFileQueue,
+    /// Flushes that moved the flushed offset (each one msync'ed at least one byte).
+    flushes: AtomicU64,
+    #[cfg(test)]
+    fault: parking_lot::Mutex<Option<FlushFault>>,
+}
+
+impl std::fmt::Debug for CommitLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitLog")
+            .field("files", &self.files)
+            .field("flushes", &self.flushes)
+            .finish()
+    }
 }
 
 impl CommitLog {
@@ -26,6 +43,9 @@ impl CommitLog {
     pub fn open(dir: &Path, file_size: usize) -> Result<Self, StoreError> {
         Ok(CommitLog {
             files: MappedFileQueue::load(dir, file_size)?,
+            flushes: AtomicU64::new(0),
+            #[cfg(test)]
+            fault: parking_lot::Mutex::new(None),
         })
     }
 
@@ -92,9 +112,35 @@ impl CommitLog {
         file.read(pos, usize::try_from(size).ok()?)
     }
 
-    /// Flushes every written byte; returns the flushed offset.
-    pub fn flush(&self) -> Result<u64, StoreError> {
-        Ok(self.files.flush()?)
+    /// Flushes (msync) the written bytes when at least `least_pages` pages are dirty, every written byte when
+    /// `least_pages` is 0; returns the flushed offset. Appends continue while it runs.
+    pub fn flush(&self, least_pages: usize) -> Result<u64, StoreError> {
+        #[cfg(test)]
+        if let Some(fault) = &*self.fault.lock() {
+            fault()?;
+        }
+        let before = self.files.flushed_offset();
+        let flushed = self.files.flush_least(least_pages)?;
+        if flushed > before {
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(flushed)
+    }
+
+    /// Offset below which every record is known to be on disk.
+    pub fn flushed_offset(&self) -> u64 {
+        self.files.flushed_offset()
+    }
+
+    /// How many flushes wrote something (for group-commit statistics).
+    pub fn flush_count(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Installs (or with `None` removes) a fault run before every flush.
+    #[cfg(test)]
+    pub(crate) fn inject_flush_fault(&self, fault: Option<FlushFault>) {
+        *self.fault.lock() = fault;
     }
 
     /// Visits every valid record from `start` (a record boundary) onwards, following BLANK records to the next
@@ -140,7 +186,8 @@ impl CommitLog {
 
     /// Recovery: scans from the start of the third-last file (`recoverNormally`), then truncates the log at the
     /// end of the last valid record (zeroing what follows, deleting later files). Returns that end offset and
-    /// the store timestamp of the last valid record (0 if none was scanned). Must run before any view is handed out.
+    /// the store timestamp of the last valid record (0 if none was scanned), with the scanned files synced to
+    /// disk. Must run before any view is handed out.
     pub fn recover(&mut self) -> Result<(u64, i64), StoreError> {
         let files = self.files.files();
         let Some(start) = files
@@ -155,6 +202,9 @@ impl CommitLog {
             last_store_timestamp = view.store_timestamp
         });
         self.files.truncate(end)?;
+        // Records recovered from the page cache after a process crash may not be on disk yet; a synchronous
+        // put acknowledged later would otherwise sit behind a hole an OS crash could open.
+        self.files.sync_from(start)?;
         Ok((end, last_store_timestamp))
     }
 }

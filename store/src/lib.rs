@@ -7,6 +7,7 @@
 //! - [`commit_log`][]: the append-only record log (`<root>/commitlog/`).
 //! - [`consume_queue`][]: per topic/queue 20-byte index units (`<root>/consumequeue/<topic>/<queueId>/`).
 //! - [`message_store`][]: `MessageStore`, which ties the two together: put, get, offsets, recovery on open.
+//! - [`index`][]: `<root>/index/` hash files mapping `topic#key` to commit-log offsets (QUERY_MESSAGE).
 //! - [`config`][]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
 //!   written the way fastjson writes them, atomically.
 //! - [`error`][]: `StoreError`.
@@ -15,12 +16,14 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod index;
 pub mod mapped_file;
 pub mod message_store;
 
 pub use commit_log::CommitLog;
 pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
+pub use index::QueryResult;
 pub use message_store::{
     FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, StoreConfig,
     DEFAULT_DELAY_LEVELS_MS,

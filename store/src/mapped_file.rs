@@ -11,6 +11,8 @@
 //!    cover records that were valid when published, and recovery zeroes only bytes after the last valid record.
 //! 4. **Nobody else changes the file size.** `<root>/lock` keeps other brokers out; truncating a mapped file from
 //!    outside would turn reads into SIGBUS, as with any mmap-based store (Java's included).
+//! 5. **[`WordMap`] is only touched through atomics.** Index files rewrite words that readers may be loading at
+//!    the same moment, so they never hand out byte slices; every access is one aligned atomic word.
 
 mod queue;
 
@@ -19,12 +21,15 @@ pub use queue::MappedFileQueue;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use memmap2::{MmapOptions, MmapRaw};
 use parking_lot::Mutex;
+
+/// The page size Java assumes for `flushLeastPages` (`MappedFile.OS_PAGE_SIZE`).
+pub const OS_PAGE_SIZE: usize = 4096;
 
 /// `UtilAll.offset2FileName`: the start offset as 20 zero-padded decimal digits.
 pub fn file_name(offset: u64) -> String {
@@ -190,13 +195,44 @@ impl MappedFile {
 
     /// Flushes (msync) everything written since the last flush. Returns the flushed position.
     pub fn flush(&self) -> io::Result<usize> {
+        self.flush_least(0)
+    }
+
+    /// Like [`flush`](Self::flush), but only when at least `least_pages` whole [`OS_PAGE_SIZE`] pages are dirty
+    /// or the file is full (Java `isAbleToFlush`), so a busy async store does not msync every few bytes.
+    /// `least_pages == 0` flushes any dirty byte. Returns the flushed position either way.
+    pub fn flush_least(&self, least_pages: usize) -> io::Result<usize> {
         let mut flushed = self.flushed.lock();
         let wrote = self.wrote_position();
-        if wrote > *flushed {
+        let due = if least_pages == 0 || wrote == self.size() {
+            wrote > *flushed
+        } else {
+            wrote / OS_PAGE_SIZE - *flushed / OS_PAGE_SIZE >= least_pages
+        };
+        if due {
+            // Holding `flushed` (not `write_lock`) keeps appends running during the msync.
             self.map.flush_range(*flushed, wrote - *flushed)?;
             *flushed = wrote;
         }
         Ok(*flushed)
+    }
+
+    /// Position below which bytes are known to be on disk.
+    pub fn flushed_position(&self) -> usize {
+        *self.flushed.lock()
+    }
+
+    /// Msyncs every written byte, including bytes an earlier process left dirty in the page cache: after a
+    /// crash of the process (not the OS) recovery reads records that may not be on disk yet, and a later
+    /// synchronous put must not be acknowledged on top of them.
+    pub fn sync_written(&self) -> io::Result<()> {
+        let mut flushed = self.flushed.lock();
+        let wrote = self.wrote_position();
+        if wrote > 0 {
+            self.map.flush_range(0, wrote)?;
+        }
+        *flushed = wrote;
+        Ok(())
     }
 
     /// Recovery: sets the write position to `pos` and zeroes every non-zero byte after it, so garbage left by a
@@ -253,6 +289,146 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
     }
 }
 
+/// A file mapped for random-access big-endian words, for files that are not append-only (index files: hash
+/// slots are rewritten, header counters move). Every access is an atomic load or store of an aligned `u32` or
+/// `u64`, so a reader walking the file while the single writer fills it sees each word either old or new, never
+/// torn, and never races in the Rust sense. Stores are `Release` and loads `Acquire`: a reader that sees a word
+/// sees everything the writer stored before it (the index publishes an entry by storing its slot last).
+pub struct WordMap {
+    path: PathBuf,
+    map: MmapRaw,
+}
+
+impl std::fmt::Debug for WordMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordMap").field("path", &self.path).finish()
+    }
+}
+
+impl WordMap {
+    /// Creates `path` at `size` bytes (sparse: nothing is written) and maps it; fails if it exists.
+    pub fn create(path: &Path, size: usize) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        file.set_len(size as u64)?;
+        let map = map_file(&file, size)?;
+        if let Some(dir) = path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(WordMap {
+            path: path.to_path_buf(),
+            map,
+        })
+    }
+
+    /// Maps an existing file, which must be exactly `size` bytes.
+    pub fn open(path: &Path, size: usize) -> io::Result<Self> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len != size as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is {len} bytes, expected {size}", path.display()),
+            ));
+        }
+        Ok(WordMap {
+            path: path.to_path_buf(),
+            map: map_file(&file, size)?,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn size(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The word at `pos`. Panics if `pos` is not 4-aligned or the word is outside the file: positions are
+    /// computed by the caller from bounds-checked indexes, so this is a bug, never bad disk data.
+    fn word32(&self, pos: usize) -> &AtomicU32 {
+        assert!(
+            pos.is_multiple_of(4) && pos + 4 <= self.size(),
+            "word at {pos}"
+        );
+        // SAFETY: in bounds (checked above) and 4-aligned (the mapping is page-aligned, `pos` a multiple of 4).
+        // The mapping lives as long as `&self`. All accesses to mapped words go through atomics (invariant in the
+        // type doc), and no `&[u8]` of this mapping is ever handed out.
+        unsafe { AtomicU32::from_ptr(self.map.as_mut_ptr().add(pos).cast()) }
+    }
+
+    fn word64(&self, pos: usize) -> &AtomicU64 {
+        assert!(
+            pos.is_multiple_of(8) && pos + 8 <= self.size(),
+            "word at {pos}"
+        );
+        // SAFETY: as in `word32`, with 8-byte alignment.
+        unsafe { AtomicU64::from_ptr(self.map.as_mut_ptr().add(pos).cast()) }
+    }
+
+    /// Big-endian `u32` at a 4-aligned `pos`.
+    pub fn load_u32(&self, pos: usize) -> u32 {
+        u32::from_be(self.word32(pos).load(Ordering::Acquire))
+    }
+
+    pub fn store_u32(&self, pos: usize, value: u32) {
+        self.word32(pos).store(value.to_be(), Ordering::Release);
+    }
+
+    /// Big-endian `u64` at an 8-aligned `pos`, loaded in one piece.
+    pub fn load_u64(&self, pos: usize) -> u64 {
+        u64::from_be(self.word64(pos).load(Ordering::Acquire))
+    }
+
+    pub fn store_u64(&self, pos: usize, value: u64) {
+        self.word64(pos).store(value.to_be(), Ordering::Release);
+    }
+
+    /// Flushes (msync) the whole mapping; only dirty pages cost anything.
+    pub fn flush(&self) -> io::Result<()> {
+        self.map.flush()
+    }
+}
+
+/// Local wall-clock time, broken down (for Java's `UtilAll.timeMillisToHumanString`, which names index files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i32,
+    /// 1..=12
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+}
+
+/// `localtime_r` of `unix_seconds` in the process's time zone (`TZ`), as the JVM's default zone would give it.
+/// Lives here to keep every `unsafe` block in one module.
+pub fn local_time(unix_seconds: i64) -> Option<LocalTime> {
+    // `time_t` is 32 bits on some targets.
+    #[allow(clippy::useless_conversion)]
+    let t: libc::time_t = unix_seconds.try_into().ok()?;
+    // SAFETY: `tm` is a plain C struct for which all-zero bytes are a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the duration of the call; `localtime_r` is the thread-safe variant.
+    let out = unsafe { libc::localtime_r(&t, &mut tm) };
+    if out.is_null() {
+        return None;
+    }
+    Some(LocalTime {
+        year: tm.tm_year + 1900,
+        month: u32::try_from(tm.tm_mon + 1).ok()?,
+        day: u32::try_from(tm.tm_mday).ok()?,
+        hour: u32::try_from(tm.tm_hour).ok()?,
+        minute: u32::try_from(tm.tm_min).ok()?,
+        second: u32::try_from(tm.tm_sec).ok()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +468,29 @@ mod tests {
         let path = dir.path().join(file_name(0));
         std::fs::write(&path, [0u8; 10]).unwrap();
         assert!(MappedFile::open(&path, 0, 64).is_err());
+    }
+
+    #[test]
+    fn flush_least_waits_for_dirty_pages_or_a_full_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 0, 4 * OS_PAGE_SIZE).unwrap();
+        f.append(&[1; 100]).unwrap();
+        assert_eq!(f.flush_least(2).unwrap(), 0, "no whole page dirty yet");
+        f.append(&[2; 2 * OS_PAGE_SIZE]).unwrap();
+        let wrote = f.wrote_position();
+        assert_eq!(f.flush_least(2).unwrap(), wrote);
+        f.append(&[3; 10]).unwrap();
+        assert_eq!(
+            f.flush_least(1).unwrap(),
+            wrote,
+            "same page as the last flush"
+        );
+        assert_eq!(f.flushed_position(), wrote);
+        f.fill_to_end();
+        assert_eq!(
+            f.flush_least(4).unwrap(),
+            f.size(),
+            "a full file always flushes"
+        );
     }
 }

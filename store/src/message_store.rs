@@ -1,38 +1,33 @@
 //! `MessageStore`: the commit log plus consume queues, with put, get, offsets, flushing and recovery on open.
 //!
-//! Durability contract (see also compat-map §5.11):
-//! - `FlushDiskType::Sync`: `put`/`put_batch` return only after the commit-log bytes of the record are msync'ed.
-//!   Consume-queue units are rebuilt from the commit log on open, so they are flushed lazily.
-//! - `FlushDiskType::Async`: `put` returns after the copy into the page cache; a background thread msyncs the
-//!   commit log every `flush_interval_commit_log_ms` and the consume queues and checkpoint every second.
-//!   A process crash loses nothing (the page cache survives); an OS crash may lose the last interval.
-//! - A failed flush poisons the store: later writes fail with [`StoreError::Poisoned`].
-//! - New files are created at full size and their directory is fsync'ed before use.
+//! When a put is durable, per flush mode, is stated in [`durability`]; the threads that make it so live in
+//! `flush.rs`.
 
-mod durability;
+pub mod durability;
+mod flush;
 mod get;
+mod put;
 mod recovery;
 
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
+pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
-use rmq_codec::message::{
-    crc32_masked, layout, magic_for_topic, peek_record, sys_flag, RecordPeek, StoredMessage,
-};
+use rmq_codec::message::{layout, peek_record, sys_flag, RecordPeek, StoredMessage};
 
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::error::StoreError;
+use crate::index::{Index, QueryResult};
 use durability::DirLock;
+use flush::Flusher;
 
 /// `flushDiskType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,9 +51,23 @@ pub struct StoreConfig {
     pub flush_disk_type: FlushDiskType,
     /// `flushIntervalCommitLog`, default 500 ms (async flush only).
     pub flush_interval_commit_log_ms: u64,
+    /// `flushCommitLogLeastPages`, default 4: an async flush waits for this many dirty 4 KiB pages.
+    pub flush_commit_log_least_pages: usize,
+    /// `flushCommitLogThoroughInterval`, default 10 s: an async flush takes any dirty byte this often.
+    pub flush_commit_log_thorough_interval_ms: u64,
+    /// `syncFlushTimeout`, default 5 s: a SYNC_FLUSH put not on disk by then is FLUSH_DISK_TIMEOUT.
+    pub sync_flush_timeout_ms: u64,
+    /// `flushIntervalConsumeQueue`, default 1 s: consume queues and checkpoint (both modes).
+    pub flush_interval_consume_queue_ms: u64,
     /// `messageDelayLevel` in milliseconds, level 1 first. Used to recompute the tags code (delivery time) of
     /// `SCHEDULE_TOPIC_XXXX` records when consume queues are rebuilt.
     pub message_delay_levels_ms: Vec<i64>,
+    /// `messageIndexEnable`, default true: build the `<root>/index/` files QUERY_MESSAGE reads.
+    pub message_index_enable: bool,
+    /// `maxHashSlotNum`, default 5,000,000 hash slots per index file.
+    pub max_hash_slot_num: u32,
+    /// `maxIndexNum`, default 20,000,000 entries per index file.
+    pub max_index_num: u32,
 }
 
 /// Java's default `messageDelayLevel`: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
@@ -77,7 +86,14 @@ impl Default for StoreConfig {
             max_message_size: 4 << 20,
             flush_disk_type: FlushDiskType::Async,
             flush_interval_commit_log_ms: 500,
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval_ms: 10_000,
+            sync_flush_timeout_ms: 5_000,
+            flush_interval_consume_queue_ms: 1_000,
             message_delay_levels_ms: DEFAULT_DELAY_LEVELS_MS.to_vec(),
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
         }
     }
 }
@@ -92,6 +108,9 @@ pub struct PutResult {
     pub wrote_bytes: usize,
     /// The offset message id (`storeHost + commitLogOffset`).
     pub msg_id: String,
+    /// `PutOk` until a wait for durability says otherwise (`put`/`put_batch` wait; the `_deferred` variants
+    /// leave it to their [`FlushWaiter`]).
+    pub status: PutStatus,
 }
 
 /// `GetMessageStatus`.
@@ -142,13 +161,15 @@ pub(crate) struct Inner {
     /// Store timestamp of the last appended record (for the checkpoint).
     last_store_timestamp: AtomicI64,
     checkpoint: Mutex<Checkpoint>,
+    /// `<root>/index/`, fed after each append (see `append_locked`) and on open.
+    index: Index,
     _lock: DirLock,
 }
 
 /// The message store. `Send + Sync`; every method takes `&self`.
 pub struct MessageStore {
     inner: Arc<Inner>,
-    flusher: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    flusher: Flusher,
 }
 
 fn now_ms() -> i64 {
@@ -178,129 +199,12 @@ impl MessageStore {
     /// consume queues miss, creates `<root>/abort`, and starts the async flusher when configured.
     pub fn open(config: StoreConfig) -> Result<Self, StoreError> {
         let inner = Arc::new(recovery::open(config)?);
-        let store = MessageStore {
-            inner,
-            flusher: Mutex::new(None),
-        };
-        if store.inner.config.flush_disk_type == FlushDiskType::Async {
-            store.start_flusher()?;
-        }
-        Ok(store)
+        let flusher = Flusher::start(&inner)?;
+        Ok(MessageStore { inner, flusher })
     }
 
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
-    }
-
-    fn start_flusher(&self) -> Result<(), StoreError> {
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let inner = Arc::clone(&self.inner);
-        let interval = Duration::from_millis(inner.config.flush_interval_commit_log_ms.max(1));
-        let handle = std::thread::Builder::new()
-            .name("rmq-store-flush".into())
-            .spawn(move || {
-                let mut last_cq_flush = Instant::now();
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(interval) {
-                    let result = inner.flush_commit_log().and_then(|()| {
-                        if last_cq_flush.elapsed() >= Duration::from_secs(1) {
-                            last_cq_flush = Instant::now();
-                            inner.flush_queues_and_checkpoint()
-                        } else {
-                            Ok(())
-                        }
-                    });
-                    if let Err(e) = result {
-                        tracing::error!(error = %e, "background flush failed; store poisoned");
-                    }
-                }
-            })?;
-        *self.flusher.lock() = Some((stop_tx, handle));
-        Ok(())
-    }
-
-    fn stop_flusher(&self) {
-        if let Some((stop, handle)) = self.flusher.lock().take() {
-            drop(stop);
-            if handle.join().is_err() {
-                tracing::error!("flush thread panicked");
-            }
-        }
-    }
-
-    fn check_writable(&self) -> Result<(), StoreError> {
-        if self.inner.shut_down.load(Ordering::Acquire) {
-            return Err(StoreError::ShutDown);
-        }
-        if self.inner.poisoned.load(Ordering::Acquire) {
-            return Err(StoreError::Poisoned);
-        }
-        Ok(())
-    }
-
-    /// Fills what the broker owns (magic, host v6 bits, body CRC) and checks the size limits.
-    fn prepare(&self, msg: &mut StoredMessage) -> Result<(), StoreError> {
-        let max = self.inner.config.max_message_size;
-        if msg.body.len() > max {
-            return Err(StoreError::MessageTooLarge {
-                size: msg.body.len(),
-                limit: max,
-            });
-        }
-        if msg.properties.len() > i16::MAX as usize {
-            return Err(StoreError::PropertiesTooLarge(msg.properties.len()));
-        }
-        msg.magic = magic_for_topic(&msg.topic);
-        msg.sys_flag = msg.sys_flag_for_hosts();
-        msg.body_crc = crc32_masked(&msg.body);
-        let record_limit = max.saturating_add(64 * 1024);
-        if msg.encoded_len() > record_limit {
-            return Err(StoreError::MessageTooLarge {
-                size: msg.encoded_len(),
-                limit: record_limit,
-            });
-        }
-        Ok(())
-    }
-
-    /// Appends one message: assigns the queue offset (dense per topic/queue), commit-log offset, store
-    /// timestamp and body CRC, writes the record and its consume-queue unit (`tags_code` as given).
-    /// PREPARED and ROLLBACK records get queue offset 0 and no unit. On success `msg` holds the stored values.
-    pub fn put(&self, msg: &mut StoredMessage, tags_code: i64) -> Result<PutResult, StoreError> {
-        let mut results = self.put_batch(std::slice::from_mut(msg), &[tags_code])?;
-        results
-            .pop()
-            .ok_or_else(|| StoreError::InvalidArgument("empty put".into()))
-    }
-
-    /// Appends messages of one topic and queue as consecutive records in one commit-log file, with consecutive
-    /// queue offsets and one store timestamp. `tags_codes[i]` belongs to `msgs[i]`.
-    pub fn put_batch(
-        &self,
-        msgs: &mut [StoredMessage],
-        tags_codes: &[i64],
-    ) -> Result<Vec<PutResult>, StoreError> {
-        self.check_writable()?;
-        validate_batch(msgs, tags_codes)?;
-        let total_body: usize = msgs.iter().map(|m| m.body.len()).sum();
-        if total_body > self.inner.config.max_message_size {
-            return Err(StoreError::MessageTooLarge {
-                size: total_body,
-                limit: self.inner.config.max_message_size,
-            });
-        }
-        let mut buf = BytesMut::new();
-        let mut lens = Vec::with_capacity(msgs.len());
-        for msg in msgs.iter_mut() {
-            self.prepare(msg)?;
-            let before = buf.len();
-            msg.encode(&mut buf)?;
-            lens.push(buf.len() - before);
-        }
-        let results = self.append_locked(msgs, tags_codes, &mut buf, &lens)?;
-        if self.inner.config.flush_disk_type == FlushDiskType::Sync {
-            self.inner.flush_commit_log()?;
-        }
-        Ok(results)
     }
 
     fn append_locked(
@@ -370,8 +274,14 @@ impl MessageStore {
                 store_timestamp: now,
                 wrote_bytes: *len,
                 msg_id: msg.offset_msg_id(),
+                status: PutStatus::PutOk,
             });
         }
+        // Index entries must follow commit-log order: take the index lock before the next put can append,
+        // then index outside the append lock.
+        let mut index = inner.index.writer();
+        drop(_guard);
+        index.add_stored(msgs);
         Ok(results)
     }
 
@@ -434,16 +344,48 @@ impl MessageStore {
         self.inner.commit_log.min_offset() as i64
     }
 
+    /// Offset below which the commit log is known to be on disk.
+    pub fn flushed_commit_log_offset(&self) -> i64 {
+        self.inner.commit_log.flushed_offset() as i64
+    }
+
+    /// How many commit-log flushes wrote something since open (with group commit, fewer than the puts).
+    pub fn commit_log_flush_count(&self) -> u64 {
+        self.inner.commit_log.flush_count()
+    }
+
+    /// QUERY_MESSAGE (`DefaultMessageStore.queryMessage`): records whose `topic#key` is indexed within
+    /// `[begin_ms, end_ms]`, newest index files first, at most `max_num` (capped at 64 like Java's
+    /// `maxMsgsNumBatch`). Records whose UNIQ_KEY and KEYS do not hold `key` (hash collisions) are dropped.
+    pub fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> QueryResult {
+        let read = |offset: i64| self.message_at(offset);
+        self.inner
+            .index
+            .query_messages(topic, key, max_num, begin_ms, end_ms, &read)
+    }
+
+    /// The index files (for inspection; the store writes them).
+    pub fn index(&self) -> &Index {
+        &self.inner.index
+    }
+
     /// Flushes the commit log, every consume queue and the checkpoint.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.flush_commit_log()?;
+        self.inner.flush_commit_log(0)?;
         self.inner.flush_queues_and_checkpoint()
     }
 
     /// Stops the flusher, flushes everything, writes the checkpoint and deletes `<root>/abort`.
     /// Later writes fail with [`StoreError::ShutDown`]; reads keep working. Idempotent.
     pub fn shutdown(&self) -> Result<(), StoreError> {
-        self.stop_flusher();
+        self.flusher.stop();
         let _guard = self.inner.put_lock.lock();
         if self.inner.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -454,32 +396,10 @@ impl MessageStore {
 }
 
 impl Drop for MessageStore {
-    /// Stops the flusher thread only: dropping without `shutdown` behaves like a crash (abort file kept).
+    /// Stops the flusher threads only: dropping without `shutdown` behaves like a crash (abort file kept).
     fn drop(&mut self) {
-        self.stop_flusher();
+        self.flusher.stop();
     }
-}
-
-fn validate_batch(msgs: &[StoredMessage], tags_codes: &[i64]) -> Result<(), StoreError> {
-    let Some(first) = msgs.first() else {
-        return Err(StoreError::InvalidArgument("empty batch".into()));
-    };
-    if msgs.len() != tags_codes.len() {
-        return Err(StoreError::InvalidArgument(format!(
-            "{} messages but {} tags codes",
-            msgs.len(),
-            tags_codes.len()
-        )));
-    }
-    if msgs
-        .iter()
-        .any(|m| m.topic != first.topic || m.queue_id != first.queue_id)
-    {
-        return Err(StoreError::InvalidArgument(
-            "batch mixes topics or queues".into(),
-        ));
-    }
-    Ok(())
 }
 
 impl Inner {
@@ -515,15 +435,23 @@ impl Inner {
         r
     }
 
-    fn flush_commit_log(&self) -> Result<(), StoreError> {
+    /// Flushes the commit log (see [`CommitLog::flush`]) and returns the flushed offset. A failure poisons the
+    /// store and is never retried: after a failed fsync the kernel may have dropped the dirty pages and cleared
+    /// the error, so a retry could "succeed" without the data.
+    fn flush_commit_log(&self, least_pages: usize) -> Result<u64, StoreError> {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
         }
+        // `ts` belongs to a record that ends at or below `written` (it is stored after its append).
         let ts = self.last_store_timestamp.load(Ordering::Acquire);
-        self.poison_on_err(self.commit_log.flush())?;
-        let mut cp = self.checkpoint.lock();
-        cp.physic_msg_timestamp = cp.physic_msg_timestamp.max(ts);
-        Ok(())
+        let written = self.commit_log.max_offset();
+        let flushed = self.poison_on_err(self.commit_log.flush(least_pages))?;
+        // With `least_pages > 0` the flush may have skipped that record: claim its timestamp only if covered.
+        if flushed >= written {
+            let mut cp = self.checkpoint.lock();
+            cp.physic_msg_timestamp = cp.physic_msg_timestamp.max(ts);
+        }
+        Ok(flushed)
     }
 
     fn flush_queues_and_checkpoint(&self) -> Result<(), StoreError> {
@@ -542,8 +470,12 @@ impl Inner {
         for q in queues {
             self.poison_on_err(q.flush())?;
         }
+        let index_ts = self.poison_on_err(self.index.flush())?;
         let mut cp = self.checkpoint.lock();
         cp.logics_msg_timestamp = cp.logics_msg_timestamp.max(ts);
+        if let Some(index_ts) = index_ts {
+            cp.index_msg_timestamp = cp.index_msg_timestamp.max(index_ts);
+        }
         self.poison_on_err(cp.write())
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -18,6 +18,9 @@ pub struct MappedFileQueue {
     files: RwLock<Vec<Arc<MappedFile>>>,
     /// Index of the first file that may hold unflushed bytes.
     flush_index: AtomicUsize,
+    /// Global offset below which every byte is known to be on disk (Java `flushedWhere`); only grows,
+    /// except in recovery.
+    flushed: AtomicU64,
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> StoreError {
@@ -65,11 +68,16 @@ impl MappedFileQueue {
                 .map_err(|e| corrupt(&path, e.to_string()))?;
             files.push(Arc::new(file));
         }
+        // Loaded files count as flushed up to their end until recovery says where the data ends.
+        let flushed = files
+            .last()
+            .map_or(0, |f: &Arc<MappedFile>| f.from_offset() + file_size as u64);
         Ok(MappedFileQueue {
             dir: dir.to_path_buf(),
             file_size,
             files: RwLock::new(files),
             flush_index: AtomicUsize::new(0),
+            flushed: AtomicU64::new(flushed),
         })
     }
 
@@ -133,17 +141,43 @@ impl MappedFileQueue {
 
     /// Flushes every file with unflushed bytes. Returns the global flushed offset.
     pub fn flush(&self) -> io::Result<u64> {
+        self.flush_least(0)
+    }
+
+    /// Flushes every file that has at least `least_pages` dirty pages or is full (see
+    /// [`MappedFile::flush_least`]). Returns the global flushed offset.
+    pub fn flush_least(&self, least_pages: usize) -> io::Result<u64> {
         let files = self.files();
         let start = self.flush_index.load(Ordering::Acquire).min(files.len());
-        let mut flushed = files.first().map_or(0, |f| f.from_offset());
         for (i, file) in files.iter().enumerate().skip(start) {
-            let pos = file.flush()?;
-            flushed = file.from_offset() + pos as u64;
-            if pos == file.size() {
-                self.flush_index.fetch_max(i + 1, Ordering::AcqRel);
+            let pos = file.flush_least(least_pages)?;
+            let end = file.from_offset() + pos as u64;
+            if pos < file.size() {
+                self.flushed.fetch_max(end, Ordering::AcqRel);
+                // Later files are empty or hold bytes above a gap: they cannot extend the flushed prefix.
+                break;
+            }
+            self.flushed.fetch_max(end, Ordering::AcqRel);
+            self.flush_index.fetch_max(i + 1, Ordering::AcqRel);
+        }
+        Ok(self.flushed_offset())
+    }
+
+    /// Global offset below which every byte is known to be on disk.
+    pub fn flushed_offset(&self) -> u64 {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    /// Msyncs every written byte of the files holding offsets at or above `offset` and marks them flushed
+    /// (recovery: see [`MappedFile::sync_written`]).
+    pub fn sync_from(&self, offset: u64) -> io::Result<()> {
+        for file in self.files() {
+            if file.from_offset() + self.file_size as u64 > offset {
+                file.sync_written()?;
             }
         }
-        Ok(flushed)
+        self.flushed.store(self.max_offset(), Ordering::Release);
+        Ok(())
     }
 
     /// Recovery (`truncateDirtyFiles`): keeps bytes below `offset`, zeroes the rest of the file holding it and
@@ -164,6 +198,7 @@ impl MappedFileQueue {
             }
         }
         *self.flush_index.get_mut() = 0;
+        *self.flushed.get_mut() = offset.min(self.max_offset());
         Ok(())
     }
 }

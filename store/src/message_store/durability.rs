@@ -1,4 +1,44 @@
-//! The three small files next to the data: `lock`, `abort` and `checkpoint` (compat-map §5.6).
+//! The durability contract, and the three small files next to the data: `lock`, `abort` and `checkpoint`
+//! (compat-map §5.6, §5.11, §5.12).
+//!
+//! # When a send is answered
+//!
+//! A put is *written* when, under the put lock, its record is copied into the mapped commit-log file and its
+//! consume-queue unit into the mapped queue file. From then on readers see it, and it survives a crash of the
+//! process (the page cache belongs to the kernel). It survives an OS crash or power loss only once it is
+//! *flushed*: `msync(MS_SYNC)` of the commit-log range holding it has returned (for a shared file mapping
+//! that is `fdatasync` of the range: data plus the metadata needed to read it back, such as the file size).
+//!
+//! | mode | the send is answered after | OS crash / power loss can lose |
+//! |------|----------------------------|--------------------------------|
+//! | SYNC_FLUSH, WAIT true (default) | write, then a flush whose range covers the record: PUT_OK | nothing answered PUT_OK |
+//! | SYNC_FLUSH, flush slower than `syncFlushTimeout` (5 s) | write, then the timeout: FLUSH_DISK_TIMEOUT | that message |
+//! | SYNC_FLUSH, WAIT false | write (the flusher is woken) | messages written since the last flush, usually under a millisecond |
+//! | ASYNC_FLUSH (default) | write (the flusher is woken) | the unflushed tail: flushed once 4 pages (16 KiB) are dirty, all of it every 10 s |
+//!
+//! - **Group commit.** One thread (`flush.rs`) issues every commit-log msync while the store runs. A waiting
+//!   put queues its end offset and wakes that thread, which msyncs everything written so far and completes
+//!   every queued put whose record the msync covered; puts written during the msync wait for the next one.
+//!   The put lock is not held during an msync, so writes continue and form the next group.
+//! - **Timeout.** A separate thread answers FLUSH_DISK_TIMEOUT at the deadline even while an msync hangs; the
+//!   record stays in the log and a later flush still writes it. [`FlushWaiter`](super::FlushWaiter) delivers
+//!   the outcome by blocking or by callback.
+//! - **New files.** A commit-log or queue file is created at full size (`set_len`) and its directory is
+//!   fsync'ed before the first record goes in, so its name survives a crash before the first msync.
+//!   Deleted files (recovery truncation) are not followed by a directory fsync: a file that comes back is
+//!   truncated again by the next recovery.
+//! - **Failure.** An msync/fsync error poisons the store: waiting puts get `Failed` (an error, not PUT_OK),
+//!   every later put fails with [`StoreError::Poisoned`], and the flush is never retried. After a failed
+//!   fsync Linux may already have dropped the dirty pages and cleared the error, so a retry could report
+//!   success for data that is gone.
+//! - **Consume queues and checkpoint** never hold up a send: they are flushed every
+//!   `flushIntervalConsumeQueue` (1 s) by their own thread, in both modes, and recovery rebuilds missing
+//!   units from the commit log. The checkpoint is written (`pwrite` + `fdatasync`) after the queues, and
+//!   claims `physicMsgTimestamp` only for records a completed flush covered.
+//! - **Recovery** msyncs the commit-log files it scanned before the store accepts puts: after a process crash
+//!   their tail may exist only in the page cache, and a synchronous put must not be acknowledged on top of
+//!   records an OS crash could still erase (recovery would then cut the log before the acknowledged one).
+//! - **Clean shutdown** flushes the commit log, every queue and the checkpoint, then deletes `abort`.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

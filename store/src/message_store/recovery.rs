@@ -5,6 +5,8 @@
 //! 2. Each consume queue drops units that are unwritten or point at or beyond that end.
 //! 3. Every valid record beyond the highest commit-log offset the queues cover is dispatched again, so a crash
 //!    between a commit-log append and its unit write loses nothing. Queue offsets continue from the queues.
+//! 4. The index drops files newer than the checkpoint after an abnormal exit (as Java does) and re-indexes the
+//!    records after its newest entry (`Index::load`, `Index::catch_up`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +21,7 @@ use super::{Inner, QueueTable, StoreConfig};
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit, UNIT_SIZE};
 use crate::error::StoreError;
+use crate::index::Index;
 
 /// Topic of delayed messages; its tags code is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
@@ -44,6 +47,7 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
     let root = config.root_dir.clone();
     std::fs::create_dir_all(&root)?;
     let lock = DirLock::acquire(&root)?;
+    let clean_exit = !durability::abort_path(&root).exists();
     if durability::abort_path(&root).exists() {
         tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean");
     }
@@ -55,6 +59,15 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
     let min = commit_log.min_offset();
     let queues = load_queues(&root.join("consumequeue"), &config, min, end)?;
     let checkpoint = Checkpoint::open(&root)?;
+    let index = Index::load(
+        &root.join("index"),
+        config.max_hash_slot_num,
+        config.max_index_num,
+        config.message_index_enable,
+        clean_exit,
+        checkpoint.index_msg_timestamp,
+        end,
+    )?;
     let inner = Inner {
         config,
         commit_log,
@@ -64,9 +77,11 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
         shut_down: AtomicBool::new(false),
         last_store_timestamp: AtomicI64::new(last_store_timestamp),
         checkpoint: Mutex::new(checkpoint),
+        index,
         _lock: lock,
     };
     redispatch(&inner)?;
+    inner.index.catch_up(&inner.commit_log)?;
     durability::create_abort(&root)?;
     Ok(inner)
 }

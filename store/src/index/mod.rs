@@ -1,0 +1,382 @@
+//! The message index: `<root>/index/<yyyyMMddHHmmssSSS>` files mapping `topic#key` to commit-log offsets, in the
+//! Java broker's format (`IndexService`, compat-map §5.4, §5.5, §5.12), for QUERY_MESSAGE.
+//!
+//! - Keys: the `UNIQ_KEY` property and every space-separated token of `KEYS`, each as `topic#key`. ROLLBACK
+//!   records are not indexed; PREPARED ones are, as in Java.
+//! - Writes happen in commit-log order under one lock ([`Index::writer`]); the store takes it before releasing
+//!   its append lock, so indexing overlaps the next append without reordering entries.
+//! - Durability: files are flushed with the consume queues; the checkpoint's `indexMsgTimestamp` then records
+//!   the end timestamp of the newest flushed file. After an abnormal exit, files whose end timestamp is newer are
+//!   deleted at load (as Java does) and every load re-indexes the commit log from where the files end.
+
+mod file;
+mod query;
+
+pub use file::{key_hash, Entry, IndexFile, ENTRY_SIZE, HEADER_SIZE, SLOT_SIZE};
+pub use query::{OffsetQuery, QueryResult};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard, RwLock};
+use rmq_codec::message::{properties, sys_flag, StoredMessage};
+
+use crate::commit_log::CommitLog;
+use crate::error::StoreError;
+use crate::mapped_file::local_time;
+
+/// Java's `maxMsgsNumBatch` default: the most offsets one index query returns.
+pub const MAX_MSGS_NUM_BATCH: usize = 64;
+
+/// `IndexService.buildKey`.
+pub fn index_key(topic: &str, key: &str) -> String {
+    format!("{topic}#{key}")
+}
+
+/// The keys Java indexes for a record: `UNIQ_KEY`, then each non-empty `KEYS` token (`KEY_SEPARATOR` is " ").
+/// Nothing for ROLLBACK records.
+pub fn record_keys(props: &str, sys_flag_value: i32) -> impl Iterator<Item = &str> {
+    let rollback = sys_flag::transaction_type(sys_flag_value) == sys_flag::TRANSACTION_ROLLBACK;
+    let (uniq, keys) = if rollback {
+        (None, None)
+    } else {
+        (
+            properties::get(props, properties::UNIQ_KEY),
+            properties::get(props, properties::KEYS),
+        )
+    };
+    uniq.into_iter().chain(
+        keys.into_iter()
+            .flat_map(|k| k.split(' '))
+            .filter(|k| !k.is_empty()),
+    )
+}
+
+/// `UtilAll.timeMillisToHumanString`: `yyyyMMddHHmmssSSS` in local time.
+pub fn file_name_for(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    match local_time(secs) {
+        Some(t) => format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}{millis:03}",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        ),
+        // Only for times localtime cannot represent; still 17 digits and increasing.
+        None => format!("{:017}", ms.max(0)),
+    }
+}
+
+fn is_index_file_name(name: &str) -> bool {
+    name.len() == 17 && name.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The index files of one store, oldest first.
+#[derive(Debug)]
+pub struct Index {
+    dir: PathBuf,
+    slot_num: u32,
+    index_num: u32,
+    /// `messageIndexEnable`: when false nothing is written, but existing files can still be queried.
+    enabled: bool,
+    /// Whether the last exit was clean, so the newest entry's record is known to be fully indexed.
+    clean_exit: bool,
+    /// Writers change the list under `writer` too; readers take a snapshot of the `Arc`s.
+    files: RwLock<Vec<Arc<IndexFile>>>,
+    writer: Mutex<()>,
+}
+
+/// The write side, held by one thread at a time; see [`Index::writer`].
+pub struct IndexWriter<'a> {
+    index: &'a Index,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl Index {
+    /// Loads `dir` (created if missing), like `IndexService.load`: files in name order; after an abnormal exit
+    /// (`clean_exit` false) files with `endTimestamp > checkpoint_timestamp` are deleted. Files that index
+    /// records at or beyond `commit_log_end` (a log truncated by recovery) are deleted too, since a later
+    /// record at the same offset would be skipped as already indexed.
+    pub fn load(
+        dir: &Path,
+        slot_num: u32,
+        index_num: u32,
+        enabled: bool,
+        clean_exit: bool,
+        checkpoint_timestamp: i64,
+        commit_log_end: u64,
+    ) -> Result<Self, StoreError> {
+        check_dimensions(slot_num, index_num)?;
+        std::fs::create_dir_all(dir)?;
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            match entry.file_name().to_str() {
+                Some(name) if is_index_file_name(name) => names.push(name.to_owned()),
+                _ => {
+                    tracing::warn!(file = ?entry.path(), "skipping a file that is not an index file")
+                }
+            }
+        }
+        names.sort();
+        let mut files = Vec::with_capacity(names.len());
+        for name in names {
+            let file = IndexFile::open(&dir.join(&name), slot_num, index_num)?;
+            let newer_than_checkpoint = !clean_exit && file.end_timestamp() > checkpoint_timestamp;
+            let beyond_log = file.index_count() > 1
+                && u64::try_from(file.end_phy_offset()).is_ok_and(|end| end >= commit_log_end);
+            if newer_than_checkpoint || beyond_log {
+                tracing::warn!(
+                    file = %name,
+                    end_timestamp = file.end_timestamp(),
+                    checkpoint_timestamp,
+                    end_phy_offset = file.end_phy_offset(),
+                    commit_log_end,
+                    "deleting index file to rebuild it from the commit log"
+                );
+                file.delete()?;
+                continue;
+            }
+            files.push(Arc::new(file));
+        }
+        Ok(Index {
+            dir: dir.to_path_buf(),
+            slot_num,
+            index_num,
+            enabled,
+            clean_exit,
+            files: RwLock::new(files),
+            writer: Mutex::new(()),
+        })
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// A snapshot of the files, oldest first.
+    pub fn files(&self) -> Vec<Arc<IndexFile>> {
+        self.files.read().clone()
+    }
+
+    /// Takes the write lock. Entries must be added in commit-log order, so take it while that order is still
+    /// held (the store's append lock), then release the append lock and index.
+    pub fn writer(&self) -> IndexWriter<'_> {
+        IndexWriter {
+            index: self,
+            _guard: self.writer.lock(),
+        }
+    }
+
+    /// Re-indexes the records the files miss: from the newest file's `endPhyOffset` (or the log start) to the end
+    /// of the log. After an abnormal exit the record at `endPhyOffset` itself is indexed again, as Java's
+    /// re-dispatch does (a crash may have cut it between two keys); the query drops the duplicate offsets.
+    pub fn catch_up(&self, commit_log: &CommitLog) -> Result<(), StoreError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let mut writer = self.writer();
+        let indexed_to = writer.end_phy_offset();
+        let newest_is_complete = self.clean_exit
+            && self
+                .files
+                .read()
+                .last()
+                .is_some_and(|f| f.index_count() > 1 || f.end_phy_offset() > 0);
+        let start = (indexed_to.max(0) as u64).max(commit_log.min_offset());
+        let mut first_error = None;
+        let mut count = 0u64;
+        commit_log.walk(start, &mut |offset, view| {
+            let offset = offset as i64;
+            let indexed =
+                offset < writer.end_phy_offset() || (newest_is_complete && offset == indexed_to);
+            if first_error.is_some() || indexed {
+                return;
+            }
+            match writer.add(
+                &view.topic,
+                &view.properties,
+                view.sys_flag,
+                offset,
+                view.store_timestamp,
+            ) {
+                Ok(true) => count += 1,
+                Ok(false) => {}
+                Err(e) => first_error = Some(e),
+            }
+        });
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if count > 0 {
+            tracing::info!(
+                from = start,
+                records = count,
+                "re-indexed commit log records"
+            );
+        }
+        Ok(())
+    }
+
+    /// Flushes files written since the last flush. Returns the newest file's end timestamp, everything up to
+    /// which is now on disk (the checkpoint's `indexMsgTimestamp`), or `None` without files.
+    pub fn flush(&self) -> Result<Option<i64>, StoreError> {
+        // Wait for an indexing put in progress, so the timestamp covers whole records.
+        let (files, end_timestamp) = {
+            let _writer = self.writer.lock();
+            let files = self.files();
+            let ts = files.last().map(|f| f.end_timestamp());
+            (files, ts)
+        };
+        for f in &files {
+            f.flush()?;
+        }
+        Ok(end_timestamp)
+    }
+
+    /// `deleteExpiredFile`: deletes the oldest files, never the newest, whose entries all point below
+    /// `min_commit_log_offset`.
+    pub fn delete_expired(&self, min_commit_log_offset: i64) -> Result<usize, StoreError> {
+        let _writer = self.writer.lock();
+        let mut files = self.files.write();
+        let expired = files
+            .iter()
+            .take(files.len().saturating_sub(1))
+            .take_while(|f| f.end_phy_offset() < min_commit_log_offset)
+            .count();
+        for f in files.drain(..expired) {
+            f.delete()?;
+        }
+        Ok(expired)
+    }
+}
+
+fn check_dimensions(slot_num: u32, index_num: u32) -> Result<(), StoreError> {
+    // Java computes the file size and every position in an int.
+    let size = file::file_size(slot_num, index_num);
+    if slot_num == 0 || index_num < 2 || size > i32::MAX as u64 {
+        return Err(StoreError::InvalidArgument(format!(
+            "index dimensions: {slot_num} hash slots, {index_num} entries"
+        )));
+    }
+    Ok(())
+}
+
+impl IndexWriter<'_> {
+    fn end_phy_offset(&self) -> i64 {
+        self.index
+            .files
+            .read()
+            .last()
+            .map_or(0, |f| f.end_phy_offset())
+    }
+
+    /// `IndexService.buildIndex` for one record: puts each of its keys, rolling to a new file when the current
+    /// one is full. Returns whether anything was indexed. No-op when the index is disabled.
+    pub fn add(
+        &mut self,
+        topic: &str,
+        props: &str,
+        sys_flag_value: i32,
+        phy_offset: i64,
+        store_timestamp: i64,
+    ) -> Result<bool, StoreError> {
+        if !self.index.enabled {
+            return Ok(false);
+        }
+        let mut any = false;
+        for key in record_keys(props, sys_flag_value) {
+            let hash = key_hash(&index_key(topic, key));
+            let mut file = self.current_file()?;
+            if !file.put(hash, phy_offset, store_timestamp) {
+                file = self.roll(&file)?;
+                if !file.put(hash, phy_offset, store_timestamp) {
+                    return Err(StoreError::InvalidArgument("new index file is full".into()));
+                }
+            }
+            any = true;
+        }
+        Ok(any)
+    }
+
+    /// Indexes freshly appended records (`commit_log_offset` and `store_timestamp` assigned). A failure is
+    /// logged, not returned: the records are already stored and the put must not fail for the index; the next
+    /// open re-indexes what is missing.
+    pub fn add_stored(&mut self, msgs: &[StoredMessage]) {
+        for msg in msgs {
+            let added = self.add(
+                &msg.topic,
+                &msg.properties,
+                msg.sys_flag,
+                msg.commit_log_offset,
+                msg.store_timestamp,
+            );
+            if let Err(e) = added {
+                tracing::error!(error = %e, offset = msg.commit_log_offset, "indexing a stored message failed");
+                return;
+            }
+        }
+    }
+
+    /// The newest file if it has room, else a new one.
+    fn current_file(&mut self) -> Result<Arc<IndexFile>, StoreError> {
+        let last = self.index.files.read().last().cloned();
+        match last {
+            Some(f) if !f.is_full() => Ok(f),
+            Some(f) => self.roll(&f),
+            None => self.create(0, 0),
+        }
+    }
+
+    /// `getAndCreateLastIndexFile` for a full `prev`: a new file seeded with its end offset and timestamp.
+    /// The full file is flushed now; it never changes again.
+    fn roll(&mut self, prev: &IndexFile) -> Result<Arc<IndexFile>, StoreError> {
+        let file = self.create(prev.end_phy_offset(), prev.end_timestamp())?;
+        prev.flush()?;
+        Ok(file)
+    }
+
+    fn create(
+        &mut self,
+        end_phy_offset: i64,
+        end_timestamp: i64,
+    ) -> Result<Arc<IndexFile>, StoreError> {
+        // Names order the files: never reuse or go below the newest name (two rolls in one millisecond, or a
+        // clock that stepped back). Java never parses the names, so a bumped one need not be a real time.
+        let mut name = file_name_for(now_ms());
+        if let Some(last) = self.index.files.read().last().map(|f| f.name()) {
+            if name <= last {
+                name = next_name(&last);
+            }
+        }
+        while self.index.dir.join(&name).exists() {
+            name = next_name(&name);
+        }
+        let file = Arc::new(IndexFile::create(
+            &self.index.dir.join(&name),
+            self.index.slot_num,
+            self.index.index_num,
+            end_phy_offset,
+            end_timestamp,
+        )?);
+        self.index.files.write().push(Arc::clone(&file));
+        Ok(file)
+    }
+}
+
+/// The 17-digit name after `name`.
+fn next_name(name: &str) -> String {
+    let n: u64 = name.parse().unwrap_or(0);
+    format!("{:017}", n.saturating_add(1))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod store_tests;
