@@ -39,6 +39,9 @@ pub struct BrokerConfig {
     pub long_polling_enable: bool,
     pub short_polling_time_ms: u64,
     pub channel_expired_timeout_ms: u64,
+    pub message_index_enable: bool,
+    pub max_hash_slot_num: u32,
+    pub max_index_num: u32,
 }
 
 impl Default for BrokerConfig {
@@ -70,6 +73,9 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             short_polling_time_ms: 1_000,
             channel_expired_timeout_ms: 120_000,
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
         }
     }
 }
@@ -140,6 +146,9 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(value),
             "shortPollingTimeMills" => self.short_polling_time_ms = parse(key, value)?,
             "channelExpiredTimeout" => self.channel_expired_timeout_ms = parse(key, value)?,
+            "messageIndexEnable" => self.message_index_enable = parse_bool(value),
+            "maxHashSlotNum" => self.max_hash_slot_num = parse(key, value)?,
+            "maxIndexNum" => self.max_index_num = parse(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -1,16 +1,22 @@
-//! Topic administration and message lookup: 17, 215, 21, 33.
+//! Topic administration and message lookup: 17, 215, 21, 33, 12.
 
 use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson;
 use rmq_codec::header::{
-    CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, ViewMessageRequestHeader,
+    CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, QueryMessageRequestHeader,
+    QueryMessageResponseHeader, ViewMessageRequestHeader,
 };
 use rmq_store::config::TopicConfig;
 
 use super::topics::validate_topic_name;
 use super::{ok, reply_error, Broker, Reply};
+use crate::error::ServiceError;
+use crate::remoting::Outbound;
+
+/// `defaultQueryMaxNum`: what a query by unique key may return, whatever the client asked.
+const UNIQUE_KEY_QUERY_MAX_NUM: i32 = 32;
 
 impl Broker {
     pub(super) fn create_topic(&self, req: &RemotingCommand) -> Reply {
@@ -64,5 +70,42 @@ impl Broker {
                 format!("can not find message by the offset, {}", h.offset),
             )),
         }
+    }
+
+    /// QUERY_MESSAGE: records indexed under `topic#key` in the time range, raw, concatenated.
+    pub(super) fn query_message(&self, req: &RemotingCommand) -> Result<Outbound, ServiceError> {
+        let h = QueryMessageRequestHeader::decode(&req.ext_fields)?;
+        let unique_key_query = req
+            .ext_fields
+            .get("_UNIQUE_KEY_QUERY")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let max_num = if unique_key_query {
+            UNIQUE_KEY_QUERY_MAX_NUM
+        } else {
+            h.max_num
+        };
+        let result = self.store.query_message(
+            &h.topic,
+            &h.key,
+            max_num.max(0) as usize,
+            h.begin_timestamp,
+            h.end_timestamp,
+        );
+        if result.messages.is_empty() {
+            return Err(reply_error(
+                ResponseCode::QueryNotFound,
+                "can not find message, maybe time range not correct",
+            ));
+        }
+        let mut cmd = ok();
+        QueryMessageResponseHeader {
+            index_last_update_timestamp: result.index_last_update_timestamp,
+            index_last_update_phyoffset: result.index_last_update_phy_offset,
+        }
+        .encode(&mut cmd.ext_fields);
+        Ok(Outbound::Records {
+            cmd,
+            records: result.messages,
+        })
     }
 }

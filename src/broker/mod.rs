@@ -65,6 +65,9 @@ impl Broker {
             max_message_size: config.max_message_size,
             flush_disk_type: config.flush_disk_type,
             flush_interval_commit_log_ms: config.flush_interval_commit_log_ms,
+            message_index_enable: config.message_index_enable,
+            max_hash_slot_num: config.max_hash_slot_num,
+            max_index_num: config.max_index_num,
             ..StoreConfig::default()
         };
         let store = MessageStore::open(store_config).with_context(|| {
@@ -157,6 +160,7 @@ impl Broker {
             RequestCode::PullMessage | RequestCode::LitePullMessage => {
                 return Ok(self.pull(conn, req, true))
             }
+            RequestCode::QueryMessage => return self.query_message(&req).map(Some),
             RequestCode::HeartBeat => self.heartbeat(conn, &req),
             RequestCode::UnregisterClient => self.unregister_client(conn, &req),
             RequestCode::GetConsumerListByGroup => self.consumer_list(&req),
