@@ -42,6 +42,10 @@ pub struct BrokerConfig {
     pub message_index_enable: bool,
     pub max_hash_slot_num: u32,
     pub max_index_num: u32,
+    pub sync_flush_timeout_ms: u64,
+    pub flush_commit_log_least_pages: usize,
+    pub flush_commit_log_thorough_interval_ms: u64,
+    pub flush_interval_consume_queue_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -76,6 +80,10 @@ impl Default for BrokerConfig {
             message_index_enable: true,
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
+            sync_flush_timeout_ms: 5_000,
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval_ms: 10_000,
+            flush_interval_consume_queue_ms: 1_000,
         }
     }
 }
@@ -149,6 +157,14 @@ impl BrokerConfig {
             "messageIndexEnable" => self.message_index_enable = parse_bool(value),
             "maxHashSlotNum" => self.max_hash_slot_num = parse(key, value)?,
             "maxIndexNum" => self.max_index_num = parse(key, value)?,
+            "syncFlushTimeout" => self.sync_flush_timeout_ms = parse(key, value)?,
+            "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse(key, value)?,
+            "flushCommitLogThoroughInterval" => {
+                self.flush_commit_log_thorough_interval_ms = parse(key, value)?
+            }
+            "flushIntervalConsumeQueue" => {
+                self.flush_interval_consume_queue_ms = parse(key, value)?
+            }
             _ => return Ok(false),
         }
         Ok(true)

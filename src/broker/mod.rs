@@ -68,6 +68,10 @@ impl Broker {
             message_index_enable: config.message_index_enable,
             max_hash_slot_num: config.max_hash_slot_num,
             max_index_num: config.max_index_num,
+            sync_flush_timeout_ms: config.sync_flush_timeout_ms,
+            flush_commit_log_least_pages: config.flush_commit_log_least_pages,
+            flush_commit_log_thorough_interval_ms: config.flush_commit_log_thorough_interval_ms,
+            flush_interval_consume_queue_ms: config.flush_interval_consume_queue_ms,
             ..StoreConfig::default()
         };
         let store = MessageStore::open(store_config).with_context(|| {
@@ -152,11 +156,9 @@ impl Broker {
     ) -> Result<Option<Outbound>, ServiceError> {
         let reply = match RequestCode::from(req.code) {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
-                return Ok(Some(Outbound::Command(self.send_message(conn, &req))))
+                return Ok(self.send_message(conn, &req))
             }
-            RequestCode::SendBatchMessage => {
-                return Ok(Some(Outbound::Command(self.send_batch(conn, &req))))
-            }
+            RequestCode::SendBatchMessage => return Ok(self.send_batch(conn, &req)),
             RequestCode::PullMessage | RequestCode::LitePullMessage => {
                 return Ok(self.pull(conn, req, true))
             }

@@ -6,52 +6,91 @@ use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{CommandHeader, SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_codec::message::{self, batch, properties, sys_flag, StoredMessage};
 use rmq_store::config::{perm, TopicConfig};
+use rmq_store::{FlushOutcome, FlushWaiter, StoreError};
 
 use super::topics::{is_send_forbidden, validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
-use crate::remoting::Connection;
+use crate::remoting::server::finish_response;
+use crate::remoting::{Connection, Outbound};
 
 /// Java's limit on the property string (it is stored with an int16 length).
 const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 
+/// A stored send: the response header, and when SYNC_FLUSH must be awaited, the flush to wait for.
+struct Stored {
+    header: SendMessageResponseHeader,
+    flush: Option<FlushWaiter>,
+}
+
 impl Broker {
-    pub(super) fn send_message(&self, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
-        let result = self.store_single(conn, req);
-        self.finish_send(result)
-    }
-
-    pub(super) fn send_batch(&self, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
-        let result = self.store_batch(conn, req);
-        self.finish_send(result)
-    }
-
-    /// Every send response, errors included, carries MSG_REGION and TRACE_ON: the Java client reads
-    /// them unconditionally.
-    fn finish_send(
+    pub(super) fn send_message(
         &self,
-        result: Result<SendMessageResponseHeader, ServiceError>,
-    ) -> RemotingCommand {
-        let mut resp = match result {
-            Ok(header) => {
-                let mut resp = RemotingCommand::new_response(ResponseCode::Success, None);
-                header.encode(&mut resp.ext_fields);
-                resp
+        conn: &Connection,
+        req: &RemotingCommand,
+    ) -> Option<Outbound> {
+        let result = self.store_single(conn, req);
+        self.answer_send(conn, req, result)
+    }
+
+    pub(super) fn send_batch(&self, conn: &Connection, req: &RemotingCommand) -> Option<Outbound> {
+        let result = self.store_batch(conn, req);
+        self.answer_send(conn, req, result)
+    }
+
+    /// Answers now, or — for SYNC_FLUSH — from the flusher once the record is durable (or the flush
+    /// timed out: FLUSH_DISK_TIMEOUT, the message is stored all the same, as in Java).
+    fn answer_send(
+        &self,
+        conn: &Connection,
+        req: &RemotingCommand,
+        result: Result<Stored, ServiceError>,
+    ) -> Option<Outbound> {
+        let region = self.config.region_id.clone();
+        let trace_on = self.config.trace_on;
+        let stored = match result {
+            Ok(stored) => stored,
+            Err(e) => {
+                let mut resp = e.into_response();
+                add_send_ext_fields(&mut resp, &region, trace_on);
+                return Some(Outbound::Command(resp));
             }
-            Err(e) => e.into_response(),
         };
-        resp.ext_fields
-            .insert("MSG_REGION".into(), self.config.region_id.clone());
-        resp.ext_fields
-            .insert("TRACE_ON".into(), self.config.trace_on.to_string());
-        resp
+        let Some(flush) = stored.flush else {
+            let resp = send_response(ResponseCode::Success, &stored.header, &region, trace_on);
+            return Some(Outbound::Command(resp));
+        };
+        let (conn, opaque, serialize_type) = (conn.clone(), req.opaque, req.serialize_type);
+        let oneway = req.is_oneway();
+        let header = stored.header;
+        flush.on_complete(move |outcome| {
+            if oneway {
+                return;
+            }
+            let mut resp = match outcome {
+                FlushOutcome::Flushed => {
+                    send_response(ResponseCode::Success, &header, &region, trace_on)
+                }
+                FlushOutcome::TimedOut => {
+                    send_response(ResponseCode::FlushDiskTimeout, &header, &region, trace_on)
+                }
+                FlushOutcome::Failed => {
+                    let mut resp = ServiceError::Store(StoreError::Poisoned).into_response();
+                    add_send_ext_fields(&mut resp, &region, trace_on);
+                    resp
+                }
+            };
+            finish_response(&mut resp, opaque, serialize_type);
+            conn.send(Outbound::Command(resp));
+        });
+        None
     }
 
     fn store_single(
         &self,
         conn: &Connection,
         req: &RemotingCommand,
-    ) -> Result<SendMessageResponseHeader, ServiceError> {
+    ) -> Result<Stored, ServiceError> {
         let h = SendMessageRequestHeader::decode_any(&req.ext_fields)?;
         let topic = self.check_send(&h)?;
         let queue_id = self.pick_queue(&h, &topic)?;
@@ -69,6 +108,9 @@ impl Broker {
                 ),
             ));
         }
+        let wait_store_ok = !pairs
+            .iter()
+            .any(|(k, v)| k == properties::WAIT && v.eq_ignore_ascii_case("false"));
         // Like Java 4.9.8: WAIT is not worth storing, CLUSTER is always added.
         pairs.retain(|(k, _)| k != properties::WAIT && k != properties::CLUSTER);
         pairs.push((
@@ -80,22 +122,25 @@ impl Broker {
         let uniq_key = properties::get(&props, properties::UNIQ_KEY).map(String::from);
         let tags_code = message::tags_code(properties::get(&props, properties::TAGS));
         let mut msg = self.new_record(conn, &h, &topic, queue_id, req.body.clone(), h.flag, props);
-        let put = self.store.put(&mut msg, tags_code)?;
+        let (put, flush) = self
+            .store
+            .put_deferred(&mut msg, tags_code, wait_store_ok)?;
         self.pulls.message_arrived(&h.topic, queue_id);
-        Ok(SendMessageResponseHeader {
+        let header = SendMessageResponseHeader {
             msg_id: put.msg_id,
             queue_id,
             queue_offset: put.queue_offset,
             transaction_id: uniq_key,
             batch_uniq_id: None,
-        })
+        };
+        Ok(Stored { header, flush })
     }
 
     fn store_batch(
         &self,
         conn: &Connection,
         req: &RemotingCommand,
-    ) -> Result<SendMessageResponseHeader, ServiceError> {
+    ) -> Result<Stored, ServiceError> {
         let h = SendMessageRequestHeader::decode_any(&req.ext_fields)?;
         if h.topic.chars().count() > 127 {
             return Err(reply_error(
@@ -146,16 +191,21 @@ impl Broker {
                 props,
             ));
         }
-        let puts = self.store.put_batch(&mut records, &tags_codes)?;
+        let wait_store_ok = properties::get(&batch_props, properties::WAIT)
+            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        let (puts, flush) =
+            self.store
+                .put_batch_deferred(&mut records, &tags_codes, wait_store_ok)?;
         self.pulls.message_arrived(&h.topic, queue_id);
         let msg_ids: Vec<String> = puts.iter().map(|p| p.msg_id.clone()).collect();
-        Ok(SendMessageResponseHeader {
+        let header = SendMessageResponseHeader {
             msg_id: msg_ids.join(","),
             queue_id,
             queue_offset: puts.first().map(|p| p.queue_offset).unwrap_or(0),
             transaction_id: None,
             batch_uniq_id: None,
-        })
+        };
+        Ok(Stored { header, flush })
     }
 
     /// Broker permission, topic name, forbidden topics, then the topic itself (auto-created from
@@ -281,6 +331,29 @@ impl Broker {
             properties: props,
         }
     }
+}
+
+/// Every send response, errors included, carries MSG_REGION and TRACE_ON: the Java client reads them
+/// unconditionally.
+fn add_send_ext_fields(resp: &mut RemotingCommand, region: &str, trace_on: bool) {
+    resp.ext_fields
+        .insert("MSG_REGION".into(), region.to_string());
+    resp.ext_fields
+        .insert("TRACE_ON".into(), trace_on.to_string());
+}
+
+/// A send response with the stored message's header. FLUSH_DISK_TIMEOUT carries it too: the message
+/// is stored and the client reports SendStatus.FLUSH_DISK_TIMEOUT with the ids.
+fn send_response(
+    code: ResponseCode,
+    header: &SendMessageResponseHeader,
+    region: &str,
+    trace_on: bool,
+) -> RemotingCommand {
+    let mut resp = RemotingCommand::new_response(code, None);
+    header.encode(&mut resp.ext_fields);
+    add_send_ext_fields(&mut resp, region, trace_on);
+    resp
 }
 
 fn check_properties(props: &str) -> Result<(), ServiceError> {

@@ -28,3 +28,4 @@ pub use message_store::{
     FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, StoreConfig,
     DEFAULT_DELAY_LEVELS_MS,
 };
+pub use message_store::{FlushOutcome, FlushWaiter, PutStatus};
