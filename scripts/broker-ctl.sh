@@ -47,15 +47,16 @@ require_ports() {
   [[ "$NAMESRV_PORT" =~ ^[0-9]+$ && "$BROKER_PORT" =~ ^[0-9]+$ ]] || die "ports must be numbers"
 }
 
-# The pid in WORKDIR/NAME.pid when that process is alive and is really ours: its command line mentions
-# WORKDIR, which guards against a recycled pid after a crash.
+# The pid in WORKDIR/NAME.pid when that process is alive and is really ours: its command line names a file
+# in WORKDIR (its .conf), which guards against a recycled pid after a crash.
 live_pid() { # name
-  local file="$WORKDIR/$1.pid" pid
+  local file="$WORKDIR/$1.pid" pid cmdline
   [[ -f "$file" ]] || return 1
   pid=$(<"$file")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$WORKDIR" || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ "$cmdline" == *"$WORKDIR/"* ]] || return 1
   echo "$pid"
 }
 
@@ -121,22 +122,40 @@ log_tail() {
   done
 }
 
+# Kind-specific readiness on top of the route check; a route left behind by a SIGKILLed broker looks the same
+# as a fresh registration, so the Java path also waits for this start's "boot success" line.
+extra_ready_check() { :; }
+
+# Running and not a zombie (a child that died during startup stays a zombie while this script runs). Checked
+# by pid rather than through live_pid: while the child is between fork and exec its command line is not yet
+# the one live_pid looks for.
+running() { # pid
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ "$state" != Z ]]
+}
+
 # Polls until the broker process is alive, its port accepts and the name server routes TBW102 to it.
-wait_ready() { # broker pid name
-  local name=$1 deadline=$((SECONDS + START_TIMEOUT_S))
+wait_ready() { # name (of the pid file)
+  local name=$1 deadline=$((SECONDS + START_TIMEOUT_S)) pid
+  pid=$(<"$WORKDIR/$name.pid")
   while ((SECONDS < deadline)); do
-    live_pid "$name" >/dev/null || {
+    running "$pid" || {
       log_tail
       die "$name exited during startup"
     }
-    if port_open "$BROKER_PORT" && port_open "$NAMESRV_PORT" && broker_registered; then
+    if port_open "$BROKER_PORT" && port_open "$NAMESRV_PORT" && broker_registered && extra_ready_check; then
       log "$KIND broker ready on 127.0.0.1:$BROKER_PORT (name server 127.0.0.1:$NAMESRV_PORT) after $((SECONDS + START_TIMEOUT_S - deadline)) s"
       return 0
     fi
     sleep 0.5
   done
   log_tail
-  die "$KIND broker not ready after $START_TIMEOUT_S s"
+  # Do not leave a half-started broker holding the ports (and the store lock) behind.
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$WORKDIR/$name.pid"
+  die "$KIND broker not ready after $START_TIMEOUT_S s (killed pid $pid)"
 }
 
 # ---------------------------------------------------------------------------------------------------- rmqd
@@ -220,6 +239,14 @@ java_start_namesrv() { # classpath
   echo $! >"$WORKDIR/namesrv.pid"
 }
 
+# BrokerStartup prints "The broker[...] boot success" to stdout once started (after its first registration
+# in 4.9.x; 5.x registers up to ~10 s later on a non-empty store, which the route check covers).
+boot_lines() {
+  local n
+  n=$(grep -c 'boot success' "$LOGS/broker.out" 2>/dev/null) || true
+  echo "${n:-0}"
+}
+
 java_start_broker() { # classpath
   local heap=${BROKER_HEAP:-1g}
   live_pid broker >/dev/null && die "Java broker already running (pid $(<"$WORKDIR/broker.pid"))"
@@ -234,6 +261,8 @@ storePathRootDir=$STORE
 storePathCommitLog=$STORE/commitlog
 autoCreateTopicEnable=true
 EOF
+  BOOT_LINES_BEFORE=$(boot_lines)
+  extra_ready_check() { (($(boot_lines) > BOOT_LINES_BEFORE)); }
   log "starting Java broker $JAVA_BROKER_VERSION on $BROKER_PORT (heap $heap)"
   nohup java "-Xms$heap" "-Xmx$heap" "${JAVA_OPENS[@]}" "-Duser.home=$WORKDIR" -cp "$1" \
     org.apache.rocketmq.broker.BrokerStartup -c "$WORKDIR/broker.conf" -n "127.0.0.1:$NAMESRV_PORT" \
