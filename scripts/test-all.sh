@@ -10,6 +10,7 @@ skip_java_broker=false
 [[ "${1:-}" == "--skip-java-broker" ]] && skip_java_broker=true
 
 JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
+JAVA_BROKER_VERSIONS=${JAVA_BROKER_VERSIONS:-"4.9.7 5.3.3"}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-test.XXXXXX")
 failures=()
 passes=()
@@ -39,8 +40,10 @@ PY
 }
 
 cleanup() {
-  for kind in rmqd java; do
-    [[ -d "$WORK/$kind" ]] && NAMESRV_PORT=0 BROKER_PORT=0 scripts/broker-ctl.sh stop "$kind" "$WORK/$kind" >/dev/null 2>&1 || true
+  for dir in "$WORK"/*/; do
+    [[ -d "$dir" ]] || continue
+    kind=java; [[ "$(basename "$dir")" == rmqd ]] && kind=rmqd
+    scripts/broker-ctl.sh stop "$kind" "$dir" >/dev/null 2>&1 || true
   done
 }
 trap cleanup EXIT
@@ -54,34 +57,36 @@ cargo test --workspace
 step "cargo build --release"
 cargo build --release --bin rmqd
 
-run_client_suites() { # kind
-  local kind=$1 dir="$WORK/$1"
+run_client_suites() { # kind label
+  local kind=$1 label=$2 dir="$WORK/$2"
   mkdir -p "$dir"
   export NAMESRV_PORT BROKER_PORT
   NAMESRV_PORT=$(free_port); BROKER_PORT=$(free_port)
   while [[ "$BROKER_PORT" == "$NAMESRV_PORT" ]]; do BROKER_PORT=$(free_port); done
-  step "start $kind (name server $NAMESRV_PORT, broker $BROKER_PORT)"
+  step "start $label (name server $NAMESRV_PORT, broker $BROKER_PORT)"
   scripts/broker-ctl.sh start "$kind" "$dir"
   export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
-  export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT $ROOT/scripts/broker-ctl.sh restart $kind $dir"
+  export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7} $ROOT/scripts/broker-ctl.sh restart $kind $dir"
   for v in $JAVA_CLIENT_VERSIONS; do
-    step "Java client $v against $kind"
+    step "Java client $v against $label"
     set +e
-    (cd java-client-tests && mvn -B -q test -Drocketmq.client.version="$v")
-    record "java-$v-on-$kind" $?
+    (cd java-client-tests && mvn -B -ntp -q test -Drocketmq.client.version="$v")
+    record "java-client-$v-on-$label" $?
     set -e
   done
-  step "Go client against $kind"
+  step "Go client against $label"
   set +e
-  (cd compat-tests/go && go test -count=1 -v ./... 2>&1 | tail -n 60)
-  record "go-on-$kind" "${PIPESTATUS[0]}"
+  (cd compat-tests/go && go test -count=1 -v ./... 2>&1 | tail -n 60; exit "${PIPESTATUS[0]}")
+  record "go-client-on-$label" $?
   set -e
   scripts/broker-ctl.sh stop "$kind" "$dir"
 }
 
-run_client_suites rmqd
+run_client_suites rmqd rmqd
 if ! $skip_java_broker; then
-  run_client_suites java
+  for jv in $JAVA_BROKER_VERSIONS; do
+    JAVA_BROKER_VERSION=$jv run_client_suites java "java-broker-$jv"
+  done
 fi
 
 step "summary"
