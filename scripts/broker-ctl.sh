@@ -11,7 +11,8 @@
 # server, resolved from Maven Central; the reference the suites are validated against).
 # Env: NAMESRV_PORT, BROKER_PORT (required for start/restart), RMQD_BIN (default target/release/rmqd),
 # JAVA_BROKER_VERSION (default 4.9.7; 5.3.3 works too), START_TIMEOUT_S (default 60),
-# BROKER_HEAP (default 1g), NAMESRV_HEAP (default 512m).
+# BROKER_HEAP (default 1g), NAMESRV_HEAP (default 512m), BROKER_EXTRA_CONF (newline-separated key=value lines
+# appended to the generated broker.conf of either kind, e.g. small mappedFileSizeCommitLog for store tests).
 # Layout: WORKDIR/store (message store), WORKDIR/logs (stdout/stderr and, for Java, logs/rocketmqlogs/*.log),
 # WORKDIR/*.pid, WORKDIR/*.conf.
 set -euo pipefail
@@ -113,6 +114,20 @@ sys.exit(0 if reply.get("code") == 0 and addr.encode() in body else 1)
 PY
 }
 
+# Appends BROKER_EXTRA_CONF to a generated broker.conf. Later lines win in both Java's Properties and rmqd's
+# parser, so these override the defaults above. A line that is not key=value is an error, not something to
+# drop silently.
+append_extra_conf() { # conf file
+  local line
+  [[ -n "${BROKER_EXTRA_CONF:-}" ]] || return 0
+  while IFS= read -r line; do
+    line=${line%$'\r'}
+    [[ -z "${line//[[:space:]]/}" ]] && continue
+    [[ "$line" =~ ^[[:space:]]*[A-Za-z0-9_.]+[[:space:]]*= ]] || die "BROKER_EXTRA_CONF: not key=value: $line"
+    printf '%s\n' "$line" >>"$1"
+  done <<<"$BROKER_EXTRA_CONF"
+}
+
 log_tail() {
   local f
   for f in "$LOGS"/*.out "$LOGS"/rocketmqlogs/broker.log "$LOGS"/rocketmqlogs/namesrv.log; do
@@ -176,6 +191,7 @@ namesrvAddr=127.0.0.1:$NAMESRV_PORT
 storePathRootDir=$STORE
 autoCreateTopicEnable=true
 EOF
+  append_extra_conf "$WORKDIR/broker.conf"
   log "starting $RMQD_BIN standalone -c $WORKDIR/broker.conf"
   nohup "$RMQD_BIN" standalone -c "$WORKDIR/broker.conf" >>"$LOGS/rmqd.out" 2>&1 &
   echo $! >"$WORKDIR/rmqd.pid"
@@ -261,6 +277,7 @@ storePathRootDir=$STORE
 storePathCommitLog=$STORE/commitlog
 autoCreateTopicEnable=true
 EOF
+  append_extra_conf "$WORKDIR/broker.conf"
   BOOT_LINES_BEFORE=$(boot_lines)
   extra_ready_check() { (($(boot_lines) > BOOT_LINES_BEFORE)); }
   log "starting Java broker $JAVA_BROKER_VERSION on $BROKER_PORT (heap $heap)"

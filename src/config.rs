@@ -46,6 +46,16 @@ pub struct BrokerConfig {
     pub flush_commit_log_least_pages: usize,
     pub flush_commit_log_thorough_interval_ms: u64,
     pub flush_interval_consume_queue_ms: u64,
+    // Retention (store `retention` module).
+    pub file_reserved_time_hours: u64,
+    pub delete_when: String,
+    pub disk_max_used_space_ratio: u32,
+    pub disk_space_warning_level_ratio: u32,
+    pub disk_space_clean_forcibly_ratio: u32,
+    pub clean_resource_interval_ms: u64,
+    pub delete_file_batch_max: usize,
+    pub delete_commit_log_files_interval_ms: u64,
+    pub destroy_mapped_file_interval_forcibly_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -84,6 +94,15 @@ impl Default for BrokerConfig {
             flush_commit_log_least_pages: 4,
             flush_commit_log_thorough_interval_ms: 10_000,
             flush_interval_consume_queue_ms: 1_000,
+            file_reserved_time_hours: 72,
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_resource_interval_ms: 10_000,
+            delete_file_batch_max: 10,
+            delete_commit_log_files_interval_ms: 100,
+            destroy_mapped_file_interval_forcibly_ms: 120_000,
         }
     }
 }
@@ -164,6 +183,23 @@ impl BrokerConfig {
             }
             "flushIntervalConsumeQueue" => {
                 self.flush_interval_consume_queue_ms = parse(key, value)?
+            }
+            "fileReservedTime" => self.file_reserved_time_hours = parse(key, value)?,
+            "deleteWhen" => self.delete_when = value.to_string(),
+            "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = parse(key, value)?,
+            "diskSpaceWarningLevelRatio" => {
+                self.disk_space_warning_level_ratio = parse(key, value)?
+            }
+            "diskSpaceCleanForciblyRatio" => {
+                self.disk_space_clean_forcibly_ratio = parse(key, value)?
+            }
+            "cleanResourceInterval" => self.clean_resource_interval_ms = parse(key, value)?,
+            "deleteFileBatchMax" => self.delete_file_batch_max = parse(key, value)?,
+            "deleteCommitLogFilesInterval" => {
+                self.delete_commit_log_files_interval_ms = parse(key, value)?
+            }
+            "destroyMapedFileIntervalForcibly" => {
+                self.destroy_mapped_file_interval_forcibly_ms = parse(key, value)?
             }
             _ => return Ok(false),
         }
@@ -297,6 +333,26 @@ mod tests {
         assert_eq!(props["listenPort"], "10911");
         assert_eq!(props["brokerName"], "broker-b");
         assert_eq!(props["namesrvAddr"], "127.0.0.1:9876;127.0.0.2:9876");
+    }
+
+    #[test]
+    fn applies_retention_keys() {
+        let mut config = BrokerConfig::default();
+        assert_eq!(
+            (config.file_reserved_time_hours, config.delete_when.as_str()),
+            (72, "04")
+        );
+        for (k, v) in [
+            ("fileReservedTime", "48"),
+            ("deleteWhen", "03;15"),
+            ("diskSpaceWarningLevelRatio", "95"),
+        ] {
+            assert!(config.apply(k, v).unwrap(), "{k}");
+        }
+        assert_eq!(config.file_reserved_time_hours, 48);
+        assert_eq!(config.delete_when, "03;15");
+        assert_eq!(config.disk_space_warning_level_ratio, 95);
+        assert!(config.apply("diskMaxUsedSpaceRatio", "75%").is_err());
     }
 
     #[test]

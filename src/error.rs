@@ -54,7 +54,9 @@ fn store_error_code(e: &StoreError) -> ResponseCode {
         StoreError::MessageTooLarge { .. } | StoreError::PropertiesTooLarge(_) => {
             ResponseCode::MessageIllegal
         }
-        StoreError::ShutDown | StoreError::Poisoned => ResponseCode::ServiceNotAvailable,
+        StoreError::ShutDown | StoreError::Poisoned | StoreError::DiskFull { .. } => {
+            ResponseCode::ServiceNotAvailable
+        }
         _ => ResponseCode::SystemError,
     }
 }

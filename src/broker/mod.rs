@@ -72,6 +72,16 @@ impl Broker {
             flush_commit_log_least_pages: config.flush_commit_log_least_pages,
             flush_commit_log_thorough_interval_ms: config.flush_commit_log_thorough_interval_ms,
             flush_interval_consume_queue_ms: config.flush_interval_consume_queue_ms,
+            file_reserved_time_hours: config.file_reserved_time_hours,
+            delete_when: config.delete_when.clone(),
+            disk_max_used_space_ratio: config.disk_max_used_space_ratio,
+            disk_space_warning_level_ratio: config.disk_space_warning_level_ratio,
+            disk_space_clean_forcibly_ratio: config.disk_space_clean_forcibly_ratio,
+            clean_resource_interval_ms: config.clean_resource_interval_ms,
+            delete_file_batch_max: config.delete_file_batch_max,
+            delete_commit_log_files_interval_ms: config.delete_commit_log_files_interval_ms,
+            destroy_mapped_file_interval_forcibly_ms: config
+                .destroy_mapped_file_interval_forcibly_ms,
             ..StoreConfig::default()
         };
         let store = MessageStore::open(store_config).with_context(|| {

@@ -127,6 +127,18 @@ impl CommitLog {
         Ok(flushed)
     }
 
+    // retention: start
+    /// Takes up to `max` files off the front while `expired` holds, never the file being written (see
+    /// [`MappedFileQueue::remove_front`]). The minimum offset moves at once; the caller unlinks the files.
+    pub fn remove_expired(
+        &self,
+        max: usize,
+        expired: impl FnMut(&MappedFile) -> bool,
+    ) -> Vec<Arc<MappedFile>> {
+        self.files.remove_front(max, expired)
+    }
+    // retention: end
+
     /// Offset below which every record is known to be on disk.
     pub fn flushed_offset(&self) -> u64 {
         self.files.flushed_offset()
@@ -184,28 +196,25 @@ impl CommitLog {
         }
     }
 
-    /// Recovery: scans from the start of the third-last file (`recoverNormally`), then truncates the log at the
-    /// end of the last valid record (zeroing what follows, deleting later files). Returns that end offset and
-    /// the store timestamp of the last valid record (0 if none was scanned), with the scanned files synced to
-    /// disk. Must run before any view is handed out.
-    pub fn recover(&mut self) -> Result<(u64, i64), StoreError> {
-        let files = self.files.files();
-        let Some(start) = files
-            .get(files.len().saturating_sub(3))
-            .map(|f| f.from_offset())
-        else {
-            return Ok((0, 0));
-        };
-        drop(files);
-        let mut last_store_timestamp = 0;
-        let end = self.walk(start, &mut |_, view| {
-            last_store_timestamp = view.store_timestamp
-        });
+    /// The mapped files, oldest first (recovery reads them directly). Drop the snapshot before
+    /// [`truncate_recovered`](Self::truncate_recovered), which needs the only reference to the last file.
+    pub(crate) fn mapped_files(&self) -> Vec<Arc<MappedFile>> {
+        self.files.files()
+    }
+
+    /// Recovery: cuts the log at `end` (zeroing what follows in its file, deleting later files), then msyncs the
+    /// files from `scanned_from` on. Records recovered from the page cache after a process crash may not be on
+    /// disk yet; a synchronous put acknowledged later would otherwise sit behind a hole an OS crash could open.
+    /// Which offset is a safe `end` is the caller's decision (`message_store::recovery`). Must run before any
+    /// view is handed out.
+    pub(crate) fn truncate_recovered(
+        &mut self,
+        end: u64,
+        scanned_from: u64,
+    ) -> Result<(), StoreError> {
         self.files.truncate(end)?;
-        // Records recovered from the page cache after a process crash may not be on disk yet; a synchronous
-        // put acknowledged later would otherwise sit behind a hole an OS crash could open.
-        self.files.sync_from(start)?;
-        Ok((end, last_store_timestamp))
+        self.files.sync_from(scanned_from)?;
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::mapped_file::{MappedFile, MappedFileQueue};
@@ -106,7 +107,7 @@ impl ConsumeQueue {
         self.min_offset.load(Ordering::Acquire)
     }
 
-    fn locate(&self, offset: i64) -> Option<(std::sync::Arc<MappedFile>, usize)> {
+    fn locate(&self, offset: i64) -> Option<(Arc<MappedFile>, usize)> {
         let byte = u64::try_from(offset).ok()?.checked_mul(UNIT_SIZE as u64)?;
         let file = self.files.find(byte)?;
         let pos = (byte - file.from_offset()) as usize;
@@ -229,6 +230,33 @@ impl ConsumeQueue {
             });
         base + live.unwrap_or(raw.len() / UNIT_SIZE) as i64
     }
+
+    // retention: start
+    /// `deleteExpiredFile`: takes off the front every full file whose last unit points below `commit_log_min`
+    /// (never the file being written), then moves the minimum offset to the first unit still in the log
+    /// (`correctMinOffset`). Returns the removed files, oldest first, for the caller to unlink.
+    pub fn remove_expired(&self, commit_log_min: u64) -> Vec<Arc<MappedFile>> {
+        let min = i64::try_from(commit_log_min).unwrap_or(i64::MAX);
+        let removed = self.files.remove_front(usize::MAX, |f| {
+            f.is_full()
+                && f.slice(f.size() - UNIT_SIZE, UNIT_SIZE)
+                    .map(CqUnit::decode)
+                    .is_some_and(|u| u.commit_log_offset < min)
+        });
+        self.correct_min_offset(commit_log_min);
+        removed
+    }
+
+    /// Moves the minimum offset up to the first unit of the first file that points at or above
+    /// `commit_log_min`; it never moves down, so a pull below it keeps getting OFFSET_TOO_SMALL.
+    pub fn correct_min_offset(&self, commit_log_min: u64) {
+        if self.files.is_empty() {
+            return;
+        }
+        let min = self.first_live_offset(commit_log_min);
+        self.min_offset.fetch_max(min, Ordering::AcqRel);
+    }
+    // retention: end
 
     /// End (offset + size) of the last real unit, i.e. how far this queue covers the commit log.
     pub fn max_physical_end(&self) -> u64 {

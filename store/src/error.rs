@@ -36,4 +36,11 @@ pub enum StoreError {
     /// `shutdown` has been called.
     #[error("store is shut down")]
     ShutDown,
+    /// The store's filesystem is above `diskSpaceWarningLevelRatio`: puts are refused until the cleaner sees
+    /// usage back below it; reads go on (Java: SERVICE_NOT_AVAILABLE).
+    #[error("disk full: {used_percent}% used, puts refused above {limit_percent}%")]
+    DiskFull {
+        used_percent: u32,
+        limit_percent: u32,
+    },
 }

@@ -10,6 +10,7 @@
 //! - [`index`][]: `<root>/index/` hash files mapping `topic#key` to commit-log offsets (QUERY_MESSAGE).
 //! - [`config`][]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
 //!   written the way fastjson writes them, atomically.
+//! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
 //! - [`error`][]: `StoreError`.
 
 pub mod commit_log;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod index;
 pub mod mapped_file;
 pub mod message_store;
+pub mod retention;
 
 pub use commit_log::CommitLog;
 pub use consume_queue::{ConsumeQueue, CqUnit};
@@ -29,3 +31,4 @@ pub use message_store::{
     DEFAULT_DELAY_LEVELS_MS,
 };
 pub use message_store::{FlushOutcome, FlushWaiter, PutStatus};
+pub use retention::{CleanReport, DiskUsageProbe};

@@ -289,6 +289,38 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
     }
 }
 
+// retention: start
+/// Used fraction (0.0..=1.0) of the filesystem holding `path`, computed like Java's
+/// `UtilAll.getDiskPartitionSpaceUsedPercent`: blocks in use over blocks in use plus blocks available to
+/// unprivileged users (so the root-reserved blocks count as full), rounded up to a whole percent.
+/// Lives here to keep every `unsafe` block in one module.
+pub fn disk_used_ratio(path: &Path) -> io::Result<f64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path holds a NUL byte"))?;
+    // SAFETY: `statvfs` is a plain C struct for which all-zero bytes are a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c_path` is NUL-terminated and both pointers are valid for the duration of the call.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // The field types differ between targets (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    let (block, total, free, avail) = (
+        st.f_frsize as u128,
+        st.f_blocks as u128,
+        st.f_bfree as u128,
+        st.f_bavail as u128,
+    );
+    let used = total.saturating_sub(free) * block;
+    let entire = used + avail * block;
+    if entire == 0 {
+        return Err(io::Error::other("filesystem reports no blocks"));
+    }
+    Ok((used * 100).div_ceil(entire) as f64 / 100.0)
+}
+// retention: end
+
 /// A file mapped for random-access big-endian words, for files that are not append-only (index files: hash
 /// slots are rewritten, header counters move). Every access is an atomic load or store of an aligned `u32` or
 /// `u64`, so a reader walking the file while the single writer fills it sees each word either old or new, never

@@ -26,6 +26,7 @@ use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::error::StoreError;
 use crate::index::{Index, QueryResult};
+use crate::retention::{CleanReport, Cleaner, DiskUsageProbe};
 use durability::DirLock;
 use flush::Flusher;
 
@@ -68,6 +69,34 @@ pub struct StoreConfig {
     pub max_hash_slot_num: u32,
     /// `maxIndexNum`, default 20,000,000 entries per index file.
     pub max_index_num: u32,
+    // retention: start (see `crate::retention`)
+    /// `fileReservedTime`, default 72 hours: commit-log files last modified longer ago are deleted.
+    pub file_reserved_time_hours: u64,
+    /// `deleteWhen`, default "04": `;`-separated local hours at which expired commit-log files are deleted.
+    pub delete_when: String,
+    /// `diskMaxUsedSpaceRatio`, default 75 (%, clamped to 10..=95 like Java): above it expired files are
+    /// deleted at any hour.
+    pub disk_max_used_space_ratio: u32,
+    /// `diskSpaceWarningLevelRatio`, default 90 (%): above it puts fail with [`StoreError::DiskFull`].
+    pub disk_space_warning_level_ratio: u32,
+    /// `diskSpaceCleanForciblyRatio`, default 85 (%): above it the oldest files are deleted whatever their age.
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// `cleanResourceInterval`, default 10 s: how often the cleaner probes the disk and deletes files.
+    pub clean_resource_interval_ms: u64,
+    /// `deleteFileBatchMax`, default 10: most commit-log files deleted per pass.
+    pub delete_file_batch_max: usize,
+    /// `deleteCommitLogFilesInterval`, default 100 ms: pause between two commit-log unlinks of one pass.
+    pub delete_commit_log_files_interval_ms: u64,
+    /// `destroyMapedFileIntervalForcibly`, default 120 s. Accepted for broker.conf compatibility only: Java needs
+    /// it to unmap a deleted file that readers still reference; here each reader owns the mapping through an
+    /// `Arc`, so the file is unlinked at once and unmapped when its last reader drops it.
+    pub destroy_mapped_file_interval_forcibly_ms: u64,
+    /// Used fraction of the store's filesystem (`statvfs` by default; tests inject one).
+    pub disk_usage: DiskUsageProbe,
+    // retention: end
+    /// `truncateCorruptCommitLog` (rmqd only), default false: when recovery finds a valid record after an
+    /// invalid one, cut the log at the invalid record anyway instead of refusing to open (see `recovery.rs`).
+    pub truncate_corrupt_commit_log: bool,
 }
 
 /// Java's default `messageDelayLevel`: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
@@ -94,6 +123,19 @@ impl Default for StoreConfig {
             message_index_enable: true,
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
+            // retention: start
+            file_reserved_time_hours: 72,
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_resource_interval_ms: 10_000,
+            delete_file_batch_max: 10,
+            delete_commit_log_files_interval_ms: 100,
+            destroy_mapped_file_interval_forcibly_ms: 120_000,
+            disk_usage: DiskUsageProbe::default(),
+            // retention: end
+            truncate_corrupt_commit_log: false,
         }
     }
 }
@@ -170,6 +212,8 @@ pub(crate) struct Inner {
 pub struct MessageStore {
     inner: Arc<Inner>,
     flusher: Flusher,
+    /// Retention thread and disk-full state (`crate::retention`).
+    cleaner: Cleaner,
 }
 
 fn now_ms() -> i64 {
@@ -200,7 +244,12 @@ impl MessageStore {
     pub fn open(config: StoreConfig) -> Result<Self, StoreError> {
         let inner = Arc::new(recovery::open(config)?);
         let flusher = Flusher::start(&inner)?;
-        Ok(MessageStore { inner, flusher })
+        let cleaner = Cleaner::start(&inner)?;
+        Ok(MessageStore {
+            inner,
+            flusher,
+            cleaner,
+        })
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -215,6 +264,7 @@ impl MessageStore {
         lens: &[usize],
     ) -> Result<Vec<PutResult>, StoreError> {
         let inner = &*self.inner;
+        self.cleaner.retention.check_writable(&inner.config)?;
         let _guard = inner.put_lock.lock();
         let (topic, queue_id) = (msgs[0].topic.as_str(), msgs[0].queue_id);
         let cq = if msgs.iter().any(|m| sys_flag::is_dispatched(m.sys_flag)) {
@@ -385,6 +435,7 @@ impl MessageStore {
     /// Stops the flusher, flushes everything, writes the checkpoint and deletes `<root>/abort`.
     /// Later writes fail with [`StoreError::ShutDown`]; reads keep working. Idempotent.
     pub fn shutdown(&self) -> Result<(), StoreError> {
+        self.cleaner.stop();
         self.flusher.stop();
         let _guard = self.inner.put_lock.lock();
         if self.inner.shut_down.swap(true, Ordering::AcqRel) {
@@ -398,9 +449,51 @@ impl MessageStore {
 impl Drop for MessageStore {
     /// Stops the flusher threads only: dropping without `shutdown` behaves like a crash (abort file kept).
     fn drop(&mut self) {
+        self.cleaner.stop();
         self.flusher.stop();
     }
 }
+
+// retention: start
+impl MessageStore {
+    /// Runs one retention pass now, whatever the hour in `deleteWhen` (Java `executeDeleteFilesManually`):
+    /// probes the disk (setting or clearing the disk-full state), deletes up to `deleteFileBatchMax` commit-log
+    /// files older than `fileReservedTime` (any age with `force`, or when the disk is above
+    /// `diskSpaceCleanForciblyRatio`), then the consume-queue and index files below the new minimum offset.
+    /// Failures are logged; the report counts what was deleted.
+    pub fn clean_expired_now(&self, force: bool) -> CleanReport {
+        self.cleaner.clean_now(&self.inner, force)
+    }
+
+    /// Whether puts are refused because the disk is above `diskSpaceWarningLevelRatio`.
+    pub fn is_disk_full(&self) -> bool {
+        self.cleaner.retention.is_disk_full()
+    }
+}
+
+/// What the cleaner needs of the store.
+impl Inner {
+    pub(crate) fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub(crate) fn commit_log(&self) -> &CommitLog {
+        &self.commit_log
+    }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub(crate) fn queues_snapshot(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .values()
+            .flat_map(|m| m.values().cloned())
+            .collect()
+    }
+}
+// retention: end
 
 impl Inner {
     fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {

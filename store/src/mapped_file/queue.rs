@@ -2,7 +2,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -16,8 +16,9 @@ pub struct MappedFileQueue {
     dir: PathBuf,
     file_size: usize,
     files: RwLock<Vec<Arc<MappedFile>>>,
-    /// Index of the first file that may hold unflushed bytes.
-    flush_index: AtomicUsize,
+    /// Start offset of the first file that may hold unflushed bytes. An offset, not an index into `files`, so
+    /// that files removed from the front ([`remove_front`](Self::remove_front)) cannot make it skip a file.
+    flush_from: AtomicU64,
     /// Global offset below which every byte is known to be on disk (Java `flushedWhere`); only grows,
     /// except in recovery.
     flushed: AtomicU64,
@@ -76,7 +77,7 @@ impl MappedFileQueue {
             dir: dir.to_path_buf(),
             file_size,
             files: RwLock::new(files),
-            flush_index: AtomicUsize::new(0),
+            flush_from: AtomicU64::new(0),
             flushed: AtomicU64::new(flushed),
         })
     }
@@ -139,6 +140,42 @@ impl MappedFileQueue {
         Ok(file)
     }
 
+    // retention: start
+    /// Takes up to `max` files off the front, oldest first, while `expired` holds; never the last file (the one
+    /// being written). Readers that already hold a removed file (or a view of it) keep a valid mapping; new
+    /// lookups below the new minimum offset find nothing. The caller unlinks the returned files, oldest first,
+    /// so that a crash midway leaves a contiguous queue. Front removals must not run concurrently (the store's
+    /// cleaner serializes its passes).
+    pub fn remove_front(
+        &self,
+        max: usize,
+        mut expired: impl FnMut(&MappedFile) -> bool,
+    ) -> Vec<Arc<MappedFile>> {
+        // Decide on a snapshot so `expired` (a stat, a read) runs without blocking lookups and appends.
+        let snapshot = self.files();
+        let count = snapshot
+            .iter()
+            .take(snapshot.len().saturating_sub(1))
+            .take(max)
+            .take_while(|f| expired(f))
+            .count();
+        if count == 0 {
+            return Vec::new();
+        }
+        let mut files = self.files.write();
+        // Appends only push at the back, so the front is as decided unless someone else removed files.
+        let unchanged = count < files.len()
+            && files
+                .iter()
+                .zip(&snapshot[..count])
+                .all(|(a, b)| Arc::ptr_eq(a, b));
+        if !unchanged {
+            return Vec::new();
+        }
+        files.drain(..count).collect()
+    }
+    // retention: end
+
     /// Flushes every file with unflushed bytes. Returns the global flushed offset.
     pub fn flush(&self) -> io::Result<u64> {
         self.flush_least(0)
@@ -148,8 +185,8 @@ impl MappedFileQueue {
     /// [`MappedFile::flush_least`]). Returns the global flushed offset.
     pub fn flush_least(&self, least_pages: usize) -> io::Result<u64> {
         let files = self.files();
-        let start = self.flush_index.load(Ordering::Acquire).min(files.len());
-        for (i, file) in files.iter().enumerate().skip(start) {
+        let from = self.flush_from.load(Ordering::Acquire);
+        for file in files.iter().filter(|f| f.from_offset() >= from) {
             let pos = file.flush_least(least_pages)?;
             let end = file.from_offset() + pos as u64;
             if pos < file.size() {
@@ -158,7 +195,7 @@ impl MappedFileQueue {
                 break;
             }
             self.flushed.fetch_max(end, Ordering::AcqRel);
-            self.flush_index.fetch_max(i + 1, Ordering::AcqRel);
+            self.flush_from.fetch_max(end, Ordering::AcqRel);
         }
         Ok(self.flushed_offset())
     }
@@ -197,7 +234,7 @@ impl MappedFileQueue {
                 file.truncate(pos)?;
             }
         }
-        *self.flush_index.get_mut() = 0;
+        *self.flush_from.get_mut() = 0;
         *self.flushed.get_mut() = offset.min(self.max_offset());
         Ok(())
     }

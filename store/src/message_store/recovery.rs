@@ -1,17 +1,36 @@
 //! Opening a store: lock, load, recover, re-dispatch (compat-map §5.12).
 //!
-//! 1. The commit log is scanned from the start of its third-last file; the first record that fails the magic,
-//!    TOTALSIZE-formula, CRC or PHYSICALOFFSET check ends the log, and everything after it is zeroed or deleted.
-//! 2. Each consume queue drops units that are unwritten or point at or beyond that end.
-//! 3. Every valid record beyond the highest commit-log offset the queues cover is dispatched again, so a crash
+//! 1. Consume queues are loaded and their unwritten tail units dropped; the highest commit-log offset they
+//!    cover tells a clean start where to begin (`log_scan::scan_start`).
+//! 2. The commit log is scanned from the start of its third-last file (after a clean exit: from the file
+//!    holding the end of the last dispatched record). The first record that fails the magic, TOTALSIZE
+//!    formula, CRC or PHYSICALOFFSET check ends the valid log.
+//! 3. What follows that end decides between two cases, as iggy's journal does (`truncate_or_fail`):
+//!    - nothing valid follows (zeros, or the garbage of a torn write): a **torn tail**, cut it (zeroed in its
+//!      file, later files deleted). Records there were never acknowledged under SYNC_FLUSH: a send is answered
+//!      only after a flush covering it, and writes are sequential, so a torn record is the newest one.
+//!    - a valid record follows, in the same file or a later one: records in the *middle* of the log are
+//!      damaged, and cutting would silently drop everything after them, acknowledged messages included.
+//!      Opening fails with [`StoreError::Corrupt`] naming the file, position and reason, unless
+//!      `truncate_corrupt_commit_log` is set. Java truncates here without a word.
+//!
+//!      One benign cause exists: after an OS crash or power loss (not a process crash, where the page cache
+//!      survives), the kernel may have written pages of the *unflushed* tail out of order, leaving a hole
+//!      followed by an intact, never-acknowledged record. The error says whether the checkpoint proves the
+//!      later record was flushed (then it is real corruption) so the operator can decide to set the flag.
+//! 4. Each consume queue drops units that point at or beyond the end.
+//! 5. Every valid record beyond the highest commit-log offset the queues cover is dispatched again, so a crash
 //!    between a commit-log append and its unit write loses nothing. Queue offsets continue from the queues.
-//! 4. The index drops files newer than the checkpoint after an abnormal exit (as Java does) and re-indexes the
+//! 6. The index drops files newer than the checkpoint after an abnormal exit (as Java does) and re-indexes the
 //!    records after its newest entry (`Index::load`, `Index::catch_up`).
+
+mod log_scan;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 use rmq_codec::message::{properties, sys_flag, tags_code, RecordView};
@@ -48,17 +67,33 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
     std::fs::create_dir_all(&root)?;
     let lock = DirLock::acquire(&root)?;
     let clean_exit = !durability::abort_path(&root).exists();
-    if durability::abort_path(&root).exists() {
+    if !clean_exit {
         tracing::warn!(root = %root.display(), "abort file found: the last shutdown was not clean");
     }
+    let checkpoint = Checkpoint::open(&root)?;
     let mut commit_log = CommitLog::open(
         &root.join("commitlog"),
         config.mapped_file_size_commit_log as usize,
     )?;
-    let (end, last_store_timestamp) = commit_log.recover()?;
     let min = commit_log.min_offset();
-    let queues = load_queues(&root.join("consumequeue"), &config, min, end)?;
-    let checkpoint = Checkpoint::open(&root)?;
+    let mut queues = load_queues(&root.join("consumequeue"), &config, min)?;
+    let covered = queues
+        .iter()
+        .map(|q| q.max_physical_end())
+        .max()
+        .unwrap_or(0);
+    let (end, last_store_timestamp) =
+        recover_commit_log(&mut commit_log, &config, &checkpoint, clean_exit, covered)?;
+    let mut table: QueueTable = HashMap::new();
+    for mut cq in queues.drain(..) {
+        if cq.max_physical_end() > end {
+            cq.recover(min, end)?;
+        }
+        table
+            .entry(cq.topic().to_owned())
+            .or_default()
+            .insert(cq.queue_id(), Arc::new(cq));
+    }
     let index = Index::load(
         &root.join("index"),
         config.max_hash_slot_num,
@@ -71,7 +106,7 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
     let inner = Inner {
         config,
         commit_log,
-        queues: RwLock::new(queues),
+        queues: RwLock::new(table),
         put_lock: Mutex::new(()),
         poisoned: AtomicBool::new(false),
         shut_down: AtomicBool::new(false),
@@ -86,14 +121,61 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
     Ok(inner)
 }
 
-/// Loads and recovers `consumequeue/<topic>/<queueId>/`. Directories whose name is not a queue id are skipped.
+/// Finds the end of the valid log, refuses to cut anything but a torn tail (module doc, step 3), truncates
+/// and syncs. Returns the end and the store timestamp of the last record scanned.
+fn recover_commit_log(
+    commit_log: &mut CommitLog,
+    config: &StoreConfig,
+    checkpoint: &Checkpoint,
+    clean_exit: bool,
+    covered_end: u64,
+) -> Result<(u64, i64), StoreError> {
+    let started = Instant::now();
+    let from = log_scan::scan_start(commit_log, clean_exit, covered_end);
+    let scan = log_scan::scan(commit_log, from);
+    if let Some(stray) = log_scan::find_record_after(commit_log, scan.end) {
+        let (path, pos, reason) = log_scan::describe_invalid(commit_log, scan.end);
+        let flushed = stray.store_timestamp <= checkpoint.physic_msg_timestamp;
+        let detail = format!(
+            "invalid record at commit-log offset {} (position {pos}: {reason}) is followed by a valid record at \
+             offset {} in {} (store timestamp {}, which the checkpoint {} as flushed); cutting the log here would \
+             drop it and everything after it. Inspect the file; to cut the log at {} anyway set \
+             truncateCorruptCommitLog=true",
+            scan.end,
+            stray.offset,
+            stray.path.display(),
+            stray.store_timestamp,
+            if flushed { "confirms" } else { "does not confirm" },
+            scan.end,
+        );
+        if !config.truncate_corrupt_commit_log {
+            return Err(StoreError::Corrupt {
+                path,
+                reason: detail,
+            });
+        }
+        tracing::error!(path = %path.display(), "{detail}: truncating as configured");
+    }
+    commit_log.truncate_recovered(scan.end, scan.scanned_from)?;
+    tracing::info!(
+        clean_exit,
+        from = scan.scanned_from,
+        end = scan.end,
+        records = scan.records,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "commit log recovered"
+    );
+    Ok((scan.end, scan.last_store_timestamp))
+}
+
+/// Loads `consumequeue/<topic>/<queueId>/` and drops unwritten units at each tail (the commit-log end is not
+/// known yet; units beyond it are dropped once it is). Directories whose name is not a queue id are skipped.
 fn load_queues(
     cq_root: &Path,
     config: &StoreConfig,
     clog_min: u64,
-    clog_end: u64,
-) -> Result<QueueTable, StoreError> {
-    let mut table: QueueTable = HashMap::new();
+) -> Result<Vec<ConsumeQueue>, StoreError> {
+    let mut queues = Vec::new();
     std::fs::create_dir_all(cq_root)?;
     for topic_entry in std::fs::read_dir(cq_root)? {
         let topic_entry = topic_entry?;
@@ -120,14 +202,11 @@ fn load_queues(
                 queue_id,
                 config.mapped_file_size_consume_queue as usize,
             )?;
-            cq.recover(clog_min, clog_end)?;
-            table
-                .entry(topic.clone())
-                .or_default()
-                .insert(queue_id, Arc::new(cq));
+            cq.recover(clog_min, u64::MAX)?;
+            queues.push(cq);
         }
     }
-    Ok(table)
+    Ok(queues)
 }
 
 /// Writes the units the queues miss for records beyond the highest offset any queue covers.
@@ -191,3 +270,6 @@ pub fn dispatch_tags_code(view: &RecordView<'_>, delay_levels_ms: &[i64]) -> i64
     }
     code
 }
+
+#[cfg(test)]
+mod tests;

@@ -91,6 +91,17 @@ final class Compat {
         return consumer;
     }
 
+    /**
+     * A started lite pull consumer of group that subscribes to nothing and is assigned nothing, so it never
+     * pulls nor commits: {@code committed(mq)} reads the group's offset from the broker (QUERY_CONSUMER_OFFSET).
+     */
+    static DefaultLitePullConsumer offsetReader(String group) throws Exception {
+        DefaultLitePullConsumer consumer = new DefaultLitePullConsumer(group);
+        configure(consumer);
+        consumer.start();
+        return consumer;
+    }
+
     /** A message whose body and key are unique and whose tag and properties let the receiver verify it. */
     static Message message(String topic, String tag, int i) {
         String id = topic + "#" + i;
