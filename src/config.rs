@@ -186,6 +186,13 @@ impl BrokerConfig {
             }
             "fileReservedTime" => self.file_reserved_time_hours = parse(key, value)?,
             "deleteWhen" => self.delete_when = value.to_string(),
+            // Replication is not there yet: rmqd runs as a master, and refuses to pretend to be a slave.
+            "brokerRole" => match value.trim() {
+                "ASYNC_MASTER" | "SYNC_MASTER" => {}
+                other => bail!(
+                    "brokerRole {other:?} is not supported yet (only ASYNC_MASTER/SYNC_MASTER)"
+                ),
+            },
             "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = parse(key, value)?,
             "diskSpaceWarningLevelRatio" => {
                 self.disk_space_warning_level_ratio = parse(key, value)?
