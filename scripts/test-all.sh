@@ -11,6 +11,7 @@ skip_java_broker=false
 
 JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
 JAVA_BROKER_VERSIONS=${JAVA_BROKER_VERSIONS:-"4.9.7 5.3.3"}
+CRASH_ITERATIONS=${CRASH_ITERATIONS:-3}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-test.XXXXXX")
 failures=()
 passes=()
@@ -83,6 +84,12 @@ run_client_suites() { # kind label
 }
 
 run_client_suites rmqd rmqd
+
+step "crash test: SYNC_FLUSH load, SIGKILL and restart ($CRASH_ITERATIONS kills)"
+set +e
+scripts/crash-test.sh "$CRASH_ITERATIONS"
+record "crash-test" $?
+set -e
 if ! $skip_java_broker; then
   for jv in $JAVA_BROKER_VERSIONS; do
     JAVA_BROKER_VERSION=$jv run_client_suites java "java-broker-$jv"

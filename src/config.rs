@@ -43,6 +43,9 @@ pub struct BrokerConfig {
     pub max_hash_slot_num: u32,
     pub max_index_num: u32,
     pub sync_flush_timeout_ms: u64,
+    /// rmqd-only: cut the commit log at a corrupt record even when valid records follow it
+    /// (Java always does, silently; rmqd refuses to start unless told).
+    pub truncate_corrupt_commit_log: bool,
     pub flush_commit_log_least_pages: usize,
     pub flush_commit_log_thorough_interval_ms: u64,
     pub flush_interval_consume_queue_ms: u64,
@@ -91,6 +94,7 @@ impl Default for BrokerConfig {
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
             sync_flush_timeout_ms: 5_000,
+            truncate_corrupt_commit_log: false,
             flush_commit_log_least_pages: 4,
             flush_commit_log_thorough_interval_ms: 10_000,
             flush_interval_consume_queue_ms: 1_000,
@@ -177,6 +181,7 @@ impl BrokerConfig {
             "maxHashSlotNum" => self.max_hash_slot_num = parse(key, value)?,
             "maxIndexNum" => self.max_index_num = parse(key, value)?,
             "syncFlushTimeout" => self.sync_flush_timeout_ms = parse(key, value)?,
+            "truncateCorruptCommitLog" => self.truncate_corrupt_commit_log = parse_bool(value),
             "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse(key, value)?,
             "flushCommitLogThoroughInterval" => {
                 self.flush_commit_log_thorough_interval_ms = parse(key, value)?

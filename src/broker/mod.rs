@@ -69,6 +69,7 @@ impl Broker {
             max_hash_slot_num: config.max_hash_slot_num,
             max_index_num: config.max_index_num,
             sync_flush_timeout_ms: config.sync_flush_timeout_ms,
+            truncate_corrupt_commit_log: config.truncate_corrupt_commit_log,
             flush_commit_log_least_pages: config.flush_commit_log_least_pages,
             flush_commit_log_thorough_interval_ms: config.flush_commit_log_thorough_interval_ms,
             flush_interval_consume_queue_ms: config.flush_interval_consume_queue_ms,

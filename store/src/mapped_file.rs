@@ -289,6 +289,46 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
     }
 }
 
+// recovery: start
+/// The data extents of `path` within `[from, to)` as `(start, end)` pairs, found with `lseek(SEEK_DATA /
+/// SEEK_HOLE)`. Recovery searches the tail after the last valid record for stray records; reading the never-written
+/// (sparse) rest of a 1 GiB file through the mapping would fault in and zero a page cache page per 4 KiB.
+/// Filesystems that do not report holes report one extent covering everything. Lives here to keep every
+/// `unsafe` block in one module.
+pub(crate) fn data_extents(path: &Path, from: u64, to: u64) -> io::Result<Vec<(u64, u64)>> {
+    use std::os::unix::io::AsRawFd;
+    let file = File::open(path)?;
+    let seek = |offset: u64, whence: libc::c_int| -> io::Result<Option<u64>> {
+        let offset = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset beyond off_t"))?;
+        // SAFETY: lseek on a descriptor that stays open for the call; no memory is passed.
+        let r = unsafe { libc::lseek(file.as_raw_fd(), offset, whence) };
+        if r >= 0 {
+            return Ok(Some(r as u64));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ENXIO) => Ok(None), // no data at or after `offset`
+            _ => Err(err),
+        }
+    };
+    let mut extents = Vec::new();
+    let mut pos = from;
+    while pos < to {
+        let start = match seek(pos, libc::SEEK_DATA) {
+            Ok(Some(start)) if start < to => start,
+            Ok(_) => break,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(vec![(from, to)]),
+            Err(e) => return Err(e),
+        };
+        let end = seek(start, libc::SEEK_HOLE)?.unwrap_or(to).min(to);
+        extents.push((start, end));
+        pos = end;
+    }
+    Ok(extents)
+}
+// recovery: end
+
 // retention: start
 /// Used fraction (0.0..=1.0) of the filesystem holding `path`, computed like Java's
 /// `UtilAll.getDiskPartitionSpaceUsedPercent`: blocks in use over blocks in use plus blocks available to

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rmq_codec::message::{peek_record, RecordPeek, MAGIC_V1};
 
 use crate::commit_log::CommitLog;
-use crate::mapped_file::MappedFile;
+use crate::mapped_file::{data_extents, MappedFile};
 
 /// Java's `recoverNormally` and `recoverAbnormally` (4.x) both check at most the last three files.
 const FILES_SCANNED: usize = 3;
@@ -100,11 +100,24 @@ pub(super) fn find_record_after(commit_log: &CommitLog, end: u64) -> Option<Stra
 
 fn find_in_file(file: &Arc<MappedFile>, from: usize) -> Option<StrayRecord> {
     let buf = file.slice(0, file.wrote_position())?;
+    // A valid record was written whole, so it lies inside one data extent: holes need no reading.
+    let extents = data_extents(file.path(), from as u64, buf.len() as u64).unwrap_or_else(|e| {
+        tracing::warn!(path = %file.path().display(), error = %e, "no hole map, scanning the whole tail");
+        vec![(from as u64, buf.len() as u64)]
+    });
+    extents.into_iter().find_map(|(start, end)| {
+        let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+        find_in_range(buf, start.max(from), end, file)
+    })
+}
+
+/// Tries every record start in `[from, to)` of `buf` (the whole file).
+fn find_in_range(buf: &[u8], from: usize, to: usize, file: &MappedFile) -> Option<StrayRecord> {
     let base = file.from_offset();
     let mut pos = from;
-    while pos + 8 <= buf.len() {
-        if pos.is_multiple_of(ZERO_BLOCK) && pos + ZERO_BLOCK <= buf.len() {
-            // OR-fold instead of `all`: no early exit, so it vectorizes; zero pages are most of a tail.
+    while pos < to && pos + 8 <= buf.len() {
+        if pos.is_multiple_of(ZERO_BLOCK) && pos + ZERO_BLOCK <= to {
+            // OR-fold instead of `all`: no early exit, so it vectorizes; zeros are most of a tail.
             if buf[pos..pos + ZERO_BLOCK].iter().fold(0u8, |a, b| a | b) == 0 {
                 pos += ZERO_BLOCK;
                 continue;
