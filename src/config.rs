@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use rmq_store::message_store::FlushDiskType;
+use rmq_store::StoreConfig;
 
 /// Settings of the broker role.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub listen_port: u16,
     pub namesrv_addr: Option<String>,
-    pub store_path_root_dir: PathBuf,
     pub broker_name: String,
     pub broker_cluster_name: String,
     pub broker_id: i64,
@@ -27,11 +27,6 @@ pub struct BrokerConfig {
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
     pub broker_permission: i32,
-    pub flush_disk_type: FlushDiskType,
-    pub flush_interval_commit_log_ms: u64,
-    pub max_message_size: usize,
-    pub mapped_file_size_commit_log: u64,
-    pub mapped_file_size_consume_queue: u64,
     pub region_id: String,
     pub trace_on: bool,
     pub register_name_server_period_ms: u64,
@@ -39,26 +34,8 @@ pub struct BrokerConfig {
     pub long_polling_enable: bool,
     pub short_polling_time_ms: u64,
     pub channel_expired_timeout_ms: u64,
-    pub message_index_enable: bool,
-    pub max_hash_slot_num: u32,
-    pub max_index_num: u32,
-    pub sync_flush_timeout_ms: u64,
-    /// rmqd-only: cut the commit log at a corrupt record even when valid records follow it
-    /// (Java always does, silently; rmqd refuses to start unless told).
-    pub truncate_corrupt_commit_log: bool,
-    pub flush_commit_log_least_pages: usize,
-    pub flush_commit_log_thorough_interval_ms: u64,
-    pub flush_interval_consume_queue_ms: u64,
-    // Retention (store `retention` module).
-    pub file_reserved_time_hours: u64,
-    pub delete_when: String,
-    pub disk_max_used_space_ratio: u32,
-    pub disk_space_warning_level_ratio: u32,
-    pub disk_space_clean_forcibly_ratio: u32,
-    pub clean_resource_interval_ms: u64,
-    pub delete_file_batch_max: usize,
-    pub delete_commit_log_files_interval_ms: u64,
-    pub destroy_mapped_file_interval_forcibly_ms: u64,
+    /// Everything the message store reads (`MessageStoreConfig` keys: storePathRootDir, flushDiskType, ...).
+    pub store: StoreConfig,
 }
 
 impl Default for BrokerConfig {
@@ -66,7 +43,6 @@ impl Default for BrokerConfig {
         BrokerConfig {
             listen_port: 10911,
             namesrv_addr: None,
-            store_path_root_dir: PathBuf::from("./data"),
             broker_name: "broker-a".into(),
             broker_cluster_name: "DefaultCluster".into(),
             broker_id: 0,
@@ -78,11 +54,6 @@ impl Default for BrokerConfig {
             cluster_topic_enable: true,
             broker_topic_enable: true,
             broker_permission: 6,
-            flush_disk_type: FlushDiskType::Async,
-            flush_interval_commit_log_ms: 500,
-            max_message_size: 4 * 1024 * 1024,
-            mapped_file_size_commit_log: 1024 * 1024 * 1024,
-            mapped_file_size_consume_queue: 300_000 * 20,
             region_id: "DefaultRegion".into(),
             trace_on: true,
             register_name_server_period_ms: 30_000,
@@ -90,23 +61,10 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             short_polling_time_ms: 1_000,
             channel_expired_timeout_ms: 120_000,
-            message_index_enable: true,
-            max_hash_slot_num: 5_000_000,
-            max_index_num: 20_000_000,
-            sync_flush_timeout_ms: 5_000,
-            truncate_corrupt_commit_log: false,
-            flush_commit_log_least_pages: 4,
-            flush_commit_log_thorough_interval_ms: 10_000,
-            flush_interval_consume_queue_ms: 1_000,
-            file_reserved_time_hours: 72,
-            delete_when: "04".into(),
-            disk_max_used_space_ratio: 75,
-            disk_space_warning_level_ratio: 90,
-            disk_space_clean_forcibly_ratio: 85,
-            clean_resource_interval_ms: 10_000,
-            delete_file_batch_max: 10,
-            delete_commit_log_files_interval_ms: 100,
-            destroy_mapped_file_interval_forcibly_ms: 120_000,
+            store: StoreConfig {
+                root_dir: PathBuf::from("./data"),
+                ..StoreConfig::default()
+            },
         }
     }
 }
@@ -139,7 +97,7 @@ impl BrokerConfig {
         match key {
             "listenPort" => self.listen_port = parse(key, value)?,
             "namesrvAddr" => self.namesrv_addr = Some(value.to_string()),
-            "storePathRootDir" => self.store_path_root_dir = PathBuf::from(value),
+            "storePathRootDir" => self.store.root_dir = PathBuf::from(value),
             "brokerName" => self.broker_name = value.to_string(),
             "brokerClusterName" => self.broker_cluster_name = value.to_string(),
             "brokerId" => self.broker_id = parse(key, value)?,
@@ -154,7 +112,7 @@ impl BrokerConfig {
             "brokerTopicEnable" => self.broker_topic_enable = parse_bool(value),
             "brokerPermission" => self.broker_permission = parse(key, value)?,
             "flushDiskType" => {
-                self.flush_disk_type = match value {
+                self.store.flush_disk_type = match value {
                     "ASYNC_FLUSH" => FlushDiskType::Async,
                     "SYNC_FLUSH" => FlushDiskType::Sync,
                     other => {
@@ -162,11 +120,15 @@ impl BrokerConfig {
                     }
                 }
             }
-            "flushIntervalCommitLog" => self.flush_interval_commit_log_ms = parse(key, value)?,
-            "maxMessageSize" => self.max_message_size = parse(key, value)?,
-            "mappedFileSizeCommitLog" => self.mapped_file_size_commit_log = parse(key, value)?,
+            "flushIntervalCommitLog" => {
+                self.store.flush_interval_commit_log_ms = parse(key, value)?
+            }
+            "maxMessageSize" => self.store.max_message_size = parse(key, value)?,
+            "mappedFileSizeCommitLog" => {
+                self.store.mapped_file_size_commit_log = parse(key, value)?
+            }
             "mappedFileSizeConsumeQueue" => {
-                self.mapped_file_size_consume_queue = parse(key, value)?
+                self.store.mapped_file_size_consume_queue = parse(key, value)?
             }
             "regionId" => self.region_id = value.to_string(),
             "traceOn" => self.trace_on = parse_bool(value),
@@ -177,20 +139,24 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(value),
             "shortPollingTimeMills" => self.short_polling_time_ms = parse(key, value)?,
             "channelExpiredTimeout" => self.channel_expired_timeout_ms = parse(key, value)?,
-            "messageIndexEnable" => self.message_index_enable = parse_bool(value),
-            "maxHashSlotNum" => self.max_hash_slot_num = parse(key, value)?,
-            "maxIndexNum" => self.max_index_num = parse(key, value)?,
-            "syncFlushTimeout" => self.sync_flush_timeout_ms = parse(key, value)?,
-            "truncateCorruptCommitLog" => self.truncate_corrupt_commit_log = parse_bool(value),
-            "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse(key, value)?,
+            "messageIndexEnable" => self.store.message_index_enable = parse_bool(value),
+            "maxHashSlotNum" => self.store.max_hash_slot_num = parse(key, value)?,
+            "maxIndexNum" => self.store.max_index_num = parse(key, value)?,
+            "syncFlushTimeout" => self.store.sync_flush_timeout_ms = parse(key, value)?,
+            "truncateCorruptCommitLog" => {
+                self.store.truncate_corrupt_commit_log = parse_bool(value)
+            }
+            "flushCommitLogLeastPages" => {
+                self.store.flush_commit_log_least_pages = parse(key, value)?
+            }
             "flushCommitLogThoroughInterval" => {
-                self.flush_commit_log_thorough_interval_ms = parse(key, value)?
+                self.store.flush_commit_log_thorough_interval_ms = parse(key, value)?
             }
             "flushIntervalConsumeQueue" => {
-                self.flush_interval_consume_queue_ms = parse(key, value)?
+                self.store.flush_interval_consume_queue_ms = parse(key, value)?
             }
-            "fileReservedTime" => self.file_reserved_time_hours = parse(key, value)?,
-            "deleteWhen" => self.delete_when = value.to_string(),
+            "fileReservedTime" => self.store.file_reserved_time_hours = parse(key, value)?,
+            "deleteWhen" => self.store.delete_when = value.to_string(),
             // Replication is not there yet: rmqd runs as a master, and refuses to pretend to be a slave.
             "brokerRole" => match value.trim() {
                 "ASYNC_MASTER" | "SYNC_MASTER" => {}
@@ -198,20 +164,20 @@ impl BrokerConfig {
                     "brokerRole {other:?} is not supported yet (only ASYNC_MASTER/SYNC_MASTER)"
                 ),
             },
-            "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = parse(key, value)?,
+            "diskMaxUsedSpaceRatio" => self.store.disk_max_used_space_ratio = parse(key, value)?,
             "diskSpaceWarningLevelRatio" => {
-                self.disk_space_warning_level_ratio = parse(key, value)?
+                self.store.disk_space_warning_level_ratio = parse(key, value)?
             }
             "diskSpaceCleanForciblyRatio" => {
-                self.disk_space_clean_forcibly_ratio = parse(key, value)?
+                self.store.disk_space_clean_forcibly_ratio = parse(key, value)?
             }
-            "cleanResourceInterval" => self.clean_resource_interval_ms = parse(key, value)?,
-            "deleteFileBatchMax" => self.delete_file_batch_max = parse(key, value)?,
+            "cleanResourceInterval" => self.store.clean_resource_interval_ms = parse(key, value)?,
+            "deleteFileBatchMax" => self.store.delete_file_batch_max = parse(key, value)?,
             "deleteCommitLogFilesInterval" => {
-                self.delete_commit_log_files_interval_ms = parse(key, value)?
+                self.store.delete_commit_log_files_interval_ms = parse(key, value)?
             }
             "destroyMapedFileIntervalForcibly" => {
-                self.destroy_mapped_file_interval_forcibly_ms = parse(key, value)?
+                self.store.destroy_mapped_file_interval_forcibly_ms = parse(key, value)?
             }
             _ => return Ok(false),
         }
@@ -351,7 +317,10 @@ mod tests {
     fn applies_retention_keys() {
         let mut config = BrokerConfig::default();
         assert_eq!(
-            (config.file_reserved_time_hours, config.delete_when.as_str()),
+            (
+                config.store.file_reserved_time_hours,
+                config.store.delete_when.as_str()
+            ),
             (72, "04")
         );
         for (k, v) in [
@@ -361,9 +330,9 @@ mod tests {
         ] {
             assert!(config.apply(k, v).unwrap(), "{k}");
         }
-        assert_eq!(config.file_reserved_time_hours, 48);
-        assert_eq!(config.delete_when, "03;15");
-        assert_eq!(config.disk_space_warning_level_ratio, 95);
+        assert_eq!(config.store.file_reserved_time_hours, 48);
+        assert_eq!(config.store.delete_when, "03;15");
+        assert_eq!(config.store.disk_space_warning_level_ratio, 95);
         assert!(config.apply("diskMaxUsedSpaceRatio", "75%").is_err());
     }
 
@@ -375,7 +344,7 @@ mod tests {
         assert!(!config.apply("someFutureKey", "x").unwrap());
         assert!(config.apply("listenPort", "abc").is_err());
         assert!(config.apply("flushDiskType", "SYNC_FLUSH").is_ok());
-        assert_eq!(config.flush_disk_type, FlushDiskType::Sync);
+        assert_eq!(config.store.flush_disk_type, FlushDiskType::Sync);
         assert_eq!(
             config.namesrv_addrs(),
             Vec::<String>::new(),

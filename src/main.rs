@@ -104,7 +104,7 @@ async fn run_broker(config: config::BrokerConfig) -> anyhow::Result<Arc<broker::
     tracing::info!(
         port = broker.config.listen_port,
         vip_port,
-        store = %broker.config.store_path_root_dir.display(),
+        store = %broker.config.store.root_dir.display(),
         namesrv = ?broker.config.namesrv_addr,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "broker started"

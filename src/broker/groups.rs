@@ -27,7 +27,7 @@ pub struct GroupTable {
 
 impl GroupTable {
     pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
-        let path = rmq_store::config::subscription_group_path(&config.store_path_root_dir);
+        let path = rmq_store::config::subscription_group_path(&config.store.root_dir);
         let mut file = SubscriptionGroupFile::load(&path)?;
         for name in SYSTEM_GROUPS {
             file.groups

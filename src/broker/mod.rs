@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::header::{CommandHeader, NotifyConsumerIdsChangedRequestHeader};
-use rmq_store::{MessageStore, StoreConfig};
+use rmq_store::MessageStore;
 
 use crate::config::BrokerConfig;
 use crate::error::ServiceError;
@@ -58,37 +58,11 @@ impl Broker {
             .ok()
             .and_then(|mut a| a.next())
             .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
-        let store_config = StoreConfig {
-            root_dir: config.store_path_root_dir.clone(),
-            mapped_file_size_commit_log: config.mapped_file_size_commit_log,
-            mapped_file_size_consume_queue: config.mapped_file_size_consume_queue,
-            max_message_size: config.max_message_size,
-            flush_disk_type: config.flush_disk_type,
-            flush_interval_commit_log_ms: config.flush_interval_commit_log_ms,
-            message_index_enable: config.message_index_enable,
-            max_hash_slot_num: config.max_hash_slot_num,
-            max_index_num: config.max_index_num,
-            sync_flush_timeout_ms: config.sync_flush_timeout_ms,
-            truncate_corrupt_commit_log: config.truncate_corrupt_commit_log,
-            flush_commit_log_least_pages: config.flush_commit_log_least_pages,
-            flush_commit_log_thorough_interval_ms: config.flush_commit_log_thorough_interval_ms,
-            flush_interval_consume_queue_ms: config.flush_interval_consume_queue_ms,
-            file_reserved_time_hours: config.file_reserved_time_hours,
-            delete_when: config.delete_when.clone(),
-            disk_max_used_space_ratio: config.disk_max_used_space_ratio,
-            disk_space_warning_level_ratio: config.disk_space_warning_level_ratio,
-            disk_space_clean_forcibly_ratio: config.disk_space_clean_forcibly_ratio,
-            clean_resource_interval_ms: config.clean_resource_interval_ms,
-            delete_file_batch_max: config.delete_file_batch_max,
-            delete_commit_log_files_interval_ms: config.delete_commit_log_files_interval_ms,
-            destroy_mapped_file_interval_forcibly_ms: config
-                .destroy_mapped_file_interval_forcibly_ms,
-            ..StoreConfig::default()
-        };
+        let store_config = config.store.clone();
         let store = MessageStore::open(store_config).with_context(|| {
             format!(
                 "cannot open the store at {}",
-                config.store_path_root_dir.display()
+                config.store.root_dir.display()
             )
         })?;
         let topics = TopicTable::load(&config)?;

@@ -26,7 +26,7 @@ pub struct OffsetTable {
 
 impl OffsetTable {
     pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
-        let path = rmq_store::config::consumer_offset_path(&config.store_path_root_dir);
+        let path = rmq_store::config::consumer_offset_path(&config.store.root_dir);
         Ok(OffsetTable {
             file: Mutex::new(ConsumerOffsetFile::load(&path)?),
             path,

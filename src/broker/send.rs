@@ -285,12 +285,12 @@ impl Broker {
     }
 
     fn check_body(&self, body: &Bytes) -> Result<(), ServiceError> {
-        if body.len() > self.config.max_message_size {
+        if body.len() > self.config.store.max_message_size {
             return Err(reply_error(
                 ResponseCode::MessageIllegal,
                 format!(
                     "the message body size over max value, MAX: {}",
-                    self.config.max_message_size
+                    self.config.store.max_message_size
                 ),
             ));
         }

@@ -80,7 +80,7 @@ pub struct TopicTable {
 
 impl TopicTable {
     pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
-        let path = rmq_store::config::topics_path(&config.store_path_root_dir);
+        let path = rmq_store::config::topics_path(&config.store.root_dir);
         let mut file = TopicConfigFile::load(&path)?;
         for system in system_topics(config) {
             file.topics
@@ -236,6 +236,7 @@ fn system_topics(config: &BrokerConfig) -> Vec<TopicConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rmq_store::StoreConfig;
 
     #[test]
     fn topic_names_follow_the_java_rule() {
@@ -250,7 +251,10 @@ mod tests {
     fn auto_creation_inherits_from_tbw102() {
         let dir = tempfile::tempdir().unwrap();
         let config = BrokerConfig {
-            store_path_root_dir: dir.path().to_path_buf(),
+            store: StoreConfig {
+                root_dir: dir.path().to_path_buf(),
+                ..StoreConfig::default()
+            },
             ..BrokerConfig::default()
         };
         let table = TopicTable::load(&config).unwrap();
