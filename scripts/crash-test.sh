@@ -29,23 +29,7 @@ result=FAIL
 log() { echo "crash-test: $*" >&2; }
 
 # A port p is usable for a broker when p, p-2 (VIP channel) and p+1 (HA) are all free.
-free_port() {
-  python3 - <<'PY'
-import socket, random
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-while True:
-    p = random.randint(20000, 60000)
-    if all(free(q) for q in (p - 2, p, p + 1)):
-        print(p); break
-PY
-}
+free_port() { python3 "$ROOT/scripts/free-port.py"; }
 
 cleanup() {
   if [[ -n "$LOAD_PID" ]] && kill -0 "$LOAD_PID" 2>/dev/null; then

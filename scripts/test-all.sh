@@ -22,23 +22,7 @@ record() { # name, exit code
 }
 
 # A port p is usable for a broker when p, p-2 (VIP channel) and p+1 (HA) are all free.
-free_port() {
-  python3 - "$@" <<'PY'
-import socket, random, sys
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-while True:
-    p = random.randint(20000, 60000)
-    if all(free(q) for q in (p - 2, p, p + 1)):
-        print(p); break
-PY
-}
+free_port() { python3 "$ROOT/scripts/free-port.py"; }
 
 cleanup() {
   for dir in "$WORK"/*/; do
