@@ -7,6 +7,7 @@
 # Env: as scripts/broker-ctl.sh (NAMESRV_PORT, BROKER_PORT, JAVA_BROKER_VERSION, RMQD_BIN, BROKER_EXTRA_CONF,
 # ...). The name server the clients use stays on NAMESRV_PORT: stopping `java` stops the Java name server
 # too (rmqd standalone embeds its own on that port), and starting `java` starts the Java name server.
+# STORE_SWITCH_KILL=1 SIGKILLs the FROM broker instead of stopping it cleanly (a crash, then the migration).
 # STORE_SWITCH_SNAPSHOT=1 copies the stopped broker's store to WORKDIR/store-by-FROM before TO starts, so
 # the files FROM wrote can be compared with what TO made of them. Prints the store layout at the switch.
 set -euo pipefail
@@ -29,6 +30,11 @@ done
 log() { echo "store-switch: $*" >&2; }
 
 start=$SECONDS
+if [[ "${STORE_SWITCH_KILL:-0}" == 1 ]]; then
+  # A crash instead of a clean stop: TO then runs its abnormal recovery (abort file, checkpoint) on FROM's
+  # files. Pages already written survive a process kill; consumer offsets only as of FROM's last flush.
+  "$CTL" kill "$FROM" "$WORKDIR"
+fi
 "$CTL" stop "$FROM" "$WORKDIR"
 # The stopped kind must not linger: a second process on the store (or the ports) would corrupt the test.
 if "$CTL" status "$FROM" "$WORKDIR"; then

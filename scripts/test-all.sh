@@ -12,6 +12,8 @@ skip_java_broker=false
 JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
 JAVA_BROKER_VERSIONS=${JAVA_BROKER_VERSIONS:-"4.9.7 5.3.3"}
 CRASH_ITERATIONS=${CRASH_ITERATIONS:-3}
+# Broker settings the client suites expect, applied identically to rmqd and the Java brokers.
+SUITE_BROKER_CONF=${SUITE_BROKER_CONF:-"enablePropertyFilter=true"}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-test.XXXXXX")
 failures=()
 passes=()
@@ -49,9 +51,9 @@ run_client_suites() { # kind label
   NAMESRV_PORT=$(free_port); BROKER_PORT=$(free_port)
   while [[ "$BROKER_PORT" == "$NAMESRV_PORT" ]]; do BROKER_PORT=$(free_port); done
   step "start $label (name server $NAMESRV_PORT, broker $BROKER_PORT)"
-  scripts/broker-ctl.sh start "$kind" "$dir"
+  BROKER_EXTRA_CONF="$SUITE_BROKER_CONF" scripts/broker-ctl.sh start "$kind" "$dir"
   export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
-  export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7} $ROOT/scripts/broker-ctl.sh restart $kind $dir"
+  export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='$SUITE_BROKER_CONF' NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7} $ROOT/scripts/broker-ctl.sh restart $kind $dir"
   for v in $JAVA_CLIENT_VERSIONS; do
     step "Java client $v against $label"
     set +e

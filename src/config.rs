@@ -34,6 +34,16 @@ pub struct BrokerConfig {
     pub long_polling_enable: bool,
     pub short_polling_time_ms: u64,
     pub channel_expired_timeout_ms: u64,
+    /// SQL92 property filters (`enablePropertyFilter`); off by default, as in Java.
+    pub enable_property_filter: bool,
+    /// Transactions (compat-map §3.9): how often unresolved half messages are checked back
+    /// (`transactionCheckInterval`, 60 s as in 4.x; 5.x uses 30 s), how old a half must be before its
+    /// first check (`transactionTimeOut`), the check limit (`transactionCheckMax`), and whether
+    /// transactional sends are refused (`rejectTransactionMessage`).
+    pub transaction_check_interval_ms: u64,
+    pub transaction_timeout_ms: u64,
+    pub transaction_check_max: i32,
+    pub reject_transaction_message: bool,
     /// Everything the message store reads (`MessageStoreConfig` keys: storePathRootDir, flushDiskType, ...).
     pub store: StoreConfig,
 }
@@ -61,6 +71,11 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             short_polling_time_ms: 1_000,
             channel_expired_timeout_ms: 120_000,
+            enable_property_filter: false,
+            transaction_check_interval_ms: 60_000,
+            transaction_timeout_ms: 6_000,
+            transaction_check_max: 15,
+            reject_transaction_message: false,
             store: StoreConfig {
                 root_dir: PathBuf::from("./data"),
                 ..StoreConfig::default()
@@ -139,6 +154,11 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(value),
             "shortPollingTimeMills" => self.short_polling_time_ms = parse(key, value)?,
             "channelExpiredTimeout" => self.channel_expired_timeout_ms = parse(key, value)?,
+            "transactionCheckInterval" => self.transaction_check_interval_ms = parse(key, value)?,
+            "transactionTimeOut" => self.transaction_timeout_ms = parse(key, value)?,
+            "transactionCheckMax" => self.transaction_check_max = parse(key, value)?,
+            "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(value),
+            "enablePropertyFilter" => self.enable_property_filter = parse_bool(value),
             "messageIndexEnable" => self.store.message_index_enable = parse_bool(value),
             "maxHashSlotNum" => self.store.max_hash_slot_num = parse(key, value)?,
             "maxIndexNum" => self.store.max_index_num = parse(key, value)?,

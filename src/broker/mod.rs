@@ -1,14 +1,20 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
 mod admin;
+mod call_client;
 pub mod clients;
+mod filter;
 mod groups;
 mod heartbeat;
 mod offsets;
+mod order_lock;
 mod pull;
 mod pull_wait;
 pub mod register;
+mod retro;
 mod send;
+mod sql92;
+mod transaction;
 pub mod topics;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -42,6 +48,10 @@ pub struct Broker {
     groups: GroupTable,
     clients: Mutex<ClientRegistry>,
     pulls: PullWaiters,
+    /// Per-queue locks of orderly consumer groups (LOCK_BATCH_MQ).
+    order_locks: order_lock::OrderLocks,
+    /// Compiled SQL92 selectors of pulls and CHECK_CLIENT_CONFIG.
+    selectors: filter::SelectorCache,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
@@ -76,6 +86,8 @@ impl Broker {
             store: Arc::new(store),
             clients: Mutex::new(ClientRegistry::default()),
             pulls: PullWaiters::default(),
+            order_locks: order_lock::OrderLocks::default(),
+            selectors: filter::SelectorCache::default(),
             namesrv_client: RemotingClient::new(),
             store_host,
             config,
@@ -90,6 +102,7 @@ impl Broker {
     pub fn start(self: &Arc<Self>) {
         register::spawn_registration(self);
         self.offsets.spawn_persist(self);
+        transaction::check::spawn(self);
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -160,6 +173,16 @@ impl Broker {
             RequestCode::DeleteTopicInBroker => self.delete_topic(&req),
             RequestCode::GetAllTopicConfig => self.all_topic_config(),
             RequestCode::ViewMessageById => self.view_message(&req),
+            RequestCode::LockBatchMq => self.lock_batch_mq(&req),
+            RequestCode::UnlockBatchMq => self.unlock_batch_mq(&req),
+            RequestCode::EndTransaction => {
+                return self.end_transaction(&req).map(|r| r.map(Outbound::Command))
+            }
+            RequestCode::CheckClientConfig => self.check_client_config(&req),
+            RequestCode::SearchOffsetByTimestamp => self.search_offset(&req),
+            RequestCode::InvokeBrokerToResetOffset => self.reset_offset(&req),
+            RequestCode::GetConsumerRunningInfo => return self.consumer_running_info(conn, req),
+            RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
             other => Err(not_supported(req.code, other)),
         };
         reply.map(|r| Some(Outbound::Command(r)))
@@ -187,6 +210,14 @@ impl RequestHandler for Broker {
     fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
         self.dispatch(conn, request)
             .unwrap_or_else(|e| Some(Outbound::Command(e.into_response())))
+    }
+
+    /// Answers to broker-initiated requests (307/309 forwarded to a consumer).
+    fn on_response(&self, conn: &Connection, response: RemotingCommand) {
+        let opaque = response.opaque;
+        if !conn.complete(response) {
+            tracing::debug!(peer = %conn.peer(), opaque, "response nobody waits for");
+        }
     }
 
     fn on_disconnect(&self, conn: &Connection) {

@@ -10,10 +10,14 @@ use rmq_store::config::perm;
 use rmq_store::{GetResult, GetStatus};
 
 use super::clients::Subscription;
+use super::sql92::Selector;
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
 use crate::remoting::server::finish_response;
 use crate::remoting::{Connection, Outbound};
+
+/// What a pull filters with: the subscription (tags) and, for SQL92, the compiled selector.
+type PullFilter = (Subscription, Option<Arc<Selector>>);
 
 /// `PullSysFlag` bits.
 const FLAG_COMMIT_OFFSET: i32 = 0x1;
@@ -38,18 +42,24 @@ impl Broker {
             Ok(h) => h,
             Err(e) => return Some(Outbound::Command(ServiceError::from(e).into_response())),
         };
-        let subscription = match self.check_pull(&h) {
+        let (subscription, selector) = match self.check_pull(&h) {
             Ok(s) => s,
             Err(e) => return Some(Outbound::Command(e.into_response())),
         };
         let max_nums = h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT);
-        let result = self.store.get_messages(
+        // A SQL92 subscription passes every consume-queue unit and is decided on the record.
+        let result = self.store.get_messages_filtered(
             &h.topic,
             h.queue_id,
             h.queue_offset,
             max_nums,
             MAX_TRANSFER_BYTES,
-            &|tags_code| subscription.matches_tags_code(tags_code),
+            &|tags_code| selector.is_some() || subscription.matches_tags_code(tags_code),
+            &|record| {
+                selector
+                    .as_ref()
+                    .is_none_or(|s| super::filter::record_matches(s, record))
+            },
         );
         if first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0 {
             self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
@@ -71,8 +81,9 @@ impl Broker {
         Some(pull_response(code, result))
     }
 
-    /// Permission, group, topic, queue and subscription checks, in Java's order.
-    fn check_pull(&self, h: &PullMessageRequestHeader) -> Result<Subscription, ServiceError> {
+    /// Permission, group, topic, queue and subscription checks, in Java's order. Returns the
+    /// subscription and, for SQL92, its compiled selector.
+    fn check_pull(&self, h: &PullMessageRequestHeader) -> Result<PullFilter, ServiceError> {
         if !perm::is_readable(self.config.broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
@@ -115,20 +126,13 @@ impl Broker {
                 ),
             ));
         }
-        let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
-        if !expression_type.eq_ignore_ascii_case("TAG") {
-            return Err(reply_error(
-                ResponseCode::SystemError,
-                "The broker does not support consumer to filter message by SQL92",
-            ));
-        }
         if h.sys_flag & FLAG_SUBSCRIPTION != 0 {
             let expression = h.subscription.as_deref().unwrap_or("*");
-            return Ok(Subscription::from_expression(
-                &h.topic,
-                expression,
-                h.sub_version,
-            ));
+            let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
+            let selector = self.pull_selector(expression_type, expression, true)?;
+            let mut sub = Subscription::from_expression(&h.topic, expression, h.sub_version);
+            sub.expression_type = expression_type.to_string();
+            return Ok((sub, selector));
         }
         let clients = self.clients.lock();
         if !clients.consumers.contains_key(&h.consumer_group) {
@@ -155,7 +159,10 @@ impl Broker {
                 "the consumer's subscription not latest",
             ));
         }
-        Ok(sub.clone())
+        let sub = sub.clone();
+        drop(clients);
+        let selector = self.pull_selector(&sub.expression_type, &sub.sub_string, false)?;
+        Ok((sub, selector))
     }
 }
 

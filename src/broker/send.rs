@@ -96,10 +96,11 @@ impl Broker {
         let queue_id = self.pick_queue(&h, &topic)?;
         self.check_body(&req.body)?;
         let mut pairs = properties::decode(h.properties.as_deref().unwrap_or(""));
-        let is_transactional = pairs
-            .iter()
-            .any(|(k, v)| k == properties::TRANSACTION_PREPARED && v.eq_ignore_ascii_case("true"));
-        if is_transactional {
+        let is_half = super::transaction::is_half_send(
+            h.properties.as_deref().unwrap_or(""),
+            h.reconsume_times.unwrap_or(0),
+        );
+        if is_half && self.config.reject_transaction_message {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!(
@@ -122,6 +123,9 @@ impl Broker {
         let uniq_key = properties::get(&props, properties::UNIQ_KEY).map(String::from);
         let tags_code = message::tags_code(properties::get(&props, properties::TAGS));
         let mut msg = self.new_record(conn, &h, &topic, queue_id, req.body.clone(), h.flag, props);
+        if is_half {
+            super::transaction::into_half(&mut msg);
+        }
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;

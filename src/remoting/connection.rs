@@ -1,18 +1,37 @@
 //! One accepted client connection: a handle that lets any task queue frames for the writer task.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use rmq_codec::code::RequestCode;
-use rmq_codec::command::{ExtFields, RemotingCommand, RPC_ONEWAY};
-use tokio::sync::mpsc;
+use rmq_codec::command::{ExtFields, RemotingCommand, RPC_ONEWAY, RPC_TYPE_RESPONSE};
+use tokio::sync::{mpsc, oneshot};
 
 /// Frames waiting for the writer task, per connection. A peer that stops reading fills this queue and is
 /// disconnected instead of growing the broker's memory.
 pub const OUTBOUND_QUEUE_LEN: usize = 4096;
+
+/// Broker-initiated requests awaiting an answer on one connection (GET_CONSUMER_RUNNING_INFO and
+/// CONSUME_MESSAGE_DIRECTLY forwarded to a client). Admin calls are rare; this only bounds a flood.
+pub const MAX_PENDING_CALLS: usize = 256;
+
+/// Why a broker-initiated request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("connection to {0} closed")]
+    Closed(SocketAddr),
+    #[error("wait response on the channel <{0}> timeout, {1}(ms)")]
+    Timeout(SocketAddr, u64),
+    #[error("too many outstanding requests to {0}")]
+    TooMany(SocketAddr),
+    #[error("send request to <{0}> failed")]
+    SendFailed(SocketAddr),
+}
 
 /// A frame on its way to the socket.
 pub enum Outbound {
@@ -38,6 +57,21 @@ struct ConnectionInner {
     tx: mpsc::Sender<Outbound>,
     next_opaque: AtomicI32,
     last_read_ms: AtomicU64,
+    /// Opaque of each outstanding broker-initiated request -> where its response goes. Entries leave
+    /// when answered, timed out, or the waiting task is dropped (`PendingCall`).
+    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+}
+
+/// Removes a pending call's entry however `call` ends.
+struct PendingCall<'a> {
+    conn: &'a Connection,
+    opaque: i32,
+}
+
+impl Drop for PendingCall<'_> {
+    fn drop(&mut self) {
+        self.conn.inner.pending.lock().remove(&self.opaque);
+    }
 }
 
 impl Connection {
@@ -49,6 +83,7 @@ impl Connection {
                 tx,
                 next_opaque: AtomicI32::new(1),
                 last_read_ms: AtomicU64::new(now_ms()),
+                pending: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -84,10 +119,55 @@ impl Connection {
 
     /// Sends a broker-initiated oneway request (e.g. NOTIFY_CONSUMER_IDS_CHANGED) with our own opaque.
     pub fn send_oneway(&self, code: RequestCode, ext_fields: ExtFields) -> bool {
-        let mut cmd = RemotingCommand::new_request(code, ext_fields);
+        self.send_oneway_command(RemotingCommand::new_request(code, ext_fields))
+    }
+
+    /// [`Connection::send_oneway`] for a request that also has a body (RESET_CONSUMER_CLIENT_OFFSET).
+    pub fn send_oneway_command(&self, mut cmd: RemotingCommand) -> bool {
         cmd.flag |= RPC_ONEWAY;
         cmd.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
         self.send(Outbound::Command(cmd))
+    }
+
+    /// Sends a broker-initiated request and waits for the peer's response (Java `invokeSync`), at most
+    /// `timeout`. The response arrives through [`Connection::complete`], called by the reader task.
+    pub async fn call(
+        &self,
+        mut cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, CallError> {
+        let peer = self.peer();
+        cmd.flag &= !(RPC_ONEWAY | RPC_TYPE_RESPONSE);
+        cmd.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = self.inner.pending.lock();
+            if pending.len() >= MAX_PENDING_CALLS {
+                return Err(CallError::TooMany(peer));
+            }
+            pending.insert(cmd.opaque, tx);
+        }
+        let _entry = PendingCall {
+            conn: self,
+            opaque: cmd.opaque,
+        };
+        if !self.send(Outbound::Command(cmd)) {
+            return Err(CallError::SendFailed(peer));
+        }
+        tokio::select! {
+            answer = rx => answer.map_err(|_| CallError::Closed(peer)),
+            _ = self.inner.tx.closed() => Err(CallError::Closed(peer)),
+            _ = tokio::time::sleep(timeout) => {
+                Err(CallError::Timeout(peer, timeout.as_millis() as u64))
+            }
+        }
+    }
+
+    /// Hands a response frame to the `call` waiting for its opaque. False when nobody waits (late
+    /// answers after a timeout, or a response we never asked for).
+    pub fn complete(&self, response: RemotingCommand) -> bool {
+        let waiter = self.inner.pending.lock().remove(&response.opaque);
+        waiter.is_some_and(|tx| tx.send(response).is_ok())
     }
 }
 
@@ -96,4 +176,74 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmq_codec::code::ResponseCode;
+
+    fn connection() -> (Connection, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(8);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1234));
+        (Connection::new(1, peer, tx), rx)
+    }
+
+    fn sent_request(rx: &mut mpsc::Receiver<Outbound>) -> RemotingCommand {
+        match rx.try_recv() {
+            Ok(Outbound::Command(cmd)) => cmd,
+            _ => panic!("no request was queued"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_gets_the_response_with_its_opaque() {
+        let (conn, mut rx) = connection();
+        let caller = conn.clone();
+        let call = tokio::spawn(async move {
+            let req =
+                RemotingCommand::new_request(RequestCode::GetConsumerRunningInfo, ExtFields::new());
+            caller.call(req, Duration::from_secs(5)).await
+        });
+        tokio::task::yield_now().await;
+        while rx.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let req = sent_request(&mut rx);
+        assert!(!req.is_response() && !req.is_oneway());
+        let mut other = RemotingCommand::new_response(ResponseCode::SystemError, None);
+        other.opaque = req.opaque + 1;
+        assert!(
+            !conn.complete(other),
+            "a response with another opaque is not ours"
+        );
+        let mut resp = RemotingCommand::new_response(ResponseCode::Success, Some("x".into()));
+        resp.opaque = req.opaque;
+        assert!(conn.complete(resp));
+        let answer = call.await.unwrap().unwrap();
+        assert_eq!(answer.remark.as_deref(), Some("x"));
+        assert!(conn.inner.pending.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_call_times_out_and_forgets_its_opaque() {
+        let (conn, mut rx) = connection();
+        let req =
+            RemotingCommand::new_request(RequestCode::GetConsumerRunningInfo, ExtFields::new());
+        let outcome = conn.call(req, Duration::from_millis(20)).await;
+        assert!(matches!(outcome, Err(CallError::Timeout(..))));
+        let late = sent_request(&mut rx);
+        assert!(!conn.complete(late), "late answers are dropped");
+        assert!(conn.inner.pending.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_closed_connection_ends_the_call() {
+        let (conn, rx) = connection();
+        drop(rx);
+        let req =
+            RemotingCommand::new_request(RequestCode::GetConsumerRunningInfo, ExtFields::new());
+        let outcome = conn.call(req, Duration::from_secs(5)).await;
+        assert!(matches!(outcome, Err(CallError::SendFailed(_))));
+    }
 }

@@ -64,6 +64,40 @@ command_header! {
     }
 }
 
+command_header! {
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222, admin to broker) and RESET_CONSUMER_CLIENT_OFFSET (220, broker
+    /// to consumer, oneway). `queueId` (-1 = all) and `offset` are 5.x additions.
+    pub struct ResetOffsetRequestHeader {
+        topic: String = "topic",
+        group: String = "group",
+        /// Epoch milliseconds; -1 means the max offset.
+        timestamp: i64 = "timestamp",
+        is_force: bool = "isForce",
+        queue_id: Option<i32> = "queueId",
+        offset: Option<i64> = "offset",
+    }
+}
+
+command_header! {
+    /// GET_CONSUMER_RUNNING_INFO (307), admin to broker and broker to consumer.
+    pub struct GetConsumerRunningInfoRequestHeader {
+        consumer_group: String = "consumerGroup",
+        client_id: String = "clientId",
+        jstack_enable: bool = "jstackEnable",
+    }
+}
+
+command_header! {
+    /// CONSUME_MESSAGE_DIRECTLY (309), admin to broker and broker to consumer.
+    pub struct ConsumeMessageDirectlyRequestHeader {
+        consumer_group: String = "consumerGroup",
+        client_id: Option<String> = "clientId",
+        /// An offsetMsgId: the broker reads the record at its commit-log offset.
+        msg_id: Option<String> = "msgId",
+        broker_name: Option<String> = "brokerName",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

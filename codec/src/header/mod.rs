@@ -176,8 +176,10 @@ mod namesrv;
 mod send;
 
 pub use admin::{
-    CreateTopicRequestHeader, DeleteTopicRequestHeader, GetTopicsByClusterRequestHeader,
-    QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
+    ConsumeMessageDirectlyRequestHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader,
+    GetConsumerRunningInfoRequestHeader, GetTopicsByClusterRequestHeader,
+    QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
+    ViewMessageRequestHeader,
 };
 pub use consume::{
     GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,

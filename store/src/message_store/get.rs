@@ -6,6 +6,12 @@ use crate::consume_queue::ConsumeQueue;
 /// Minimum number of units scanned per pull (Java `maxFilterMessageSize` 16000 bytes / 20).
 const MIN_SCAN_UNITS: usize = 800;
 
+/// The consume-queue level filter and the record level one of one read.
+struct Filters<'a> {
+    tags_code: &'a dyn Fn(i64) -> bool,
+    record: &'a dyn Fn(&[u8]) -> bool,
+}
+
 impl MessageStore {
     /// Reads up to `max_msg_nums` records (and at most `max_total_bytes`, the first record always allowed) from
     /// the queue starting at logical `offset`, keeping those whose tags code passes `filter`. Status and
@@ -18,6 +24,31 @@ impl MessageStore {
         max_msg_nums: i32,
         max_total_bytes: usize,
         filter: &dyn Fn(i64) -> bool,
+    ) -> GetResult {
+        self.get_messages_filtered(
+            topic,
+            queue_id,
+            offset,
+            max_msg_nums,
+            max_total_bytes,
+            filter,
+            &|_| true,
+        )
+    }
+
+    /// [`Self::get_messages`] with a second filter over each raw record that passed `filter` (SQL92
+    /// property filters, `ExpressionMessageFilter.isMatchedByCommitLog`). Records it rejects count as
+    /// scanned, like units the tags code rejects.
+    #[allow(clippy::too_many_arguments)]
+    pub fn get_messages_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        max_total_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+        record_filter: &dyn Fn(&[u8]) -> bool,
     ) -> GetResult {
         let mut result = GetResult {
             status: GetStatus::NoMessageInQueue,
@@ -41,7 +72,11 @@ impl MessageStore {
         } else if offset > max {
             (GetStatus::OffsetOverflowBadly, max)
         } else {
-            return self.scan_queue(&cq, offset, max_msg_nums, max_total_bytes, filter, result);
+            let filters = Filters {
+                tags_code: filter,
+                record: record_filter,
+            };
+            return self.scan_queue(&cq, offset, max_msg_nums, max_total_bytes, filters, result);
         };
         result.status = status;
         result.next_begin_offset = next;
@@ -54,7 +89,7 @@ impl MessageStore {
         offset: i64,
         max_msg_nums: i32,
         max_total_bytes: usize,
-        filter: &dyn Fn(i64) -> bool,
+        filters: Filters<'_>,
         mut result: GetResult,
     ) -> GetResult {
         let max_msgs = usize::try_from(max_msg_nums).unwrap_or(0).max(1);
@@ -74,7 +109,7 @@ impl MessageStore {
                 break;
             }
             scanned += 1;
-            if unit.is_blank() || !filter(unit.tags_code) {
+            if unit.is_blank() || !(filters.tags_code)(unit.tags_code) {
                 continue;
             }
             match self
@@ -82,6 +117,7 @@ impl MessageStore {
                 .commit_log
                 .read(unit.commit_log_offset as u64, size)
             {
+                Some(record) if !(filters.record)(&record) => {}
                 Some(record) => {
                     total_bytes += record.len();
                     result.messages.push(record);

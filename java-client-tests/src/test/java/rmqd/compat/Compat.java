@@ -117,6 +117,13 @@ final class Compat {
         return new String(msg.getBody(), StandardCharsets.UTF_8);
     }
 
+    /** A body's unique part ("body-topic#i", before any '|' filler), to name a message in failure reports. */
+    static String label(String body) {
+        int end = body.indexOf('|');
+        String head = end < 0 ? body : body.substring(0, end);
+        return head.length() <= 120 ? head : head.substring(0, 120) + "...";
+    }
+
     static List<SendResult> sendSync(DefaultMQProducer producer, List<Message> messages) throws Exception {
         List<SendResult> results = new ArrayList<>();
         for (Message msg : messages) {
@@ -185,7 +192,7 @@ final class Compat {
 
     /** The received message carries exactly what was sent: topic, body, tag, keys and user properties. */
     static void assertSameContent(Message sent, MessageExt got) {
-        String id = bodyOf(sent);
+        String id = label(bodyOf(sent));
         assertEquals(sent.getTopic(), got.getTopic(), id + ": topic");
         assertArrayEquals(sent.getBody(), got.getBody(), id + ": body");
         assertEquals(sent.getTags(), got.getTags(), id + ": tags");
@@ -202,7 +209,7 @@ final class Compat {
 
     /** Also checks where the broker put it: the ids and the queue position the send result reported. */
     static void assertMatchesSendResult(SendResult result, MessageExt got) {
-        String id = bodyOf(got);
+        String id = label(bodyOf(got));
         assertEquals(result.getMsgId(), got.getMsgId(), id + ": msgId (UNIQ_KEY)");
         assertEquals(result.getMessageQueue().getQueueId(), got.getQueueId(), id + ": queue id");
         assertEquals(result.getQueueOffset(), got.getQueueOffset(), id + ": queue offset");
