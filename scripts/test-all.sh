@@ -13,7 +13,9 @@ JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
 JAVA_BROKER_VERSIONS=${JAVA_BROKER_VERSIONS:-"4.9.7 5.3.3"}
 CRASH_ITERATIONS=${CRASH_ITERATIONS:-3}
 # Broker settings the client suites expect, applied identically to rmqd and the Java brokers.
-SUITE_BROKER_CONF=${SUITE_BROKER_CONF:-"enablePropertyFilter=true"}
+SUITE_BROKER_CONF=${SUITE_BROKER_CONF:-"enablePropertyFilter=true
+transactionCheckInterval=3000
+transactionTimeOut=1000"}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-test.XXXXXX")
 failures=()
 passes=()
