@@ -31,8 +31,9 @@ free_port() { python3 "$ROOT/scripts/free-port.py"; }
 cleanup() {
   for dir in "$WORK"/*/; do
     [[ -d "$dir" ]] || continue
-    kind=java; [[ "$(basename "$dir")" == rmqd ]] && kind=rmqd
-    scripts/broker-ctl.sh stop "$kind" "$dir" >/dev/null 2>&1 || true
+    for kind in rmqd java; do
+      scripts/broker-ctl.sh stop "$kind" "$dir" >/dev/null 2>&1 || true
+    done
   done
 }
 trap cleanup EXIT
@@ -82,6 +83,37 @@ if ! $skip_java_broker; then
   for jv in $JAVA_BROKER_VERSIONS; do
     JAVA_BROKER_VERSION=$jv run_client_suites java "java-broker-$jv"
   done
+fi
+
+# Store-directory migration: a store written by one broker kind is served unchanged by the other
+# (java-client-tests StoreMigrationTest, switched by scripts/store-switch.sh), with small mapped files so that
+# messages cross commit-log and consume-queue file boundaries.
+run_store_migration() { # from to java-broker-version java-client-version
+  local from=$1 to=$2 jv=$3 cv=$4 label="store-$1-to-$2-java-$3"
+  local dir="$WORK/$label" ns bp rc
+  mkdir -p "$dir"
+  ns=$(free_port); bp=$(free_port)
+  while [[ "$bp" == "$ns" ]]; do bp=$(free_port); done
+  step "store migration $from -> $to (Java broker $jv, client $cv)"
+  set +e
+  (
+    export NAMESRV_PORT=$ns BROKER_PORT=$bp JAVA_BROKER_VERSION=$jv
+    export BROKER_EXTRA_CONF=$'mappedFileSizeCommitLog=1048576\nmappedFileSizeConsumeQueue=6000'
+    export NAMESRV_ADDR="127.0.0.1:$ns" RMQ_SWITCH_CMD="$ROOT/scripts/store-switch.sh $from $to $dir"
+    scripts/broker-ctl.sh start "$from" "$dir" &&
+      cd java-client-tests && mvn -B -ntp -q test -Dtest=StoreMigrationTest -Drocketmq.client.version="$cv"
+  )
+  rc=$?
+  set -e
+  record "$label" $rc
+  scripts/broker-ctl.sh stop rmqd "$dir" || true
+  scripts/broker-ctl.sh stop java "$dir" || true
+}
+if ! $skip_java_broker; then
+  run_store_migration java rmqd 4.9.7 4.9.8
+  run_store_migration rmqd java 4.9.7 4.9.8
+  run_store_migration java rmqd 5.3.3 5.3.3
+  run_store_migration rmqd java 5.3.3 5.3.3
 fi
 
 step "summary"
