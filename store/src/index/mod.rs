@@ -217,14 +217,17 @@ impl Index {
         Ok(())
     }
 
-    /// Flushes files written since the last flush. Returns the newest file's end timestamp, everything up to
-    /// which is now on disk (the checkpoint's `indexMsgTimestamp`), or `None` without files.
+    /// Flushes files written since the last flush. Returns the end timestamp of the newest *full* file
+    /// (the checkpoint's `indexMsgTimestamp`, as Java keeps it), or `None` while only one file exists.
     pub fn flush(&self) -> Result<Option<i64>, StoreError> {
         // Wait for an indexing put in progress, so the timestamp covers whole records.
         let (files, end_timestamp) = {
             let _writer = self.writer.lock();
             let files = self.files();
-            let ts = files.last().map(|f| f.end_timestamp());
+            // Like Java, the checkpoint only vouches for index files that are full (every file but the
+            // newest). After a crash a Java broker keeps index files whose end time is at or below this
+            // stamp, so claiming the file still being written would let it re-index that file's tail twice.
+            let ts = files.iter().rev().nth(1).map(|f| f.end_timestamp());
             (files, ts)
         };
         for f in &files {
