@@ -7,8 +7,9 @@
 #   scripts/broker-ctl.sh kill    KIND WORKDIR   # SIGKILL the broker (the Java name server keeps running)
 #   scripts/broker-ctl.sh status  KIND WORKDIR   # exit 0 when the broker process is alive
 #
-# KIND is `rmqd` (our binary, name server and broker in one process) or `java` (the official broker and name
-# server, resolved from Maven Central; the reference the suites are validated against).
+# KIND is `rmqd` (our binary, name server and broker in one process), `java` (the official broker and name
+# server, resolved from Maven Central; the reference the suites are validated against), `rmqd-broker` (rmqd
+# broker registered with the Java name server) or `rmqd-namesrv` (the Java broker registered with rmqd namesrv).
 # Env: NAMESRV_PORT, BROKER_PORT (required for start/restart), RMQD_BIN (default target/release/rmqd),
 # JAVA_BROKER_VERSION (default 4.9.7; 5.3.3 works too), START_TIMEOUT_S (default 60),
 # BROKER_HEAP (default 1g), NAMESRV_HEAP (default 512m), BROKER_EXTRA_CONF (newline-separated key=value lines
@@ -20,14 +21,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
-  echo "usage: $0 start|stop|restart|kill|status rmqd|java WORKDIR" >&2
+  echo "usage: $0 start|stop|restart|kill|status rmqd|java|rmqd-broker|rmqd-namesrv WORKDIR" >&2
   exit 2
 }
 
 [[ $# -eq 3 ]] || usage
 ACTION=$1
 KIND=$2
-case "$KIND" in rmqd | java) ;; *) usage ;; esac
+case "$KIND" in rmqd | java | rmqd-broker | rmqd-namesrv) ;; *) usage ;; esac
 mkdir -p "$3"
 WORKDIR=$(cd "$3" && pwd)
 STORE="$WORKDIR/store"
@@ -297,6 +298,50 @@ java_start() {
   wait_ready broker
 }
 
+# ---------------------------------------------------------------------------------------------------- mixed
+# The roles alone, mixed with Java's: `rmqd-broker` = rmqd's broker (`rmqd broker`) registering with the Java
+# name server; `rmqd-namesrv` = the Java broker registering with rmqd's name server (`rmqd namesrv`).
+
+rmqd_broker_start() {
+  require_ports
+  [[ -x "$RMQD_BIN" ]] || die "rmqd binary not found at $RMQD_BIN (cargo build --release --bin rmqd)"
+  local cp
+  cp=$(java_classpath)
+  java_common_setup
+  java_start_namesrv "$cp"
+  live_pid rmqd >/dev/null && die "rmqd already running (pid $(<"$WORKDIR/rmqd.pid"))"
+  cat >"$WORKDIR/broker.conf" <<EOF
+brokerClusterName=DefaultCluster
+brokerName=broker-a
+brokerId=0
+brokerIP1=127.0.0.1
+listenPort=$BROKER_PORT
+storePathRootDir=$STORE
+autoCreateTopicEnable=true
+EOF
+  append_extra_conf "$WORKDIR/broker.conf"
+  log "starting $RMQD_BIN broker -c $WORKDIR/broker.conf -n 127.0.0.1:$NAMESRV_PORT (Java name server)"
+  nohup "$RMQD_BIN" broker -c "$WORKDIR/broker.conf" -n "127.0.0.1:$NAMESRV_PORT" >>"$LOGS/rmqd.out" 2>&1 &
+  echo $! >"$WORKDIR/rmqd.pid"
+  wait_ready rmqd
+}
+
+rmqd_namesrv_start() {
+  require_ports
+  [[ -x "$RMQD_BIN" ]] || die "rmqd binary not found at $RMQD_BIN (cargo build --release --bin rmqd)"
+  local cp
+  cp=$(java_classpath)
+  java_common_setup
+  if ! live_pid namesrv >/dev/null; then
+    printf 'listenPort=%s\n' "$NAMESRV_PORT" >"$WORKDIR/namesrv.conf"
+    log "starting $RMQD_BIN namesrv -c $WORKDIR/namesrv.conf"
+    nohup "$RMQD_BIN" namesrv -c "$WORKDIR/namesrv.conf" >>"$LOGS/namesrv.out" 2>&1 &
+    echo $! >"$WORKDIR/namesrv.pid"
+  fi
+  java_start_broker "$cp"
+  wait_ready broker
+}
+
 # ---------------------------------------------------------------------------------------------------- main
 
 case "$KIND:$ACTION" in
@@ -319,5 +364,27 @@ case "$KIND:$ACTION" in
     ;;
   java:kill) stop_process broker KILL ;;
   java:status) live_pid broker >/dev/null ;;
+  rmqd-broker:start) rmqd_broker_start ;;
+  rmqd-broker:stop)
+    stop_process rmqd
+    stop_process namesrv
+    ;;
+  rmqd-broker:restart)
+    stop_process rmqd
+    rmqd_broker_start
+    ;;
+  rmqd-broker:kill) stop_process rmqd KILL ;;
+  rmqd-broker:status) live_pid rmqd >/dev/null ;;
+  rmqd-namesrv:start) rmqd_namesrv_start ;;
+  rmqd-namesrv:stop)
+    stop_process broker
+    stop_process namesrv
+    ;;
+  rmqd-namesrv:restart)
+    stop_process broker
+    rmqd_namesrv_start
+    ;;
+  rmqd-namesrv:kill) stop_process broker KILL ;;
+  rmqd-namesrv:status) live_pid broker >/dev/null ;;
   *) usage ;;
 esac

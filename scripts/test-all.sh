@@ -116,6 +116,35 @@ if ! $skip_java_broker; then
   run_store_migration rmqd java 5.3.3 5.3.3
 fi
 
+# The roles alone, mixed with Java's: rmqd's broker registered with the Java name server, and the Java broker
+# registered with rmqd's name server; the core Go client checks run against each.
+run_mixed_roles() { # kind
+  local kind=$1 dir="$WORK/$1" rc
+  mkdir -p "$dir"
+  step "Go client (core tests) against $kind"
+  set +e
+  (
+    export NAMESRV_PORT BROKER_PORT
+    NAMESRV_PORT=$(free_port); BROKER_PORT=$(free_port)
+    while [[ "$BROKER_PORT" == "$NAMESRV_PORT" ]]; do BROKER_PORT=$(free_port); done
+    export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
+    export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT $ROOT/scripts/broker-ctl.sh restart $kind $dir"
+    scripts/broker-ctl.sh start "$kind" "$dir" &&
+      cd compat-tests/go && go test -count=1 -v \
+        -run 'TestSendSync|TestSendAsync|TestBatchSend|TestPushConsumer$|TestPushConsumerAndTagFilter|TestConsumerResumes|TestBrokerRestart|TestTwoConsumers|TestRouteJSON' \
+        ./... 2>&1 | tail -n 30
+    exit "${PIPESTATUS[0]}"
+  )
+  rc=$?
+  set -e
+  record "go-client-on-$kind" $rc
+  scripts/broker-ctl.sh stop "$kind" "$dir" || true
+}
+if ! $skip_java_broker; then
+  run_mixed_roles rmqd-broker
+  run_mixed_roles rmqd-namesrv
+fi
+
 step "summary"
 for p in "${passes[@]}"; do echo "passed: $p"; done
 for f in "${failures[@]:-}"; do [[ -n "$f" ]] && echo "FAILED: $f"; done

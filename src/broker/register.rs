@@ -16,6 +16,8 @@ use rmq_codec::message::crc32_masked;
 use super::Broker;
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+/// How soon a failed registration is tried again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 
 /// The uncompressed `RegisterBrokerBody` JSON.
 fn register_body(broker: &Broker) -> Bytes {
@@ -32,7 +34,8 @@ fn register_body(broker: &Broker) -> Bytes {
     Bytes::from(fastjson::to_string(&doc))
 }
 
-pub async fn register_once(broker: &Broker) {
+/// Registers with every configured name server. Returns true when all of them accepted.
+pub async fn register_once(broker: &Broker) -> bool {
     let body = register_body(broker);
     let config = &broker.config;
     let mut ext = ExtFields::new();
@@ -48,6 +51,7 @@ pub async fn register_once(broker: &Broker) {
         body_crc32: crc32_masked(&body),
     }
     .encode(&mut ext);
+    let mut all_accepted = true;
     for addr in config.namesrv_addrs() {
         let mut request = RemotingCommand::new_request(RequestCode::RegisterBroker, ext.clone());
         request.body = body.clone();
@@ -59,11 +63,18 @@ pub async fn register_once(broker: &Broker) {
             Ok(resp) if resp.code == i32::from(ResponseCode::Success) => {
                 tracing::debug!(namesrv = addr, "registered with name server");
             }
-            Ok(resp) => tracing::warn!(namesrv = addr, code = resp.code, remark = ?resp.remark,
-                "name server refused registration"),
-            Err(e) => tracing::warn!(namesrv = addr, error = %e, "registration failed"),
+            Ok(resp) => {
+                all_accepted = false;
+                tracing::warn!(namesrv = addr, code = resp.code, remark = ?resp.remark,
+                    "name server refused registration");
+            }
+            Err(e) => {
+                all_accepted = false;
+                tracing::warn!(namesrv = addr, error = %e, "registration failed");
+            }
         }
     }
+    all_accepted
 }
 
 /// Registers now and then every `registerNameServerPeriod`, until the broker is dropped. Topic changes
@@ -72,13 +83,14 @@ pub fn spawn_registration(broker: &Arc<Broker>) {
     let weak = Arc::downgrade(broker);
     let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.tick().await;
         loop {
             let Some(broker) = weak.upgrade() else { return };
-            register_once(&broker).await;
+            let accepted = register_once(&broker).await;
             drop(broker);
-            tick.tick().await;
+            // A name server that is not up yet (started after the broker) should not leave the broker
+            // unroutable for a whole period.
+            let wait = if accepted { period } else { RETRY_AFTER_FAILURE.min(period) };
+            tokio::time::sleep(wait).await;
         }
     });
 }
