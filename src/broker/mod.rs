@@ -14,8 +14,8 @@ pub mod register;
 mod retro;
 mod send;
 mod sql92;
-mod transaction;
 pub mod topics;
+mod transaction;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Weak};

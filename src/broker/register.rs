@@ -89,7 +89,11 @@ pub fn spawn_registration(broker: &Arc<Broker>) {
             drop(broker);
             // A name server that is not up yet (started after the broker) should not leave the broker
             // unroutable for a whole period.
-            let wait = if accepted { period } else { RETRY_AFTER_FAILURE.min(period) };
+            let wait = if accepted {
+                period
+            } else {
+                RETRY_AFTER_FAILURE.min(period)
+            };
             tokio::time::sleep(wait).await;
         }
     });
