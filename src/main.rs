@@ -7,6 +7,7 @@
 //! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
 //! - [`error`]: the one mapping from failures to RocketMQ response codes.
 
+mod bench;
 mod broker;
 mod config;
 mod error;
@@ -24,7 +25,8 @@ usage:
   rmqd [standalone] [-c broker.conf]     name server + broker in one process (defaults: name server 9876,
                                          broker 10911, store ./data); namesrvListenPort sets the name server port
   rmqd broker -c broker.conf [-n ADDR]   the broker alone (like mqbroker); ADDR = host:port[;host:port]
-  rmqd namesrv [-c namesrv.conf]         the name server alone (like mqnamesrv)";
+  rmqd namesrv [-c namesrv.conf]         the name server alone (like mqnamesrv)
+  rmqd bench produce|consume|e2e ...     load generator for any RocketMQ broker (rmqd bench --help)";
 
 enum Role {
     Standalone,
@@ -171,6 +173,9 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if std::env::args().nth(1).as_deref() == Some("bench") {
+        std::process::exit(bench::main(std::env::args().skip(2)));
+    }
     let result = parse_args().and_then(|args| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()

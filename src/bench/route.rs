@@ -1,0 +1,257 @@
+//! Name-server and admin calls: topic route, cluster masters, topic creation, queue offsets.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::fastjson::{self, Value};
+use rmq_codec::header::{
+    CommandHeader, CreateTopicRequestHeader, GetMaxOffsetRequestHeader, GetRouteInfoRequestHeader,
+    OffsetResponseHeader,
+};
+
+use crate::remoting::client::RemotingClient;
+
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a freshly created topic may take to show up in the name server.
+const ROUTE_WAIT: Duration = Duration::from_secs(20);
+/// PermName bits.
+const PERM_WRITE: i64 = 2;
+const PERM_READ: i64 = 4;
+
+/// The queues one broker serves for the topic, with its master address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerQueues {
+    pub name: String,
+    pub addr: String,
+    pub write_queues: i32,
+    pub read_queues: i32,
+}
+
+fn check(response: &RemotingCommand, what: &str) -> anyhow::Result<()> {
+    if response.code == i32::from(ResponseCode::Success) {
+        return Ok(());
+    }
+    bail!(
+        "{what}: response code {} ({})",
+        response.code,
+        response.remark.as_deref().unwrap_or("")
+    )
+}
+
+/// Sends `request` to the first name server of `namesrv` (`a;b;c`) that answers.
+async fn ask_namesrv(
+    client: &RemotingClient,
+    namesrv: &str,
+    request: RemotingCommand,
+) -> anyhow::Result<RemotingCommand> {
+    let mut last_error = anyhow!("no name server address in {namesrv:?}");
+    for addr in namesrv.split(';').map(str::trim).filter(|a| !a.is_empty()) {
+        match client.invoke(addr, request.clone(), ADMIN_TIMEOUT).await {
+            Ok(response) => return Ok(response),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(last_error)
+}
+
+/// The master (broker id 0) address in a `BrokerData`'s `brokerAddrs`.
+fn master_addr(broker_data: &Value) -> Option<String> {
+    let addrs = broker_data.get("brokerAddrs")?.as_object()?;
+    addrs
+        .iter()
+        .find(|(id, _)| id.as_i64() == Some(0))
+        .and_then(|(_, addr)| addr.as_str().map(str::to_string))
+}
+
+/// Parses a `TopicRouteData` body (fastjson or standard JSON) into the master brokers' queues.
+pub fn parse_route(body: &[u8]) -> anyhow::Result<Vec<BrokerQueues>> {
+    let route = fastjson::parse_slice(body).context("route body")?;
+    let brokers = route
+        .get("brokerDatas")
+        .and_then(Value::as_array)
+        .unwrap_or(&[]);
+    let queues = route
+        .get("queueDatas")
+        .and_then(Value::as_array)
+        .unwrap_or(&[]);
+    let mut out = Vec::new();
+    for queue in queues {
+        let Some(name) = queue.get("brokerName").and_then(Value::as_str) else {
+            continue;
+        };
+        let broker = brokers
+            .iter()
+            .find(|b| b.get("brokerName").and_then(Value::as_str) == Some(name));
+        let Some(addr) = broker.and_then(master_addr) else {
+            continue; // no master: nothing to send to or pull from
+        };
+        let perm = queue.get("perm").and_then(Value::as_i64).unwrap_or(0);
+        let count = |key: &str, bit: i64| {
+            let n = queue.get(key).and_then(Value::as_i32).unwrap_or(0);
+            if perm & bit != 0 {
+                n
+            } else {
+                0
+            }
+        };
+        out.push(BrokerQueues {
+            name: name.to_string(),
+            addr,
+            write_queues: count("writeQueueNums", PERM_WRITE),
+            read_queues: count("readQueueNums", PERM_READ),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// GET_ROUTEINFO_BY_TOPIC; `None` when the name server does not know the topic.
+pub async fn topic_route(
+    client: &RemotingClient,
+    namesrv: &str,
+    topic: &str,
+) -> anyhow::Result<Option<Vec<BrokerQueues>>> {
+    let header = GetRouteInfoRequestHeader {
+        topic: topic.to_string(),
+        accept_standard_json_only: None,
+    };
+    let request =
+        RemotingCommand::new_request(RequestCode::GetRouteinfoByTopic, header.to_ext_fields());
+    let response = ask_namesrv(client, namesrv, request).await?;
+    if response.code == i32::from(ResponseCode::TopicNotExist) {
+        return Ok(None);
+    }
+    check(&response, "GET_ROUTEINFO_BY_TOPIC")?;
+    let brokers = parse_route(&response.body)?;
+    Ok(Some(brokers).filter(|b| !b.is_empty()))
+}
+
+/// GET_BROKER_CLUSTER_INFO: every master address the name server knows.
+async fn master_brokers(client: &RemotingClient, namesrv: &str) -> anyhow::Result<Vec<String>> {
+    let request =
+        RemotingCommand::new_request(RequestCode::GetBrokerClusterInfo, Default::default());
+    let response = ask_namesrv(client, namesrv, request).await?;
+    check(&response, "GET_BROKER_CLUSTER_INFO")?;
+    let info = fastjson::parse_slice(&response.body).context("cluster info body")?;
+    let table = info
+        .get("brokerAddrTable")
+        .and_then(Value::as_object)
+        .unwrap_or(&[]);
+    Ok(table
+        .iter()
+        .filter_map(|(_, data)| master_addr(data))
+        .collect())
+}
+
+/// UPDATE_AND_CREATE_TOPIC on one broker.
+async fn create_topic(
+    client: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queues: i32,
+) -> anyhow::Result<()> {
+    let header = CreateTopicRequestHeader {
+        topic: topic.to_string(),
+        default_topic: "TBW102".to_string(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm: (PERM_READ | PERM_WRITE) as i32,
+        topic_filter_type: "SINGLE_TAG".to_string(),
+        topic_sys_flag: Some(0),
+        order: false,
+        attributes: None,
+        force: None,
+    };
+    let request =
+        RemotingCommand::new_request(RequestCode::UpdateAndCreateTopic, header.to_ext_fields());
+    let response = client.invoke(addr, request, ADMIN_TIMEOUT).await?;
+    check(&response, &format!("UPDATE_AND_CREATE_TOPIC on {addr}"))
+}
+
+/// The topic's route, creating the topic with `queues` queues on every master first when it is missing.
+pub async fn ensure_route(
+    client: &RemotingClient,
+    namesrv: &str,
+    topic: &str,
+    queues: i32,
+) -> anyhow::Result<Vec<BrokerQueues>> {
+    if let Some(route) = topic_route(client, namesrv, topic).await? {
+        return Ok(route);
+    }
+    // A broker that has just started may not have registered yet.
+    let deadline = tokio::time::Instant::now() + ROUTE_WAIT;
+    let masters = loop {
+        let masters = master_brokers(client, namesrv).await?;
+        if !masters.is_empty() {
+            break masters;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("the name server at {namesrv} knows no broker after {ROUTE_WAIT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for addr in &masters {
+        create_topic(client, addr, topic, queues).await?;
+    }
+    eprintln!(
+        "created topic {topic} with {queues} queues on {}",
+        masters.join(", ")
+    );
+    // Brokers register the new topic with the name server asynchronously.
+    let deadline = tokio::time::Instant::now() + ROUTE_WAIT;
+    loop {
+        if let Some(route) = topic_route(client, namesrv, topic).await? {
+            return Ok(route);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("topic {topic} was created but has no route after {ROUTE_WAIT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// GET_MAX_OFFSET: the next offset to be written in a queue.
+pub async fn max_offset(
+    client: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queue_id: i32,
+) -> anyhow::Result<i64> {
+    let header = GetMaxOffsetRequestHeader {
+        topic: topic.to_string(),
+        queue_id,
+        committed: None,
+    };
+    let request = RemotingCommand::new_request(RequestCode::GetMaxOffset, header.to_ext_fields());
+    let response = client.invoke(addr, request, ADMIN_TIMEOUT).await?;
+    check(&response, "GET_MAX_OFFSET")?;
+    Ok(OffsetResponseHeader::decode(&response.ext_fields)?.offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fastjson_and_standard_routes() {
+        let fastjson = br#"{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.1:10921"},"brokerName":"b","cluster":"c"},{"brokerAddrs":{1:"x:1"},"brokerName":"slaveonly"}],"filterServerTable":{},"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":8},{"brokerName":"slaveonly","perm":6,"readQueueNums":4,"writeQueueNums":4}]}"#;
+        let route = parse_route(fastjson).unwrap();
+        assert_eq!(
+            route,
+            vec![BrokerQueues {
+                name: "b".into(),
+                addr: "127.0.0.1:10911".into(),
+                write_queues: 8,
+                read_queues: 4,
+            }]
+        );
+        let standard = br#"{"brokerDatas":[{"brokerAddrs":{"0":"h:2"},"brokerName":"a"}],"queueDatas":[{"brokerName":"a","perm":4,"readQueueNums":2,"writeQueueNums":2}]}"#;
+        let route = parse_route(standard).unwrap();
+        assert_eq!(route[0].addr, "h:2");
+        assert_eq!(route[0].write_queues, 0, "perm 4 is read-only");
+        assert_eq!(route[0].read_queues, 2);
+        assert!(parse_route(b"{not json").is_err());
+    }
+}
