@@ -13,9 +13,15 @@ JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
 JAVA_BROKER_VERSIONS=${JAVA_BROKER_VERSIONS:-"4.9.7 5.3.3"}
 CRASH_ITERATIONS=${CRASH_ITERATIONS:-3}
 # Broker settings the client suites expect, applied identically to rmqd and the Java brokers.
+# Short delay levels keep the retry/delay tests fast (RMQ_MESSAGE_DELAY_LEVEL tells the suites the same list).
+# transactionTimeOut stays above Java 5.x's 3 s op-message batching: with 1 s a Java 5.3.3 broker re-checks
+# halves it has already committed and delivers them twice.
+RMQ_MESSAGE_DELAY_LEVEL=${RMQ_MESSAGE_DELAY_LEVEL:-"1s 2s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s"}
+export RMQ_MESSAGE_DELAY_LEVEL
 SUITE_BROKER_CONF=${SUITE_BROKER_CONF:-"enablePropertyFilter=true
 transactionCheckInterval=3000
-transactionTimeOut=1000"}
+transactionTimeOut=6000
+messageDelayLevel=$RMQ_MESSAGE_DELAY_LEVEL"}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-test.XXXXXX")
 failures=()
 passes=()

@@ -44,6 +44,10 @@ pub struct BrokerConfig {
     pub transaction_timeout_ms: u64,
     pub transaction_check_max: i32,
     pub reject_transaction_message: bool,
+    /// 5.x timer messages (compat-map §5.10): whether TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS
+    /// are honoured (`timerWheelEnable`) and the longest delay accepted (`timerMaxDelaySec`, 3 days).
+    pub timer_wheel_enable: bool,
+    pub timer_max_delay_sec: i64,
     /// Everything the message store reads (`MessageStoreConfig` keys: storePathRootDir, flushDiskType, ...).
     pub store: StoreConfig,
 }
@@ -76,6 +80,8 @@ impl Default for BrokerConfig {
             transaction_timeout_ms: 6_000,
             transaction_check_max: 15,
             reject_transaction_message: false,
+            timer_wheel_enable: true,
+            timer_max_delay_sec: 3 * 24 * 3600,
             store: StoreConfig {
                 root_dir: PathBuf::from("./data"),
                 ..StoreConfig::default()
@@ -199,6 +205,9 @@ impl BrokerConfig {
             "destroyMapedFileIntervalForcibly" => {
                 self.store.destroy_mapped_file_interval_forcibly_ms = parse(key, value)?
             }
+            "messageDelayLevel" => self.store.message_delay_levels_ms = parse_delay_levels(value)?,
+            "timerWheelEnable" => self.timer_wheel_enable = parse_bool(value),
+            "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -314,6 +323,34 @@ fn parse<T: std::str::FromStr>(key: &str, value: &str) -> anyhow::Result<T> {
         .map_err(|_| anyhow::anyhow!("config key {key} has an invalid value {value:?}"))
 }
 
+/// `messageDelayLevel`, e.g. "1s 5s 10s 30s 1m 2m": one duration per level (level 1 first), each a number
+/// with unit `s`, `m`, `h` or `d`, in milliseconds. Java fails to start on a bad list; so do we.
+pub fn parse_delay_levels(value: &str) -> anyhow::Result<Vec<i64>> {
+    let levels = value
+        .split_whitespace()
+        .map(|token| {
+            let unit_ms: i64 = match token.chars().last() {
+                Some('s') => 1_000,
+                Some('m') => 60_000,
+                Some('h') => 3_600_000,
+                Some('d') => 86_400_000,
+                _ => bail!("messageDelayLevel: {token:?} lacks a unit (s, m, h or d)"),
+            };
+            let number: i64 = token[..token.len() - 1]
+                .parse()
+                .with_context(|| format!("messageDelayLevel: {token:?} is not a number"))?;
+            number
+                .checked_mul(unit_ms)
+                .filter(|ms| *ms >= 0)
+                .with_context(|| format!("messageDelayLevel: {token:?} is out of range"))
+        })
+        .collect::<anyhow::Result<Vec<i64>>>()?;
+    if levels.is_empty() {
+        bail!("messageDelayLevel is empty");
+    }
+    Ok(levels)
+}
+
 /// Java `Boolean.parseBoolean`: only "true" (any case) is true.
 fn parse_bool(value: &str) -> bool {
     value.trim().eq_ignore_ascii_case("true")
@@ -370,5 +407,24 @@ mod tests {
             Vec::<String>::new(),
             "no name server configured"
         );
+    }
+
+    #[test]
+    fn parses_message_delay_levels() {
+        let default = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+        assert_eq!(
+            parse_delay_levels(default).unwrap(),
+            rmq_store::DEFAULT_DELAY_LEVELS_MS.to_vec()
+        );
+        assert_eq!(
+            parse_delay_levels(" 1s  2d ").unwrap(),
+            vec![1_000, 2 * 86_400_000]
+        );
+        for bad in ["", "1x", "s", "1.5s", "-1s"] {
+            assert!(parse_delay_levels(bad).is_err(), "{bad:?}");
+        }
+        let mut config = BrokerConfig::default();
+        assert!(config.apply("messageDelayLevel", "1s 1s 1s").unwrap());
+        assert_eq!(config.store.message_delay_levels_ms, vec![1_000; 3]);
     }
 }

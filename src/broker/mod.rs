@@ -12,6 +12,8 @@ mod pull;
 mod pull_wait;
 pub mod register;
 mod retro;
+mod retry;
+mod schedule;
 mod send;
 mod sql92;
 pub mod topics;
@@ -48,6 +50,8 @@ pub struct Broker {
     groups: GroupTable,
     clients: Mutex<ClientRegistry>,
     pulls: PullWaiters,
+    /// Delivery of delayed and timer messages (`SCHEDULE_TOPIC_XXXX`, `rmq_sys_wheel_timer`).
+    schedule: schedule::Schedule,
     /// Per-queue locks of orderly consumer groups (LOCK_BATCH_MQ).
     order_locks: order_lock::OrderLocks,
     /// Compiled SQL92 selectors of pulls and CHECK_CLIENT_CONFIG.
@@ -78,6 +82,7 @@ impl Broker {
         let topics = TopicTable::load(&config)?;
         let offsets = OffsetTable::load(&config)?;
         let groups = GroupTable::load(&config)?;
+        let schedule = schedule::Schedule::load(&config)?;
         Ok(Arc::new_cyclic(|me| Broker {
             topics,
             offsets,
@@ -86,6 +91,7 @@ impl Broker {
             store: Arc::new(store),
             clients: Mutex::new(ClientRegistry::default()),
             pulls: PullWaiters::default(),
+            schedule,
             order_locks: order_lock::OrderLocks::default(),
             selectors: filter::SelectorCache::default(),
             namesrv_client: RemotingClient::new(),
@@ -103,6 +109,7 @@ impl Broker {
         register::spawn_registration(self);
         self.offsets.spawn_persist(self);
         transaction::check::spawn(self);
+        schedule::spawn(self);
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -124,6 +131,9 @@ impl Broker {
         register::unregister_all(self).await;
         if let Err(e) = self.offsets.persist() {
             tracing::error!(error = %e, "persisting consumer offsets failed");
+        }
+        if let Err(e) = self.schedule.shutdown() {
+            tracing::error!(error = %e, "persisting delayOffset.json failed");
         }
         if let Err(e) = self.store.shutdown() {
             tracing::error!(error = %e, "store shutdown failed");
@@ -162,6 +172,7 @@ impl Broker {
             }
             RequestCode::QueryMessage => return self.query_message(&req).map(Some),
             RequestCode::HeartBeat => self.heartbeat(conn, &req),
+            RequestCode::ConsumerSendMsgBack => self.consumer_send_msg_back(&req),
             RequestCode::UnregisterClient => self.unregister_client(conn, &req),
             RequestCode::GetConsumerListByGroup => self.consumer_list(&req),
             RequestCode::QueryConsumerOffset => self.query_consumer_offset(&req),

@@ -96,6 +96,14 @@ impl Broker {
         let queue_id = self.pick_queue(&h, &topic)?;
         self.check_body(&req.body)?;
         let mut pairs = properties::decode(h.properties.as_deref().unwrap_or(""));
+        // ---- retry and DLQ (compat-map §3.2 step 4, `retry.rs`): a %RETRY% send past its retries
+        // goes to %DLQ%<group>, queue 0, never delayed (DELAY=-1, as Java 5.x stores it).
+        let dlq = self.retry_send_dlq(&h, req.version)?;
+        if dlq.is_some() {
+            pairs.retain(|(k, _)| k != properties::DELAY);
+            pairs.push((properties::DELAY.to_string(), "-1".to_string()));
+        }
+        // ---- end of retry and DLQ
         let is_half = super::transaction::is_half_send(
             h.properties.as_deref().unwrap_or(""),
             h.reconsume_times.unwrap_or(0),
@@ -123,13 +131,27 @@ impl Broker {
         let uniq_key = properties::get(&props, properties::UNIQ_KEY).map(String::from);
         let tags_code = message::tags_code(properties::get(&props, properties::TAGS));
         let mut msg = self.new_record(conn, &h, &topic, queue_id, req.body.clone(), h.flag, props);
+        if let Some(dlq) = &dlq {
+            msg.topic = dlq.topic_name.clone();
+            msg.queue_id = 0;
+        }
         if is_half {
             super::transaction::into_half(&mut msg);
+        } else {
+            // ---- delay levels and timers (compat-map §5.9, §5.10, `schedule.rs`): DELAY > 0 or a
+            // future TIMER_* time moves the record to SCHEDULE_TOPIC_XXXX / rmq_sys_wheel_timer.
+            let rules = super::schedule::DelayRules::from_config(&self.config);
+            super::schedule::route_delayed(
+                &mut msg,
+                rules,
+                crate::remoting::connection::now_ms() as i64,
+            )?;
+            // ---- end of delay levels and timers
         }
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;
-        self.pulls.message_arrived(&h.topic, queue_id);
+        self.pulls.message_arrived(&msg.topic, msg.queue_id);
         let header = SendMessageResponseHeader {
             msg_id: put.msg_id,
             queue_id,
@@ -160,6 +182,21 @@ impl Broker {
         }
         let topic = self.check_send(&h)?;
         let queue_id = self.pick_queue(&h, &topic)?;
+        // ---- delay levels (compat-map §3.2): a batch cannot be delayed (the store refuses it in Java).
+        let delayed = properties::get(h.properties.as_deref().unwrap_or(""), properties::DELAY)
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .is_some_and(|level| level > 0);
+        if delayed {
+            return Err(reply_error(
+                ResponseCode::MessageIllegal,
+                format!(
+                    "the message is illegal, maybe msg body or properties length not matched. msg body length \
+                     limit {}B, msg properties length limit 32KB.",
+                    self.config.store.max_message_size
+                ),
+            ));
+        }
+        // ---- end of delay levels
         let elements = batch::decode(&req.body)?;
         if elements.is_empty() {
             return Err(reply_error(

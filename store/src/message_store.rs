@@ -11,6 +11,7 @@ mod recovery;
 
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
 pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
+pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -304,10 +305,19 @@ impl MessageStore {
             msgs.iter_mut().zip(lens).zip(assigned).zip(tags_codes)
         {
             if let (Some(cq), true) = (&cq, sys_flag::is_dispatched(msg.sys_flag)) {
+                // Delayed and timer records are ordered by delivery time, computed from the store
+                // timestamp assigned above exactly as recovery recomputes it.
+                let tags_code = recovery::delivery_tags_code(
+                    &msg.topic,
+                    &msg.properties,
+                    now,
+                    &inner.config.message_delay_levels_ms,
+                )
+                .unwrap_or(*tags_code);
                 let unit = CqUnit {
                     commit_log_offset: at as i64,
                     size: *len as i32,
-                    tags_code: *tags_code,
+                    tags_code,
                 };
                 // The record is in the commit log; a missing unit would hand its queue offset out twice.
                 if let Err(e) = cq.append(queue_offset, unit) {

@@ -44,6 +44,10 @@ use crate::index::Index;
 
 /// Topic of delayed messages; its tags code is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// Topic of 5.x timer messages (`TimerMessageStore.TIMER_TOPIC`); rmqd's tags code is the due time.
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
+/// Property with a timer message's delivery time, rounded down to the timer precision.
+pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
 
 fn check_config(config: &StoreConfig) -> Result<(), StoreError> {
     let clog = config.mapped_file_size_commit_log;
@@ -254,21 +258,41 @@ fn redispatch(inner: &Inner) -> Result<(), StoreError> {
 
 /// The tags code Java's dispatcher computes from a record (`checkMessageAndReturnSize`): the hash of TAGS,
 /// or for `SCHEDULE_TOPIC_XXXX` with a DELAY level, the delivery time `storeTimestamp + delay(level)`,
-/// the level clamped to the highest configured one.
+/// the level clamped to the highest configured one. See [`delivery_tags_code`].
 pub fn dispatch_tags_code(view: &RecordView<'_>, delay_levels_ms: &[i64]) -> i64 {
     let props: &str = &view.properties;
-    let mut code = tags_code(properties::get(props, properties::TAGS));
-    if view.topic == SCHEDULE_TOPIC {
-        if let Some(level) =
-            properties::get(props, properties::DELAY).and_then(|l| l.parse::<i64>().ok())
-        {
-            let level = level.min(delay_levels_ms.len() as i64);
-            if level > 0 {
-                code = view.store_timestamp + delay_levels_ms[level as usize - 1];
-            }
+    delivery_tags_code(&view.topic, props, view.store_timestamp, delay_levels_ms)
+        .unwrap_or_else(|| tags_code(properties::get(props, properties::TAGS)))
+}
+
+/// The tags code of a record whose consume queue orders deliveries rather than tags, or `None` for every
+/// other record. Used on put (with the store timestamp just assigned) and when consume queues are rebuilt,
+/// so both give the same unit:
+/// - `SCHEDULE_TOPIC_XXXX` with a DELAY level: `storeTimestamp + delay(level)` (Java's rule);
+/// - `rmq_sys_wheel_timer` (rmqd's store of 5.x timer messages): the record's `TIMER_OUT_MS`. Java keeps
+///   the TAGS hash there and schedules from its own timerlog, which reads the property instead.
+pub fn delivery_tags_code(
+    topic: &str,
+    props: &str,
+    store_timestamp: i64,
+    delay_levels_ms: &[i64],
+) -> Option<i64> {
+    if topic == SCHEDULE_TOPIC {
+        let level = properties::get(props, properties::DELAY)?
+            .trim()
+            .parse::<i64>()
+            .ok()?;
+        let level = level.min(delay_levels_ms.len() as i64);
+        if level > 0 {
+            return Some(store_timestamp + delay_levels_ms[level as usize - 1]);
         }
+    } else if topic == TIMER_TOPIC {
+        return properties::get(props, TIMER_OUT_MS)?
+            .trim()
+            .parse::<i64>()
+            .ok();
     }
-    code
+    None
 }
 
 #[cfg(test)]

@@ -425,3 +425,31 @@ fn async_flush_and_concurrent_readers() {
     reader.join().unwrap();
     store.shutdown().unwrap();
 }
+
+#[test]
+fn delayed_and_timer_units_carry_the_delivery_time_on_put_and_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(config(dir.path())).unwrap();
+    let mut delayed = msg(SCHEDULE_TOPIC, 1, "delayed");
+    delayed.properties = "TAGS\u{1}TagA\u{2}DELAY\u{1}2\u{2}".into();
+    let put = store.put(&mut delayed, tags_code(Some("TagA"))).unwrap();
+    let mut timer = msg(TIMER_TOPIC, 0, "timer");
+    timer.properties = "TAGS\u{1}TagA\u{2}TIMER_OUT_MS\u{1}1700000000000\u{2}".into();
+    store.put(&mut timer, tags_code(Some("TagA"))).unwrap();
+    let expected = [put.store_timestamp + 5_000, 1_700_000_000_000];
+    let units = |store: &MessageStore| {
+        [
+            store.queue_unit(SCHEDULE_TOPIC, 1, 0).unwrap().tags_code,
+            store.queue_unit(TIMER_TOPIC, 0, 0).unwrap().tags_code,
+        ]
+    };
+    assert_eq!(units(&store), expected);
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let store = MessageStore::open(config(dir.path())).unwrap();
+    assert_eq!(
+        units(&store),
+        expected,
+        "recovery recomputes the same codes"
+    );
+}
