@@ -2,78 +2,17 @@
 //! response codes a Java broker sends, or close only the offending connection, and keep serving.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand, SerializeType};
 use rmq_codec::header::{CommandHeader, SendMessageRequestHeader};
 
-struct Rmqd {
-    child: Child,
-    broker_port: u16,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-impl Drop for Rmqd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port p with p-2 (VIP) and p+1 also free.
-fn free_broker_port() -> u16 {
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        drop(l);
-        if p > 1024
-            && [p - 2, p + 1]
-                .iter()
-                .all(|q| TcpListener::bind(("127.0.0.1", *q)).is_ok())
-        {
-            return p;
-        }
-    }
-}
-
-fn start_rmqd(extra_conf: &str) -> Rmqd {
-    let dir = tempfile::tempdir().unwrap();
-    let broker_port = free_broker_port();
-    let ns_port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listenPort={broker_port}\nnamesrvListenPort={ns_port}\nstorePathRootDir={}\nbrokerIP1=127.0.0.1\n{extra_conf}\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rmqd"))
-        .args(["standalone", "-c"])
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", broker_port)).is_err() {
-        assert!(Instant::now() < deadline, "rmqd did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Rmqd {
-        child,
-        broker_port,
-        _dir: dir,
-    }
-}
+use common::start_rmqd;
 
 fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();

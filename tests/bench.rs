@@ -1,71 +1,12 @@
 //! `rmqd bench` against a spawned rmqd: the JSON summary must show traffic and no failures.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-struct Rmqd {
-    child: Child,
-    namesrv: String,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-impl Drop for Rmqd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A port p with p-2 (the VIP channel) also free.
-fn free_broker_port() -> u16 {
-    loop {
-        let p = free_port();
-        if p > 1024 && TcpListener::bind(("127.0.0.1", p - 2)).is_ok() {
-            return p;
-        }
-    }
-}
-
-fn start_rmqd() -> Rmqd {
-    let dir = tempfile::tempdir().unwrap();
-    let (broker_port, ns_port) = (free_broker_port(), free_port());
-    let conf = dir.path().join("broker.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listenPort={broker_port}\nnamesrvListenPort={ns_port}\nstorePathRootDir={}\nbrokerIP1=127.0.0.1\n",
-            dir.path().join("store").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rmqd"))
-        .args(["standalone", "-c"])
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", broker_port)).is_err()
-        || TcpStream::connect(("127.0.0.1", ns_port)).is_err()
-    {
-        assert!(Instant::now() < deadline, "rmqd did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Rmqd {
-        child,
-        namesrv: format!("127.0.0.1:{ns_port}"),
-        _dir: dir,
-    }
-}
+use common::start_rmqd;
 
 fn bench(args: &[&str]) -> (Output, Value) {
     let output = Command::new(env!("CARGO_BIN_EXE_rmqd"))
@@ -85,7 +26,7 @@ fn bench(args: &[&str]) -> (Output, Value) {
 
 #[test]
 fn produce_for_one_second() {
-    let rmqd = start_rmqd();
+    let rmqd = start_rmqd("");
     let (output, summary) = bench(&[
         "produce",
         "-n",
@@ -121,7 +62,7 @@ fn produce_for_one_second() {
 
 #[test]
 fn e2e_batches_arrive_with_latency() {
-    let rmqd = start_rmqd();
+    let rmqd = start_rmqd("");
     let (_, summary) = bench(&[
         "e2e",
         "-n",
