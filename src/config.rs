@@ -181,6 +181,12 @@ impl BrokerConfig {
             "flushIntervalConsumeQueue" => {
                 self.store.flush_interval_consume_queue_ms = parse(key, value)?
             }
+            "flushConsumeQueueLeastPages" => {
+                self.store.flush_consume_queue_least_pages = parse(key, value)?
+            }
+            "flushConsumeQueueThoroughInterval" => {
+                self.store.flush_consume_queue_thorough_interval_ms = parse(key, value)?
+            }
             "fileReservedTime" => self.store.file_reserved_time_hours = parse(key, value)?,
             "deleteWhen" => self.store.delete_when = value.to_string(),
             // Replication is not there yet: rmqd runs as a master, and refuses to pretend to be a slave.

@@ -181,8 +181,14 @@ impl ConsumeQueue {
         }
     }
 
-    pub fn flush(&self) -> Result<(), StoreError> {
-        self.files.flush()?;
+    /// Bytes of this queue known to be on disk.
+    pub(crate) fn flushed_offset(&self) -> u64 {
+        self.files.flushed_offset()
+    }
+
+    /// Flushes files with at least `least_pages` dirty pages; every dirty byte when 0.
+    pub fn flush(&self, least_pages: usize) -> Result<(), StoreError> {
+        self.files.flush_least(least_pages)?;
         Ok(())
     }
 

@@ -61,6 +61,12 @@ pub struct StoreConfig {
     pub sync_flush_timeout_ms: u64,
     /// `flushIntervalConsumeQueue`, default 1 s: consume queues and checkpoint (both modes).
     pub flush_interval_consume_queue_ms: u64,
+    /// `flushConsumeQueueLeastPages`, default 2: a queue file is msync'ed once this many pages are dirty, so
+    /// thousands of slowly growing queues do not cost thousands of msyncs a second.
+    pub flush_consume_queue_least_pages: usize,
+    /// `flushConsumeQueueThoroughInterval`, default 60 s: every queue's dirty bytes are msync'ed this often,
+    /// and only then does the checkpoint's logics timestamp advance.
+    pub flush_consume_queue_thorough_interval_ms: u64,
     /// `messageDelayLevel` in milliseconds, level 1 first. Used to recompute the tags code (delivery time) of
     /// `SCHEDULE_TOPIC_XXXX` records when consume queues are rebuilt.
     pub message_delay_levels_ms: Vec<i64>,
@@ -120,6 +126,8 @@ impl Default for StoreConfig {
             flush_commit_log_thorough_interval_ms: 10_000,
             sync_flush_timeout_ms: 5_000,
             flush_interval_consume_queue_ms: 1_000,
+            flush_consume_queue_least_pages: 2,
+            flush_consume_queue_thorough_interval_ms: 60_000,
             message_delay_levels_ms: DEFAULT_DELAY_LEVELS_MS.to_vec(),
             message_index_enable: true,
             max_hash_slot_num: 5_000_000,
@@ -439,7 +447,7 @@ impl MessageStore {
     /// Flushes the commit log, every consume queue and the checkpoint.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush_commit_log(0)?;
-        self.inner.flush_queues_and_checkpoint()
+        self.inner.flush_queues_and_checkpoint(0)
     }
 
     /// Stops the flusher, flushes everything, writes the checkpoint and deletes `<root>/abort`.
@@ -557,7 +565,9 @@ impl Inner {
         Ok(flushed)
     }
 
-    fn flush_queues_and_checkpoint(&self) -> Result<(), StoreError> {
+    /// Flushes the queue files with at least `least_pages` dirty pages (all dirty bytes when 0) and the index.
+    /// The checkpoint's logics timestamp vouches for every queue, so it only moves on a full flush.
+    fn flush_queues_and_checkpoint(&self, least_pages: usize) -> Result<(), StoreError> {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
         }
@@ -571,11 +581,13 @@ impl Inner {
             .flat_map(|m| m.values().cloned())
             .collect();
         for q in queues {
-            self.poison_on_err(q.flush())?;
+            self.poison_on_err(q.flush(least_pages))?;
         }
         let index_ts = self.poison_on_err(self.index.flush())?;
         let mut cp = self.checkpoint.lock();
-        cp.logics_msg_timestamp = cp.logics_msg_timestamp.max(ts);
+        if least_pages == 0 {
+            cp.logics_msg_timestamp = cp.logics_msg_timestamp.max(ts);
+        }
         if let Some(index_ts) = index_ts {
             cp.index_msg_timestamp = cp.index_msg_timestamp.max(index_ts);
         }

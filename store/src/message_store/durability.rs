@@ -125,7 +125,7 @@ pub struct Checkpoint {
     file: File,
     pub physic_msg_timestamp: i64,
     pub logics_msg_timestamp: i64,
-    /// We build no index yet; the value found on disk is preserved for a Java broker reading the directory.
+    /// Store time up to which every full index file is on disk (see `index::IndexService::flush`).
     pub index_msg_timestamp: i64,
 }
 

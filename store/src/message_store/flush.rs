@@ -407,6 +407,8 @@ fn timed_flush_loop(inner: Arc<Inner>, shared: Arc<Shared>) {
 /// hold up a send.
 fn queue_flush_loop(inner: Arc<Inner>, shared: Arc<Shared>) {
     let interval = Duration::from_millis(inner.config.flush_interval_consume_queue_ms.max(1));
+    let thorough = Duration::from_millis(inner.config.flush_consume_queue_thorough_interval_ms);
+    let mut last_thorough = Instant::now();
     loop {
         {
             let mut state = shared.state.lock();
@@ -417,7 +419,13 @@ fn queue_flush_loop(inner: Arc<Inner>, shared: Arc<Shared>) {
                 return;
             }
         }
-        if let Err(e) = inner.flush_queues_and_checkpoint() {
+        let least_pages = if last_thorough.elapsed() >= thorough {
+            last_thorough = Instant::now();
+            0
+        } else {
+            inner.config.flush_consume_queue_least_pages
+        };
+        if let Err(e) = inner.flush_queues_and_checkpoint(least_pages) {
             log_flush_error("consume queue", &e);
         }
     }

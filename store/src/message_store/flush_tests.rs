@@ -266,3 +266,26 @@ fn shutdown_completes_pending_waiters_and_reopen_is_flushed() {
     let store = MessageStore::open(config(dir.path(), FlushDiskType::Sync)).unwrap();
     assert_eq!(store.flushed_commit_log_offset(), end);
 }
+
+#[test]
+fn queue_flush_waits_for_least_pages_and_only_a_full_flush_moves_the_logics_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(StoreConfig {
+        // Keep the background loop out of the way: the test drives the flushes itself.
+        flush_interval_consume_queue_ms: 3_600_000,
+        flush_consume_queue_thorough_interval_ms: 3_600_000,
+        ..config(dir.path(), FlushDiskType::Async)
+    })
+    .unwrap();
+    store.put(&mut msg(100), 0).unwrap();
+    let queue = store.inner.queue("T", 0).unwrap();
+    let logics_ts = || store.inner.checkpoint.lock().logics_msg_timestamp;
+
+    store.inner.flush_queues_and_checkpoint(2).unwrap();
+    assert_eq!(queue.flushed_offset(), 0, "one unit is less than two dirty pages");
+    assert_eq!(logics_ts(), 0, "a partial flush vouches for nothing");
+
+    store.inner.flush_queues_and_checkpoint(0).unwrap();
+    assert_eq!(queue.flushed_offset(), 20);
+    assert!(logics_ts() > 0);
+}
