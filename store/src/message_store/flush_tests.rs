@@ -282,7 +282,11 @@ fn queue_flush_waits_for_least_pages_and_only_a_full_flush_moves_the_logics_time
     let logics_ts = || store.inner.checkpoint.lock().logics_msg_timestamp;
 
     store.inner.flush_queues_and_checkpoint(2).unwrap();
-    assert_eq!(queue.flushed_offset(), 0, "one unit is less than two dirty pages");
+    assert_eq!(
+        queue.flushed_offset(),
+        0,
+        "one unit is less than two dirty pages"
+    );
     assert_eq!(logics_ts(), 0, "a partial flush vouches for nothing");
 
     store.inner.flush_queues_and_checkpoint(0).unwrap();
