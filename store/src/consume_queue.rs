@@ -182,6 +182,7 @@ impl ConsumeQueue {
     }
 
     /// Bytes of this queue known to be on disk.
+    #[cfg(test)]
     pub(crate) fn flushed_offset(&self) -> u64 {
         self.files.flushed_offset()
     }
