@@ -90,6 +90,18 @@ set +e
 scripts/crash-test.sh "$CRASH_ITERATIONS"
 record "crash-test" $?
 set -e
+run_script() { # name command...
+  local name=$1
+  shift
+  step "$name"
+  set +e
+  "$@"
+  record "$name" $?
+  set -e
+}
+run_script "tls (enforcing, Java clients over TLS)" env MVN_FLAGS=-q scripts/tls-test.sh
+run_script "acl (plain_acl.yml, signed Java and Go clients)" scripts/acl-test.sh
+
 if ! $skip_java_broker; then
   for pass in $JAVA_BROKER_PASSES; do
     IFS=: read -r jv cv go <<<"$pass"

@@ -11,6 +11,8 @@ use anyhow::{bail, Context};
 use rmq_store::message_store::FlushDiskType;
 use rmq_store::StoreConfig;
 
+use crate::remoting::tls::{TlsMode, TlsSettings};
+
 /// Settings of the broker role.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -48,8 +50,25 @@ pub struct BrokerConfig {
     /// are honoured (`timerWheelEnable`) and the longest delay accepted (`timerMaxDelaySec`, 3 days).
     pub timer_wheel_enable: bool,
     pub timer_max_delay_sec: i64,
+    /// Plain ACL (`aclEnable`, off by default as in Java) and its file (`aclFilePath`, rmqd's own key: Java
+    /// reads `$ROCKETMQ_HOME/conf/plain_acl.yml`). A relative path is taken from the broker.conf's directory;
+    /// the default is `plain_acl.yml` next to broker.conf.
+    pub acl_enable: bool,
+    pub acl_file_path: PathBuf,
     /// Everything the message store reads (`MessageStoreConfig` keys: storePathRootDir, flushDiskType, ...).
     pub store: StoreConfig,
+    /// `tls.*` keys (listener mode, certificates, outbound TLS), see `remoting::tls`.
+    pub tls: TlsSettings,
+    // flow control: start
+    /// `brokerFastFailureEnable` (default true) and `waitTimeMillsInSendQueue` (default 200 ms): a send
+    /// that waits longer than this for the commit-log append lock is answered SYSTEM_BUSY
+    /// (`[TIMEOUT_CLEAN_QUEUE]`). Applied to `store.put_lock_wait_limit_ms`.
+    pub broker_fast_failure_enable: bool,
+    pub wait_time_mills_in_send_queue: u64,
+    /// `maxOutboundBytesPerConnection` (rmqd only, default 64 MiB): responses queued for one connection
+    /// beyond this close it, so a client that stops reading pull responses cannot grow the broker.
+    pub max_outbound_bytes_per_connection: usize,
+    // flow control: end
 }
 
 impl Default for BrokerConfig {
@@ -82,15 +101,36 @@ impl Default for BrokerConfig {
             reject_transaction_message: false,
             timer_wheel_enable: true,
             timer_max_delay_sec: 3 * 24 * 3600,
+            acl_enable: false,
+            acl_file_path: PathBuf::from("plain_acl.yml"),
             store: StoreConfig {
                 root_dir: PathBuf::from("./data"),
                 ..StoreConfig::default()
             },
+            tls: TlsSettings::default(),
+            // flow control: start
+            broker_fast_failure_enable: true,
+            wait_time_mills_in_send_queue: 200,
+            max_outbound_bytes_per_connection: crate::remoting::connection::MAX_OUTBOUND_BYTES,
+            // flow control: end
         }
+        .with_fast_failure()
     }
 }
 
 impl BrokerConfig {
+    /// Mirrors the fast-failure keys into the store, whichever order they came in.
+    fn with_fast_failure(mut self) -> Self {
+        self.apply_fast_failure();
+        self
+    }
+
+    fn apply_fast_failure(&mut self) {
+        self.store.put_lock_wait_limit_ms = self
+            .broker_fast_failure_enable
+            .then_some(self.wait_time_mills_in_send_queue);
+    }
+
     /// `brokerIP1:listenPort`: the address registered with name servers and written as STOREHOST.
     pub fn broker_addr(&self) -> String {
         format!("{}:{}", self.broker_ip1, self.listen_port)
@@ -214,6 +254,24 @@ impl BrokerConfig {
             "messageDelayLevel" => self.store.message_delay_levels_ms = parse_delay_levels(value)?,
             "timerWheelEnable" => self.timer_wheel_enable = parse_bool(value),
             "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, value)?,
+            "aclEnable" => self.acl_enable = parse_bool(value),
+            "aclFilePath" => self.acl_file_path = PathBuf::from(value.trim()),
+            // flow control: start
+            "osPageCacheBusyTimeOutMills" => {
+                self.store.os_page_cache_busy_timeout_ms = parse(key, value)?
+            }
+            "brokerFastFailureEnable" | "waitTimeMillsInSendQueue" => {
+                if key == "brokerFastFailureEnable" {
+                    self.broker_fast_failure_enable = parse_bool(value);
+                } else {
+                    self.wait_time_mills_in_send_queue = parse(key, value)?;
+                }
+                self.apply_fast_failure();
+            }
+            "maxOutboundBytesPerConnection" => {
+                self.max_outbound_bytes_per_connection = parse(key, value)?
+            }
+            // flow control: end
             _ => return Ok(false),
         }
         Ok(true)
@@ -225,6 +283,10 @@ impl BrokerConfig {
 pub struct NamesrvConfig {
     pub listen_port: u16,
     pub scan_not_active_broker_interval_ms: u64,
+    pub tls: TlsSettings,
+    /// `kvConfigPath`: where PUT_KV_CONFIG values persist, default `~/namesrv/kvConfig.json` like Java
+    /// (standalone: `<storePathRootDir>/namesrv/kvConfig.json`, so one directory holds all state).
+    pub kv_config_path: PathBuf,
 }
 
 impl Default for NamesrvConfig {
@@ -232,6 +294,10 @@ impl Default for NamesrvConfig {
         NamesrvConfig {
             listen_port: 9876,
             scan_not_active_broker_interval_ms: 5_000,
+            tls: TlsSettings::default(),
+            kv_config_path: std::env::var_os("HOME")
+                .map_or_else(|| PathBuf::from("."), PathBuf::from)
+                .join("namesrv/kvConfig.json"),
         }
     }
 }
@@ -243,6 +309,7 @@ impl NamesrvConfig {
             "scanNotActiveBrokerInterval" => {
                 self.scan_not_active_broker_interval_ms = parse(key, value)?
             }
+            "kvConfigPath" => self.kv_config_path = PathBuf::from(value),
             _ => return Ok(false),
         }
         Ok(true)
@@ -253,9 +320,16 @@ impl NamesrvConfig {
 pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
     let mut config = BrokerConfig::default();
     for (key, value) in read_properties(path)? {
-        if !config.apply(&key, &value)? && key != "namesrvListenPort" {
+        if !config.apply(&key, &value)?
+            && !config.tls.apply(&key, &value)?
+            && key != "namesrvListenPort"
+        {
             tracing::info!(key, "ignoring unknown broker config key");
         }
+    }
+    config.tls.merge_config_file()?;
+    if let Some(dir) = path.and_then(Path::parent) {
+        config.acl_file_path = dir.join(&config.acl_file_path);
     }
     Ok(config)
 }
@@ -264,20 +338,32 @@ pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
 pub fn load_namesrv(path: Option<&Path>) -> anyhow::Result<NamesrvConfig> {
     let mut config = NamesrvConfig::default();
     for (key, value) in read_properties(path)? {
-        if !config.apply(&key, &value)? {
+        if !config.apply(&key, &value)? && !config.tls.apply(&key, &value)? {
             tracing::info!(key, "ignoring unknown name server config key");
         }
     }
+    config.tls.merge_config_file()?;
     Ok(config)
 }
 
 /// Standalone mode: broker settings plus `namesrvListenPort` for the embedded name server.
 pub fn load_standalone(path: Option<&Path>) -> anyhow::Result<(BrokerConfig, NamesrvConfig)> {
-    let broker = load_broker(path)?;
+    let mut broker = load_broker(path)?;
     let mut namesrv = NamesrvConfig::default();
-    if let Some(port) = read_properties(path)?.get("namesrvListenPort") {
+    let properties = read_properties(path)?;
+    if let Some(port) = properties.get("namesrvListenPort") {
         namesrv.listen_port = parse("namesrvListenPort", port)?;
     }
+    namesrv.kv_config_path = match properties.get("kvConfigPath") {
+        Some(kv) => PathBuf::from(kv),
+        None => broker.store.root_dir.join("namesrv/kvConfig.json"),
+    };
+    // Both listeners share the TLS settings. An enforcing embedded name server refuses plain TCP, so
+    // the broker has to register with it over TLS.
+    if broker.tls.effective_mode() == TlsMode::Enforcing {
+        broker.tls.enable = true;
+    }
+    namesrv.tls = broker.tls.clone();
     Ok((broker, namesrv))
 }
 
@@ -432,5 +518,46 @@ mod tests {
         let mut config = BrokerConfig::default();
         assert!(config.apply("messageDelayLevel", "1s 1s 1s").unwrap());
         assert_eq!(config.store.message_delay_levels_ms, vec![1_000; 3]);
+    }
+
+    #[test]
+    fn flow_control_keys_have_javas_defaults_and_reach_the_store() {
+        let mut config = BrokerConfig::default();
+        assert_eq!(config.store.os_page_cache_busy_timeout_ms, 1_000);
+        assert_eq!(config.store.put_lock_wait_limit_ms, Some(200));
+        assert_eq!(config.max_outbound_bytes_per_connection, 64 << 20);
+        assert!(config.apply("waitTimeMillsInSendQueue", "500").unwrap());
+        assert_eq!(config.store.put_lock_wait_limit_ms, Some(500));
+        assert!(config.apply("brokerFastFailureEnable", "false").unwrap());
+        assert_eq!(config.store.put_lock_wait_limit_ms, None);
+        assert!(config.apply("waitTimeMillsInSendQueue", "300").unwrap());
+        assert_eq!(config.store.put_lock_wait_limit_ms, None, "still disabled");
+        assert!(config.apply("osPageCacheBusyTimeOutMills", "2000").unwrap());
+        assert_eq!(config.store.os_page_cache_busy_timeout_ms, 2_000);
+        assert!(config
+            .apply("maxOutboundBytesPerConnection", "1048576")
+            .unwrap());
+        assert_eq!(config.max_outbound_bytes_per_connection, 1 << 20);
+    }
+
+    #[test]
+    fn tls_keys_reach_both_roles_in_standalone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("broker.conf");
+        std::fs::write(
+            &conf,
+            "tls.server.mode=enforcing\ntls.server.certPath=/c.pem\ntls.server.keyPath=/k.pem\n\
+             tls.config.file=/nonexistent/tls.properties\n",
+        )
+        .unwrap();
+        let (broker, namesrv) = load_standalone(Some(&conf)).unwrap();
+        assert_eq!(namesrv.tls.effective_mode(), TlsMode::Enforcing);
+        assert_eq!(namesrv.tls.server_cert_path, Some(PathBuf::from("/c.pem")));
+        assert!(broker.tls.enable, "the broker must register over TLS");
+        let plain = load_broker(Some(&conf)).unwrap();
+        assert!(
+            !plain.tls.enable,
+            "only standalone turns tls.enable on by itself"
+        );
     }
 }

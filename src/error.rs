@@ -57,6 +57,36 @@ fn store_error_code(e: &StoreError) -> ResponseCode {
         StoreError::ShutDown | StoreError::Poisoned | StoreError::DiskFull { .. } => {
             ResponseCode::ServiceNotAvailable
         }
+        // Flow control: the client retries SYSTEM_BUSY (Java's fast-failure code).
+        StoreError::PageCacheBusy | StoreError::PutQueueTimeout { .. } => ResponseCode::SystemBusy,
         _ => ResponseCode::SystemError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_control_refusals_are_system_busy_with_javas_remarks() {
+        let busy = ServiceError::Store(StoreError::PageCacheBusy).into_response();
+        assert_eq!(busy.code, i32::from(ResponseCode::SystemBusy));
+        assert_eq!(
+            busy.remark.as_deref(),
+            Some("[PC_SYNCHRONIZED]broker busy, start flow control for a while")
+        );
+        let queued = ServiceError::Store(StoreError::PutQueueTimeout {
+            waited_ms: 250,
+            queue_len: 3,
+        })
+        .into_response();
+        assert_eq!(queued.code, 2);
+        assert_eq!(
+            queued.remark.as_deref(),
+            Some(
+                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: \
+                 250ms, size of queue: 3"
+            )
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! - [`namesrv`]: the name-server role (routes, broker liveness).
 //! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
 //! - [`error`]: the one mapping from failures to RocketMQ response codes.
+//! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
 
+mod acl;
 mod bench;
 mod broker;
 mod config;
@@ -84,10 +86,16 @@ async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
 
 async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<()> {
     let listener = bind(config.listen_port, "name server").await?;
-    let ns = namesrv::NameServer::new();
+    let tls = config.tls.server()?;
+    let ns = namesrv::NameServer::with_kv_config(config.kv_config_path.clone())?;
     ns.spawn_expiry(&config);
-    tracing::info!(port = config.listen_port, "name server listening");
-    tokio::spawn(remoting::serve(listener, ns));
+    let tls_mode = config.tls.effective_mode();
+    tracing::info!(
+        port = config.listen_port,
+        ?tls_mode,
+        "name server listening"
+    );
+    tokio::spawn(remoting::serve(listener, ns, tls));
     Ok(())
 }
 
@@ -99,13 +107,16 @@ async fn run_broker(config: config::BrokerConfig) -> anyhow::Result<Arc<broker::
         .context("listenPort must be at least 2")?;
     let vip_listener = bind(vip_port, "broker VIP channel").await?;
     let started = std::time::Instant::now();
+    let tls = config.tls.server()?;
+    let tls_mode = config.tls.effective_mode();
     let broker = broker::Broker::open(config)?;
     broker.start();
-    tokio::spawn(remoting::serve(main_listener, broker.clone()));
-    tokio::spawn(remoting::serve(vip_listener, broker.clone()));
+    tokio::spawn(remoting::serve(main_listener, broker.clone(), tls.clone()));
+    tokio::spawn(remoting::serve(vip_listener, broker.clone(), tls));
     tracing::info!(
         port = broker.config.listen_port,
         vip_port,
+        ?tls_mode,
         store = %broker.config.store.root_dir.display(),
         namesrv = ?broker.config.namesrv_addr,
         elapsed_ms = started.elapsed().as_millis() as u64,

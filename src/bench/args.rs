@@ -6,6 +6,9 @@ use thiserror::Error;
 
 pub const USAGE: &str = "\
 usage: rmqd bench produce|consume|e2e -n NAMESRV --topic T [options]
+       rmqd bench echo-server --port P
+       rmqd bench echo --addr HOST:PORT [--threads N --size B --duration S --json]
+       rmqd bench disk --dir D [--size B --duration S --json]
   -n, --namesrv ADDR   name server, host:port[;host:port]
   --topic T            topic (created with --queues queues on every broker if missing)
   --threads N          connections (producers, or pull connections) [4]
@@ -18,7 +21,13 @@ usage: rmqd bench produce|consume|e2e -n NAMESRV --topic T [options]
   --queues Q           queues of a topic created by the benchmark [8]
   --group G            consumer group [rmqd_bench_consumer]
   --from-start         consume from offset 0 instead of the current end
-  --json               progress on stderr, the summary as one JSON object on stdout";
+  --topics N           spread sends over N topics T-0..T-{N-1} (created if missing) [1 = T itself]
+  --count N            stop once N messages were sent (produce) or received (consume)
+  --json               progress on stderr, the summary as one JSON object on stdout
+ceilings of the machine, without a broker:
+  echo-server          length-prefixed TCP echo on 127.0.0.1:--port (runs until killed)
+  echo                 --threads connections, each a synchronous --size byte request/response loop
+  disk                 one thread: append --size bytes to a file in --dir, fdatasync, repeat";
 
 /// What the benchmark does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +36,12 @@ pub enum Mode {
     Consume,
     /// Producer at a fixed rate and consumer in one process; latency is receive time minus born time.
     E2e,
+    /// TCP echo server for the loopback ceiling.
+    EchoServer,
+    /// Synchronous request/response against `echo-server`: the loopback ceiling.
+    Echo,
+    /// Append + fdatasync loop: the flush ceiling of a disk.
+    Disk,
 }
 
 impl Mode {
@@ -35,7 +50,15 @@ impl Mode {
             Mode::Produce => "produce",
             Mode::Consume => "consume",
             Mode::E2e => "e2e",
+            Mode::EchoServer => "echo-server",
+            Mode::Echo => "echo",
+            Mode::Disk => "disk",
         }
+    }
+
+    /// Whether the mode talks to a broker (and so needs a name server and a topic).
+    pub fn needs_broker(self) -> bool {
+        matches!(self, Mode::Produce | Mode::Consume | Mode::E2e)
     }
 }
 
@@ -56,6 +79,16 @@ pub struct BenchArgs {
     pub group: String,
     pub from_start: bool,
     pub json: bool,
+    /// Topics the sends are spread over (`T-0`..); 1 means the topic itself.
+    pub topics: usize,
+    /// Stop after this many messages sent (produce) or received (consume, e2e).
+    pub count: Option<u64>,
+    /// Echo server address (`echo`).
+    pub addr: String,
+    /// Listen port (`echo-server`).
+    pub port: u16,
+    /// Directory of the test file (`disk`).
+    pub dir: String,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -88,6 +121,7 @@ const MAX_BATCH: u64 = 1024;
 const MAX_INFLIGHT: u64 = 4096;
 const MAX_QUEUES: u64 = 1024;
 const MAX_DURATION_S: u64 = 7 * 24 * 3600;
+const MAX_TOPICS: u64 = 100_000;
 
 fn number(flag: &'static str, value: Option<String>, min: u64, max: u64) -> Result<u64, ArgsError> {
     let value = value.ok_or(ArgsError::MissingValue(flag))?;
@@ -112,6 +146,9 @@ impl BenchArgs {
             Some("produce") => Mode::Produce,
             Some("consume") => Mode::Consume,
             Some("e2e") => Mode::E2e,
+            Some("echo-server") => Mode::EchoServer,
+            Some("echo") => Mode::Echo,
+            Some("disk") => Mode::Disk,
             Some(other) => return Err(ArgsError::UnknownMode(other.to_string())),
         };
         let mut parsed = BenchArgs {
@@ -128,6 +165,11 @@ impl BenchArgs {
             group: "rmqd_bench_consumer".to_string(),
             from_start: false,
             json: false,
+            topics: 1,
+            count: None,
+            addr: String::new(),
+            port: 0,
+            dir: String::new(),
         };
         let mut pipelined = false;
         let mut inflight = 64;
@@ -160,6 +202,13 @@ impl BenchArgs {
                 "--queues" => {
                     parsed.queues = number("--queues", args.next(), 1, MAX_QUEUES)? as i32
                 }
+                "--topics" => {
+                    parsed.topics = number("--topics", args.next(), 1, MAX_TOPICS)? as usize
+                }
+                "--count" => parsed.count = Some(number("--count", args.next(), 1, u64::MAX >> 1)?),
+                "--addr" => parsed.addr = args.next().ok_or(ArgsError::MissingValue("--addr"))?,
+                "--port" => parsed.port = number("--port", args.next(), 1, 65535)? as u16,
+                "--dir" => parsed.dir = args.next().ok_or(ArgsError::MissingValue("--dir"))?,
                 "--async" => pipelined = true,
                 "--from-start" => parsed.from_start = true,
                 "--json" => parsed.json = true,
@@ -167,12 +216,20 @@ impl BenchArgs {
                 other => return Err(ArgsError::Unknown(other.to_string())),
             }
         }
-        if parsed.namesrv.is_empty() {
-            parsed.namesrv =
-                std::env::var("NAMESRV_ADDR").map_err(|_| ArgsError::Required("-n"))?;
+        match parsed.mode {
+            Mode::EchoServer if parsed.port == 0 => return Err(ArgsError::Required("--port")),
+            Mode::Echo if parsed.addr.is_empty() => return Err(ArgsError::Required("--addr")),
+            Mode::Disk if parsed.dir.is_empty() => return Err(ArgsError::Required("--dir")),
+            _ => {}
         }
-        if parsed.topic.is_empty() {
-            return Err(ArgsError::Required("--topic"));
+        if parsed.mode.needs_broker() {
+            if parsed.namesrv.is_empty() {
+                parsed.namesrv =
+                    std::env::var("NAMESRV_ADDR").map_err(|_| ArgsError::Required("-n"))?;
+            }
+            if parsed.topic.is_empty() {
+                return Err(ArgsError::Required("--topic"));
+            }
         }
         if pipelined {
             parsed.inflight = inflight;
@@ -214,11 +271,29 @@ mod tests {
             parse("consume -n a:1 --topic T --async").unwrap().inflight,
             64
         );
+        let args = parse("produce -n a:1 --topic T --topics 1000 --count 5").unwrap();
+        assert_eq!((args.topics, args.count), (1000, Some(5)));
+    }
+
+    #[test]
+    fn ceiling_modes_need_no_broker() {
+        let args = parse("echo --addr 127.0.0.1:9 --threads 64 --size 1024 --duration 2").unwrap();
+        assert_eq!(args.mode, Mode::Echo);
+        assert_eq!((args.addr.as_str(), args.threads), ("127.0.0.1:9", 64));
+        assert_eq!(parse("echo-server --port 7000").unwrap().port, 7000);
+        assert_eq!(parse("disk --dir /x").unwrap().dir, "/x");
+        assert!(matches!(
+            parse("echo-server --port 70000"),
+            Err(ArgsError::BadNumber { .. })
+        ));
     }
 
     #[test]
     fn rejects_bad_input() {
         assert_eq!(parse(""), Err(ArgsError::MissingMode));
+        assert_eq!(parse("echo"), Err(ArgsError::Required("--addr")));
+        assert_eq!(parse("echo-server"), Err(ArgsError::Required("--port")));
+        assert_eq!(parse("disk --size 1"), Err(ArgsError::Required("--dir")));
         assert_eq!(parse("fly"), Err(ArgsError::UnknownMode("fly".into())));
         assert_eq!(parse("produce -n a:1"), Err(ArgsError::Required("--topic")));
         assert!(matches!(

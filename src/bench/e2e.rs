@@ -20,20 +20,21 @@ const RECEIVE_GRACE: Duration = Duration::from_secs(2);
 pub async fn start(
     args: &BenchArgs,
     admin: &RemotingClient,
-    route: &[BrokerQueues],
+    routes: &[(String, Vec<BrokerQueues>)],
     stats: &Arc<Stats>,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
-    let cursors = consume::start_cursors(admin, route, &args.topic, args.from_start).await?;
+    // End-to-end latency is measured on the first topic only (spreading is a send-side scenario).
+    let routes = &routes[..1];
+    let (topic, route) = &routes[0];
+    let cursors = consume::start_cursors(admin, route, topic, args.from_start).await?;
     let started = Instant::now();
     let mut set = JoinSet::new();
-    super::spawn_pullers(
-        args,
-        cursors,
-        started + args.duration + RECEIVE_GRACE,
-        LatencyKind::EndToEnd,
-        stats,
-        &mut set,
-    );
-    super::spawn_producers(args, route, started + args.duration, stats, &mut set)?;
+    let pull = super::PullPlan {
+        topic,
+        deadline: started + args.duration + RECEIVE_GRACE,
+        latency: LatencyKind::EndToEnd,
+    };
+    super::spawn_pullers(args, cursors, &pull, stats, &mut set);
+    super::spawn_producers(args, routes, started + args.duration, stats, &mut set)?;
     Ok(set)
 }

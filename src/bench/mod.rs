@@ -9,8 +9,10 @@
 //! - [`consume`]: long-polling pullers, one per queue.
 //! - [`e2e`]: producer at a fixed rate plus consumer, latency from the send time in the body.
 //! - [`report`]: counters, HDR histograms, progress lines, the summary (text or JSON).
+//! - [`ceiling`]: loopback echo and append + fdatasync loops, the machine's limits (no broker).
 
 mod args;
+mod ceiling;
 mod consume;
 mod e2e;
 mod produce;
@@ -18,6 +20,7 @@ mod report;
 mod route;
 mod template;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -62,28 +65,39 @@ pub fn main(args: impl IntoIterator<Item = String>) -> i32 {
 }
 
 async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.mode == Mode::EchoServer {
+        return ceiling::echo_server(args.port).await;
+    }
     let admin = RemotingClient::new();
-    let route = route::ensure_route(&admin, &args.namesrv, &args.topic, args.queues).await?;
+    let routes = if args.mode.needs_broker() {
+        route::ensure_topics(&admin, &args.namesrv, &args.topic, args.topics, args.queues).await?
+    } else {
+        Vec::new()
+    };
     let stats = Arc::new(Stats::default());
     let started = Instant::now();
-    let workers = match args.mode {
-        Mode::Produce => {
-            let mut set = JoinSet::new();
-            spawn_producers(&args, &route, started + args.duration, &stats, &mut set)?;
-            set
-        }
+    let deadline = started + args.duration;
+    let mut workers = JoinSet::new();
+    match args.mode {
+        Mode::Produce => spawn_producers(&args, &routes, deadline, &stats, &mut workers)?,
         Mode::Consume => {
-            let cursors =
-                consume::start_cursors(&admin, &route, &args.topic, args.from_start).await?;
-            let mut set = JoinSet::new();
-            let deadline = started + args.duration;
+            let (topic, route) = &routes[0];
+            let cursors = consume::start_cursors(&admin, route, topic, args.from_start).await?;
             let latency = consume::LatencyKind::PullRoundTrip;
-            spawn_pullers(&args, cursors, deadline, latency, &stats, &mut set);
-            set
+            let pull = PullPlan {
+                topic,
+                deadline,
+                latency,
+            };
+            spawn_pullers(&args, cursors, &pull, &stats, &mut workers);
         }
-        Mode::E2e => e2e::start(&args, &admin, &route, &stats).await?,
-    };
-    let totals = report::progress(stats.clone(), args.mode, args.json, join_all(workers)).await;
+        Mode::E2e => workers = e2e::start(&args, &admin, &routes, &stats).await?,
+        Mode::Echo => ceiling::spawn_echo(&args, deadline, &stats, &mut workers),
+        Mode::Disk => ceiling::spawn_disk(&args, args.duration, &stats, &mut workers),
+        Mode::EchoServer => unreachable!("handled above"),
+    }
+    let until = finish(workers, stats.clone(), args.count, args.mode);
+    let totals = report::progress(stats.clone(), args.mode, args.json, until).await;
     // The drain after the deadline (and e2e's receive grace) is not part of the measured run.
     let elapsed = started.elapsed().min(args.duration);
     if args.json {
@@ -95,11 +109,38 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resolves when every worker is done, or as soon as `count` messages were sent (produce) or received
+/// (consume, e2e); the remaining workers are then dropped, which aborts them.
+async fn finish(
+    workers: JoinSet<anyhow::Result<()>>,
+    stats: Arc<Stats>,
+    count: Option<u64>,
+    mode: Mode,
+) {
+    let Some(count) = count else {
+        return join_all(workers).await;
+    };
+    let counter = match mode {
+        Mode::Consume | Mode::E2e => &stats.recv.messages,
+        _ => &stats.send.messages,
+    };
+    let reached = async {
+        while counter.load(Ordering::Relaxed) < count {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = join_all(workers) => {}
+        _ = reached => {}
+    }
+}
+
 async fn join_all(mut workers: JoinSet<anyhow::Result<()>>) {
     while let Some(joined) = workers.join_next().await {
         match joined {
             Ok(Ok(())) => {}
             Ok(Err(error)) => eprintln!("rmqd bench: worker failed: {error:#}"),
+            Err(error) if error.is_cancelled() => {}
             Err(error) => eprintln!("rmqd bench: worker panicked: {error}"),
         }
     }
@@ -112,14 +153,26 @@ fn uniq_prefix(connection: usize) -> u64 {
     (pid << 48) ^ (clock << 16) ^ connection as u64
 }
 
-/// Starts `args.threads` producer connections, spread round-robin over the brokers with write queues.
+/// The topics connection `thread` sends to: every `threads`-th topic starting at its own index, so
+/// the load covers all topics when there are more topics than connections.
+fn topics_of(thread: usize, threads: usize, topics: usize) -> Vec<usize> {
+    if topics <= threads {
+        vec![thread % topics]
+    } else {
+        (thread..topics).step_by(threads).collect()
+    }
+}
+
+/// Starts `args.threads` producer connections, spread round-robin over the brokers with write queues
+/// and over the topics of `routes` (all with the same brokers).
 fn spawn_producers(
     args: &BenchArgs,
-    route: &[BrokerQueues],
+    routes: &[(String, Vec<BrokerQueues>)],
     deadline: Instant,
     stats: &Arc<Stats>,
     set: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
+    let (_, route) = &routes[0];
     let writable: Vec<&BrokerQueues> = route.iter().filter(|b| b.write_queues > 0).collect();
     if writable.is_empty() {
         bail!("topic {} has no writable queue", args.topic);
@@ -137,19 +190,24 @@ fn spawn_producers(
         .map(|rate| rate as f64 / args.batch as f64 / args.threads as f64);
     for thread in 0..args.threads {
         let broker = writable[thread % writable.len()];
-        let template = template::Template::build(&template::TemplateSpec {
-            topic: &args.topic,
-            producer_group: PRODUCER_GROUP,
-            size_bytes: args.size_bytes,
-            batch: args.batch,
-            uniq_prefix: uniq_prefix(thread),
-        })?;
+        let templates = topics_of(thread, args.threads, routes.len())
+            .into_iter()
+            .map(|index| {
+                template::Template::build(&template::TemplateSpec {
+                    topic: &routes[index].0,
+                    producer_group: PRODUCER_GROUP,
+                    size_bytes: args.size_bytes,
+                    batch: args.batch,
+                    uniq_prefix: uniq_prefix(thread),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         // Queue ids are written with four digits (see `template`).
         let queue_ids = (0..broker.write_queues.min(9999)).collect();
         let plan = produce::ProducerPlan {
             addr: broker.addr.clone(),
             queue_ids,
-            template,
+            templates,
             inflight: args.inflight,
             requests_per_s: per_connection,
             deadline,
@@ -160,11 +218,17 @@ fn spawn_producers(
 }
 
 /// One puller per queue; queues share `args.threads` connections (one client each).
+/// What the pullers of one run share.
+struct PullPlan<'a> {
+    topic: &'a str,
+    deadline: Instant,
+    latency: consume::LatencyKind,
+}
+
 fn spawn_pullers(
     args: &BenchArgs,
     cursors: Vec<consume::QueueCursor>,
-    deadline: Instant,
-    latency: consume::LatencyKind,
+    pull: &PullPlan,
     stats: &Arc<Stats>,
     set: &mut JoinSet<anyhow::Result<()>>,
 ) {
@@ -174,11 +238,11 @@ fn spawn_pullers(
     for (index, cursor) in cursors.into_iter().enumerate() {
         let puller = consume::Puller {
             client: clients[index % clients.len()].clone(),
-            topic: args.topic.clone(),
+            topic: pull.topic.to_string(),
             group: args.group.clone(),
             cursor,
-            latency,
-            deadline,
+            latency: pull.latency,
+            deadline: pull.deadline,
         };
         let stats = stats.clone();
         let hist = stats.recv.recorder();
@@ -186,5 +250,19 @@ fn spawn_pullers(
             consume::run(puller, stats, hist).await;
             Ok(())
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topics_of;
+
+    #[test]
+    fn topics_cover_every_topic_once() {
+        let mut all: Vec<usize> = (0..16).flat_map(|t| topics_of(t, 16, 1000)).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..1000).collect::<Vec<_>>());
+        assert_eq!(topics_of(5, 16, 1), vec![0]);
+        assert_eq!(topics_of(5, 16, 4), vec![1]);
     }
 }

@@ -34,7 +34,9 @@ pub struct ProducerPlan {
     pub addr: String,
     /// Write queue ids to cycle through.
     pub queue_ids: Vec<i32>,
-    pub template: Template,
+    /// One template per topic this connection sends to (same size and batch); requests cycle through
+    /// the topics, and move to the next queue after each full cycle.
+    pub templates: Vec<Template>,
     pub inflight: usize,
     /// Requests per second for this connection; `None` as fast as the window allows.
     pub requests_per_s: Option<f64>,
@@ -73,7 +75,7 @@ pub async fn run(plan: ProducerPlan, channel: Arc<super::report::Stats>) -> anyh
         outstanding.clone(),
         channel.clone(),
         channel.send.recorder(),
-        (plan.template.messages, plan.template.body_bytes),
+        (plan.templates[0].messages, plan.templates[0].body_bytes),
     ));
     let result = send_loop(&plan, &outstanding, &mut write_half).await;
     if let Err(error) = &result {
@@ -107,6 +109,7 @@ async fn send_loop(
 ) -> anyhow::Result<()> {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let (mut opaque, mut uniq, mut queue_index, mut issued) = (1i32, 0u64, 0usize, 0u64);
+    let mut topic_index = 0usize;
     let started = Instant::now();
     loop {
         let mut budget = MAX_BURST;
@@ -148,10 +151,14 @@ async fn send_loop(
                     born_ms: stamp_us / 1000,
                     stamp_us,
                 };
-                plan.template.write(&mut buf, &fields, &mut uniq);
+                plan.templates[topic_index].write(&mut buf, &fields, &mut uniq);
                 sent.insert(opaque, now);
                 opaque = opaque.wrapping_add(1);
-                queue_index = (queue_index + 1) % plan.queue_ids.len();
+                topic_index += 1;
+                if topic_index == plan.templates.len() {
+                    topic_index = 0;
+                    queue_index = (queue_index + 1) % plan.queue_ids.len();
+                }
             }
         }
         issued += count;

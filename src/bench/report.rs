@@ -169,7 +169,9 @@ pub async fn progress(
         let send_part = rate_text("send", &send, &last_send, secs);
         let recv_part = rate_text("recv", &recv, &last_recv, secs);
         let line = match mode {
-            Mode::Produce => format!("{send_part} | rt ms {}", latency_text(&send_hist)),
+            Mode::Produce | Mode::Echo | Mode::Disk | Mode::EchoServer => {
+                format!("{send_part} | rt ms {}", latency_text(&send_hist))
+            }
             Mode::Consume => format!("{recv_part} | pull rt ms {}", latency_text(&recv_hist)),
             Mode::E2e => format!(
                 "{send_part} | {recv_part} | e2e ms {}",
@@ -232,6 +234,7 @@ pub fn summary_json(args: &BenchArgs, stats: &Stats, totals: &Totals, elapsed: D
         "size": args.size_bytes,
         "batch": args.batch,
         "inflight": args.inflight,
+        "topics": args.topics,
         "rate": args.rate,
         "elapsed_s": secs,
         "sends": stats.send.snapshot().requests,
@@ -256,7 +259,9 @@ pub fn summary_text(args: &BenchArgs, stats: &Stats, totals: &Totals, elapsed: D
         args.rate.map_or("max".to_string(), |r| r.to_string()),
     );
     let channels: &[(&str, &Channel, &Histogram<u64>, &str)] = match args.mode {
-        Mode::Produce => &[("send", &stats.send, &totals.send, "rt")],
+        Mode::Produce | Mode::Echo | Mode::Disk | Mode::EchoServer => {
+            &[("send", &stats.send, &totals.send, "rt")]
+        }
         Mode::Consume => &[("recv", &stats.recv, &totals.recv, "pull rt")],
         Mode::E2e => &[
             ("send", &stats.send, &totals.send, "rt"),

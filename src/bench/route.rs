@@ -212,6 +212,49 @@ pub async fn ensure_route(
     }
 }
 
+/// Routes of the `count` topics the sends are spread over: `topic` itself when `count` is 1, else
+/// `topic-0`..`topic-{count-1}`. The first goes through [`ensure_route`]; the others are created on the
+/// same brokers without waiting for the name server (producers send to broker addresses directly), so
+/// a thousand topics cost a thousand UPDATE_AND_CREATE_TOPIC calls, not a thousand registrations.
+pub async fn ensure_topics(
+    client: &RemotingClient,
+    namesrv: &str,
+    topic: &str,
+    count: usize,
+    queues: i32,
+) -> anyhow::Result<Vec<(String, Vec<BrokerQueues>)>> {
+    if count <= 1 {
+        let route = ensure_route(client, namesrv, topic, queues).await?;
+        return Ok(vec![(topic.to_string(), route)]);
+    }
+    let names: Vec<String> = (0..count).map(|i| format!("{topic}-{i}")).collect();
+    let first = ensure_route(client, namesrv, &names[0], queues).await?;
+    for name in &names[1..] {
+        for broker in first.iter().filter(|b| b.write_queues > 0) {
+            create_topic(client, &broker.addr, name, first_queue_count(&first)).await?;
+        }
+    }
+    eprintln!(
+        "created topics {topic}-1..{topic}-{} like {}",
+        count - 1,
+        names[0]
+    );
+    Ok(names
+        .into_iter()
+        .map(|name| (name, first.clone()))
+        .collect())
+}
+
+/// The write queue count of an existing route, so every topic gets the same shape as the first.
+fn first_queue_count(route: &[BrokerQueues]) -> i32 {
+    route
+        .iter()
+        .map(|b| b.write_queues)
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// GET_MAX_OFFSET: the next offset to be written in a queue.
 pub async fn max_offset(
     client: &RemotingClient,

@@ -8,16 +8,19 @@ mod groups;
 mod heartbeat;
 mod offsets;
 mod order_lock;
+mod pop;
 mod pull;
 mod pull_wait;
 pub mod register;
 mod retro;
 mod retry;
+mod runtime_info;
 mod schedule;
 mod send;
 mod sql92;
 pub mod topics;
 mod transaction;
+mod uniq_id;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Weak};
@@ -56,11 +59,17 @@ pub struct Broker {
     order_locks: order_lock::OrderLocks,
     /// Compiled SQL92 selectors of pulls and CHECK_CLIENT_CONFIG.
     selectors: filter::SelectorCache,
+    /// 5.x pop consumption: in-flight checkpoints and per-group request modes.
+    pop: pop::PopState,
+    /// Put/get totals and TPS samples for GET_BROKER_RUNTIME_INFO.
+    runtime: runtime_info::RuntimeStats,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
     /// Lets `&self` methods hand an owned broker to spawned tasks (parked pulls).
     me: Weak<Broker>,
+    /// Plain ACL checked before every request (`aclEnable=true`); None when off.
+    acl: Option<Arc<crate::acl::Acl>>,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
@@ -83,18 +92,28 @@ impl Broker {
         let offsets = OffsetTable::load(&config)?;
         let groups = GroupTable::load(&config)?;
         let schedule = schedule::Schedule::load(&config)?;
+        let pop = pop::PopState::load(&rmq_store::config::config_dir(&config.store.root_dir))?;
+        let acl = if config.acl_enable {
+            Some(crate::acl::Acl::load(&config.acl_file_path)?)
+        } else {
+            None
+        };
+        let namesrv_tls = config.tls.client()?;
         Ok(Arc::new_cyclic(|me| Broker {
             topics,
             offsets,
             groups,
             me: me.clone(),
+            acl,
             store: Arc::new(store),
             clients: Mutex::new(ClientRegistry::default()),
             pulls: PullWaiters::default(),
             schedule,
             order_locks: order_lock::OrderLocks::default(),
             selectors: filter::SelectorCache::default(),
-            namesrv_client: RemotingClient::new(),
+            pop,
+            runtime: runtime_info::RuntimeStats::new(),
+            namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
         }))
@@ -110,6 +129,11 @@ impl Broker {
         self.offsets.spawn_persist(self);
         transaction::check::spawn(self);
         schedule::spawn(self);
+        pop::spawn(self);
+        runtime_info::spawn(self);
+        if let Some(acl) = &self.acl {
+            acl.spawn_reload();
+        }
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -135,6 +159,9 @@ impl Broker {
         if let Err(e) = self.schedule.shutdown() {
             tracing::error!(error = %e, "persisting delayOffset.json failed");
         }
+        if let Err(e) = self.pop.persist() {
+            tracing::error!(error = %e, "persisting pop checkpoints failed");
+        }
         if let Err(e) = self.store.shutdown() {
             tracing::error!(error = %e, "store shutdown failed");
         }
@@ -147,6 +174,12 @@ impl Broker {
         conn: &Connection,
         req: RemotingCommand,
     ) -> Result<Option<Outbound>, ServiceError> {
+        if let Some(acl) = &self.acl {
+            if let Err(denied) = acl.check(conn.peer().ip(), &req) {
+                acl.log_refusal(conn.peer(), req.code, &denied);
+                return Ok((!req.is_oneway()).then(|| Outbound::Command(denied.into_response())));
+            }
+        }
         let changes_before = self.topics.change_count();
         let outcome = self.process(conn, req);
         if self.topics.change_count() != changes_before {
@@ -194,6 +227,13 @@ impl Broker {
             RequestCode::InvokeBrokerToResetOffset => self.reset_offset(&req),
             RequestCode::GetConsumerRunningInfo => return self.consumer_running_info(conn, req),
             RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
+            RequestCode::GetBrokerRuntimeInfo => self.broker_runtime_info(),
+            RequestCode::PopMessage => return self.pop_message(conn, req),
+            RequestCode::AckMessage => self.ack_message(&req),
+            RequestCode::BatchAckMessage => self.batch_ack_message(&req),
+            RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(&req),
+            RequestCode::QueryAssignment => self.query_assignment(&req),
+            RequestCode::SetMessageRequestMode => self.set_message_request_mode(&req),
             other => Err(not_supported(req.code, other)),
         };
         reply.map(|r| Some(Outbound::Command(r)))
@@ -218,6 +258,10 @@ impl Broker {
 }
 
 impl RequestHandler for Broker {
+    fn max_outbound_bytes(&self) -> usize {
+        self.config.max_outbound_bytes_per_connection
+    }
+
     fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
         self.dispatch(conn, request)
             .unwrap_or_else(|e| Some(Outbound::Command(e.into_response())))

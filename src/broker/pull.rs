@@ -78,6 +78,7 @@ impl Broker {
                 return None;
             }
         }
+        self.runtime.record_get(result.messages.len());
         Some(pull_response(code, result))
     }
 

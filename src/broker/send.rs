@@ -17,6 +17,16 @@ use crate::remoting::{Connection, Outbound};
 /// Java's limit on the property string (it is stored with an int16 length).
 const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 
+/// The property keys `transaction::is_half_send` and `schedule::route_delayed` act on; without any of them
+/// both leave a message as it is. Keep in step with those two functions.
+const ROUTING_PROPERTIES: [&str; 5] = [
+    properties::TRANSACTION_PREPARED,
+    properties::DELAY,
+    properties::TIMER_DELAY_SEC,
+    properties::TIMER_DELAY_MS,
+    properties::TIMER_DELIVER_MS,
+];
+
 /// A stored send: the response header, and when SYNC_FLUSH must be awaited, the flush to wait for.
 struct Stored {
     header: SendMessageResponseHeader,
@@ -46,20 +56,25 @@ impl Broker {
         req: &RemotingCommand,
         result: Result<Stored, ServiceError>,
     ) -> Option<Outbound> {
-        let region = self.config.region_id.clone();
         let trace_on = self.config.trace_on;
         let stored = match result {
             Ok(stored) => stored,
             Err(e) => {
                 let mut resp = e.into_response();
-                add_send_ext_fields(&mut resp, &region, trace_on);
+                add_send_ext_fields(&mut resp, &self.config.region_id, trace_on);
                 return Some(Outbound::Command(resp));
             }
         };
         let Some(flush) = stored.flush else {
-            let resp = send_response(ResponseCode::Success, &stored.header, &region, trace_on);
+            let resp = send_response(
+                ResponseCode::Success,
+                &stored.header,
+                &self.config.region_id,
+                trace_on,
+            );
             return Some(Outbound::Command(resp));
         };
+        let region = self.config.region_id.clone();
         let (conn, opaque, serialize_type) = (conn.clone(), req.opaque, req.serialize_type);
         let oneway = req.is_oneway();
         let header = stored.header;
@@ -104,10 +119,16 @@ impl Broker {
             pairs.push((properties::DELAY.to_string(), "-1".to_string()));
         }
         // ---- end of retry and DLQ
-        let is_half = super::transaction::is_half_send(
-            h.properties.as_deref().unwrap_or(""),
-            h.reconsume_times.unwrap_or(0),
-        );
+        // Most sends carry none of the keys that make a message a half or a delayed one: skip the two
+        // checks, which would scan the property string five more times (~10k instructions a send).
+        let routed = pairs
+            .iter()
+            .any(|(k, _)| ROUTING_PROPERTIES.contains(&k.as_str()));
+        let is_half = routed
+            && super::transaction::is_half_send(
+                h.properties.as_deref().unwrap_or(""),
+                h.reconsume_times.unwrap_or(0),
+            );
         if is_half && self.config.reject_transaction_message {
             return Err(reply_error(
                 ResponseCode::NoPermission,
@@ -126,10 +147,33 @@ impl Broker {
             properties::CLUSTER.to_string(),
             self.config.broker_cluster_name.clone(),
         ));
+        // Like Java 5.x (buildMsgContext): every stored message carries MSG_REGION and TRACE_ON; 5.x
+        // consumers drop the trace records of messages without a region.
+        pairs.retain(|(k, _)| k != properties::MSG_REGION && k != properties::TRACE_SWITCH);
+        pairs.push((properties::MSG_REGION.into(), self.config.region_id.clone()));
+        pairs.push((
+            properties::TRACE_SWITCH.into(),
+            self.config.trace_on.to_string(),
+        ));
+        // Like Java 5.x: a message sent without UNIQ_KEY (raw protocol senders) gets one (uniq_id.rs).
+        if !pairs.iter().any(|(k, _)| k == properties::UNIQ_KEY) {
+            let id = super::uniq_id::create(
+                self.store_host.ip(),
+                crate::remoting::connection::now_ms() as i64,
+            );
+            pairs.push((properties::UNIQ_KEY.to_string(), id));
+        }
         let props = properties::encode(&pairs);
         check_properties(&props)?;
-        let uniq_key = properties::get(&props, properties::UNIQ_KEY).map(String::from);
-        let tags_code = message::tags_code(properties::get(&props, properties::TAGS));
+        // From the decoded pairs (keys are unique there) rather than by scanning `props` again.
+        let value_of = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let uniq_key = value_of(properties::UNIQ_KEY).map(String::from);
+        let tags_code = message::tags_code(value_of(properties::TAGS));
         let mut msg = self.new_record(conn, &h, &topic, queue_id, req.body.clone(), h.flag, props);
         if let Some(dlq) = &dlq {
             msg.topic = dlq.topic_name.clone();
@@ -137,7 +181,7 @@ impl Broker {
         }
         if is_half {
             super::transaction::into_half(&mut msg);
-        } else {
+        } else if routed {
             // ---- delay levels and timers (compat-map §5.9, §5.10, `schedule.rs`): DELAY > 0 or a
             // future TIMER_* time moves the record to SCHEDULE_TOPIC_XXXX / rmq_sys_wheel_timer.
             let rules = super::schedule::DelayRules::from_config(&self.config);
@@ -212,6 +256,10 @@ impl Broker {
             properties::CLUSTER,
             &self.config.broker_cluster_name,
         );
+        let batch_props =
+            set_property(&batch_props, properties::MSG_REGION, &self.config.region_id);
+        let trace_on = self.config.trace_on.to_string();
+        let batch_props = set_property(&batch_props, properties::TRACE_SWITCH, &trace_on);
         let mut records = Vec::with_capacity(elements.len());
         let mut tags_codes = Vec::with_capacity(elements.len());
         for element in elements {
@@ -392,6 +440,8 @@ fn send_response(
     trace_on: bool,
 ) -> RemotingCommand {
     let mut resp = RemotingCommand::new_response(code, None);
+    // Five header fields plus MSG_REGION and TRACE_ON, without growing the map twice.
+    resp.ext_fields.reserve(8);
     header.encode(&mut resp.ext_fields);
     add_send_ext_fields(&mut resp, region, trace_on);
     resp

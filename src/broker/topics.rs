@@ -110,6 +110,11 @@ impl TopicTable {
         self.file.lock().topics.get(topic).cloned()
     }
 
+    /// Every topic name, system topics included.
+    pub fn names(&self) -> Vec<String> {
+        self.file.lock().topics.keys().cloned().collect()
+    }
+
     /// The `TopicConfigSerializeWrapper` JSON used for registration and GET_ALL_TOPIC_CONFIG.
     pub fn wrapper_value(&self) -> rmq_codec::fastjson::Value {
         self.file.lock().to_wrapper_value()

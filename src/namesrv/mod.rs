@@ -1,9 +1,10 @@
 //! The name server role: broker registration, liveness, and topic routes for clients.
 
 mod body;
+mod kv;
 pub mod routes;
 
-use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,18 +32,26 @@ const STANDARD_JSON_ROUTE_VERSION: i32 = 401;
 
 pub struct NameServer {
     routes: Mutex<RouteTable>,
-    /// namespace -> key -> value (PUT/GET_KV_CONFIG); in memory only for now.
-    kv: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+    /// namespace -> key -> value (PUT/GET/DELETE_KV_CONFIG), persisted to kvConfig.json when opened with a path.
+    kv: Mutex<kv::KvConfig>,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
 
 impl NameServer {
-    pub fn new() -> Arc<Self> {
-        Arc::new(NameServer {
+    /// A name server whose KV config is loaded from and persisted to `kv_config_path` (Java's `kvConfigPath`,
+    /// default `~/namesrv/kvConfig.json`).
+    pub fn with_kv_config(kv_config_path: PathBuf) -> anyhow::Result<Arc<Self>> {
+        let kv = kv::KvConfig::load(Some(kv_config_path.clone())).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot load the KV config {}: {e}",
+                kv_config_path.display()
+            )
+        })?;
+        Ok(Arc::new(NameServer {
             routes: Mutex::new(RouteTable::default()),
-            kv: Mutex::new(BTreeMap::new()),
-        })
+            kv: Mutex::new(kv),
+        }))
     }
 
     /// Periodically drops brokers that stopped registering.
@@ -103,17 +112,17 @@ impl NameServer {
                 let h = PutKvConfigRequestHeader::decode(&req.ext_fields)?;
                 self.kv
                     .lock()
-                    .entry(h.namespace)
-                    .or_default()
-                    .insert(h.key, h.value);
+                    .put(h.namespace, h.key, h.value)
+                    .map_err(kv_persist_error)?;
                 Ok(success())
             }
             RequestCode::GetKvConfig => self.get_kv_config(req),
             RequestCode::DeleteKvConfig => {
                 let h = GetKvConfigRequestHeader::decode(&req.ext_fields)?;
-                if let Some(ns) = self.kv.lock().get_mut(&h.namespace) {
-                    ns.remove(&h.key);
-                }
+                self.kv
+                    .lock()
+                    .delete(&h.namespace, &h.key)
+                    .map_err(kv_persist_error)?;
                 Ok(success())
             }
             other => Err(not_supported(req.code, other)),
@@ -174,25 +183,21 @@ impl NameServer {
         let text = std::str::from_utf8(&req.body).unwrap_or("{}");
         let doc = fastjson::parse(text).unwrap_or(Value::Null);
         let version = body::parse_data_version(Some(&doc));
-        let changed = self
-            .routes
-            .lock()
-            .data_version_changed(&h.broker_addr, version, now_ms());
+        let mut routes = self.routes.lock();
+        let changed = routes.data_version_changed(&h.broker_addr, version, now_ms());
         let mut resp = success();
         resp.ext_fields
             .insert("changed".into(), changed.to_string());
-        resp.body = Bytes::from(fastjson::to_string(&body::data_version_value(&version)));
+        // Java answers with the version the name server holds (none for an unknown broker).
+        if let Some(stored) = routes.data_version(&h.broker_addr) {
+            resp.body = Bytes::from(fastjson::to_string(&body::data_version_value(&stored)));
+        }
         Ok(resp)
     }
 
     fn get_kv_config(&self, req: &RemotingCommand) -> Reply {
         let h = GetKvConfigRequestHeader::decode(&req.ext_fields)?;
-        let value = self
-            .kv
-            .lock()
-            .get(&h.namespace)
-            .and_then(|ns| ns.get(&h.key))
-            .cloned();
+        let value = self.kv.lock().get(&h.namespace, &h.key).cloned();
         match value {
             Some(value) => {
                 let mut resp = success();
@@ -220,6 +225,14 @@ impl RequestHandler for NameServer {
             tracing::info!(broker = addr, "broker connection closed, route removed");
         }
     }
+}
+
+/// Java logs a failed kvConfig.json write and still answers success; we tell the admin instead.
+fn kv_persist_error(e: std::io::Error) -> ServiceError {
+    ServiceError::reply(
+        ResponseCode::SystemError,
+        format!("persisting kvConfig.json failed: {e}"),
+    )
 }
 
 pub fn success() -> RemotingCommand {

@@ -146,12 +146,18 @@ impl RouteTable {
         now_ms: u64,
     ) -> bool {
         match self.live.get_mut(broker_addr) {
-            Some(live) => {
+            // Java refreshes the broker's liveness only when nothing changed.
+            Some(live) if live.data_version == version => {
                 live.last_update_ms = now_ms;
-                live.data_version != version
+                false
             }
-            None => true,
+            _ => true,
         }
+    }
+
+    /// The DataVersion of `broker_addr`'s last registration.
+    pub fn data_version(&self, broker_addr: &str) -> Option<DataVersion> {
+        self.live.get(broker_addr).map(|l| l.data_version)
     }
 
     /// Drops brokers whose last registration is older than their timeout. Returns their addresses.
@@ -307,6 +313,22 @@ mod tests {
         assert_eq!(table.route("T").unwrap().0[0].1.read_queue_nums, 4);
         table.register(&h, registration(2, &[("T", 8)]), 1, 20);
         assert_eq!(table.route("T").unwrap().0[0].1.read_queue_nums, 8);
+    }
+
+    #[test]
+    fn query_data_version_compares_with_the_last_registration() {
+        let mut table = RouteTable::default();
+        let h = header("broker-a", "127.0.0.1:10911", 0);
+        table.register(&h, registration(5, &[("T", 4)]), 1, 0);
+        let stored = table.data_version("127.0.0.1:10911").expect("registered");
+        assert_eq!(stored.counter, 5);
+        assert!(table.data_version_changed("127.0.0.1:10911", DataVersion::default(), 10));
+        assert!(!table.data_version_changed("127.0.0.1:10911", stored, 20));
+        assert!(
+            table.data_version_changed("127.0.0.1:1", stored, 30),
+            "unknown broker"
+        );
+        assert_eq!(table.data_version("127.0.0.1:1"), None);
     }
 
     #[test]

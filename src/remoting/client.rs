@@ -13,10 +13,12 @@ use bytes::BytesMut;
 use futures::StreamExt;
 use parking_lot::Mutex;
 use rmq_codec::command::{RemotingCommand, MAX_FRAME_LENGTH};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
+
+use super::tls::TlsClient;
 
 type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>>;
 
@@ -32,11 +34,21 @@ struct Link {
 pub struct RemotingClient {
     links: Mutex<HashMap<String, Arc<Link>>>,
     next_opaque: AtomicI32,
+    /// Set when `tls.enable=true`: every connection runs a TLS handshake first.
+    tls: Option<Arc<TlsClient>>,
 }
 
 impl RemotingClient {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A client whose connections use TLS when `tls` is set.
+    pub fn with_tls(tls: Option<Arc<TlsClient>>) -> Self {
+        RemotingClient {
+            tls,
+            ..Self::default()
+        }
     }
 
     /// Sends `request` to `addr` and waits for the matching response.
@@ -80,14 +92,30 @@ impl RemotingClient {
             .map_err(|_| anyhow!("connect to {addr} timed out"))?
             .with_context(|| format!("connect to {addr}"))?;
         let _ = stream.set_nodelay(true);
-        let link = Arc::new(spawn_link(stream));
+        let link = Arc::new(match &self.tls {
+            None => {
+                let (read_half, write_half) = stream.into_split();
+                spawn_link(read_half, write_half)
+            }
+            Some(tls) => {
+                let stream = tls
+                    .connect(addr, stream)
+                    .await
+                    .with_context(|| format!("TLS handshake with {addr}"))?;
+                let (read_half, write_half) = tokio::io::split(stream);
+                spawn_link(read_half, write_half)
+            }
+        });
         self.links.lock().insert(addr.to_string(), link.clone());
         Ok(link)
     }
 }
 
-fn spawn_link(stream: TcpStream) -> Link {
-    let (read_half, mut write_half) = stream.into_split();
+fn spawn_link<R, W>(read_half: R, mut write_half: W) -> Link
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (tx, mut rx) = mpsc::channel::<RemotingCommand>(256);
     let pending: Pending = Arc::default();
     tokio::spawn(async move {
@@ -95,7 +123,8 @@ fn spawn_link(stream: TcpStream) -> Link {
         while let Some(cmd) = rx.recv().await {
             buf.clear();
             cmd.encode(&mut buf);
-            if write_half.write_all(&buf).await.is_err() {
+            // flush: a no-op on TCP; TLS may still hold encrypted bytes the socket did not take.
+            if write_half.write_all(&buf).await.is_err() || write_half.flush().await.is_err() {
                 break;
             }
         }

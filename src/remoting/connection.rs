@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,10 +11,19 @@ use parking_lot::Mutex;
 use rmq_codec::code::RequestCode;
 use rmq_codec::command::{ExtFields, RemotingCommand, RPC_ONEWAY, RPC_TYPE_RESPONSE};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 /// Frames waiting for the writer task, per connection. A peer that stops reading fills this queue and is
 /// disconnected instead of growing the broker's memory.
 pub const OUTBOUND_QUEUE_LEN: usize = 4096;
+
+/// Default bound on the bytes queued for one connection's writer (`maxOutboundBytesPerConnection`). Pull
+/// responses are up to 256 KiB each, so the frame count alone would let a client that never reads pin about
+/// 1 GiB; past this many bytes the connection is closed instead, as for a full queue.
+pub const MAX_OUTBOUND_BYTES: usize = 64 << 20;
+
+/// What a frame counts for besides its body: the header is small next to the bodies that matter here.
+const FRAME_OVERHEAD_BYTES: usize = 256;
 
 /// Broker-initiated requests awaiting an answer on one connection (GET_CONSUMER_RUNNING_INFO and
 /// CONSUME_MESSAGE_DIRECTLY forwarded to a client). Admin calls are rare; this only bounds a flood.
@@ -45,6 +54,17 @@ pub enum Outbound {
     },
 }
 
+impl Outbound {
+    /// The bytes this frame is counted as while it waits for the writer.
+    pub fn accounted_bytes(&self) -> usize {
+        FRAME_OVERHEAD_BYTES
+            + match self {
+                Outbound::Command(cmd) => cmd.body.len(),
+                Outbound::Records { records, .. } => records.iter().map(Bytes::len).sum(),
+            }
+    }
+}
+
 /// A cheap, clonable handle to a live connection.
 #[derive(Clone)]
 pub struct Connection {
@@ -55,6 +75,12 @@ struct ConnectionInner {
     id: u64,
     peer: SocketAddr,
     tx: mpsc::Sender<Outbound>,
+    /// Bytes in frames queued for the writer and not yet taken by it ([`Outbound::accounted_bytes`]).
+    queued_bytes: Arc<AtomicUsize>,
+    max_queued_bytes: usize,
+    /// Cancelled when the peer stopped reading (queue or byte bound hit): the reader and writer tasks
+    /// both stop, even a writer stuck in a write the peer never drains.
+    overflow: CancellationToken,
     next_opaque: AtomicI32,
     last_read_ms: AtomicU64,
     /// Opaque of each outstanding broker-initiated request -> where its response goes. Entries leave
@@ -75,12 +101,28 @@ impl Drop for PendingCall<'_> {
 }
 
 impl Connection {
+    /// A connection with the default [`MAX_OUTBOUND_BYTES`] (tests; the server asks its handler).
+    #[cfg(test)]
     pub fn new(id: u64, peer: SocketAddr, tx: mpsc::Sender<Outbound>) -> Self {
+        Self::with_outbound_limit(id, peer, tx, MAX_OUTBOUND_BYTES)
+    }
+
+    /// A connection whose queued frames may hold at most `max_queued_bytes` (a single larger frame still
+    /// goes out when nothing else is queued).
+    pub fn with_outbound_limit(
+        id: u64,
+        peer: SocketAddr,
+        tx: mpsc::Sender<Outbound>,
+        max_queued_bytes: usize,
+    ) -> Self {
         Connection {
             inner: Arc::new(ConnectionInner {
                 id,
                 peer,
                 tx,
+                queued_bytes: Arc::new(AtomicUsize::new(0)),
+                max_queued_bytes,
+                overflow: CancellationToken::new(),
                 next_opaque: AtomicI32::new(1),
                 last_read_ms: AtomicU64::new(now_ms()),
                 pending: Mutex::new(HashMap::new()),
@@ -105,16 +147,55 @@ impl Connection {
     }
 
     /// Queues a frame without waiting. Returns false (and the frame is dropped) when the peer is gone or
-    /// its queue is full; a full queue means the peer is not reading, so the writer closes it.
+    /// its queue is full, in frames or in bytes; a full queue means the peer is not reading, so the
+    /// connection is closed ([`Connection::overflowed`]).
     pub fn send(&self, frame: Outbound) -> bool {
-        match self.inner.tx.try_send(frame) {
+        let inner = &*self.inner;
+        let size = frame.accounted_bytes();
+        let before = inner.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        if before > 0 && before + size > inner.max_queued_bytes {
+            inner.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            tracing::warn!(
+                peer = %self.peer(),
+                queued_bytes = before,
+                "outbound bytes over the limit, closing connection"
+            );
+            inner.overflow.cancel();
+            return false;
+        }
+        match inner.tx.try_send(frame) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(peer = %self.peer(), "outbound queue full, closing connection");
+            Err(e) => {
+                inner.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                    tracing::warn!(peer = %self.peer(), "outbound queue full, closing connection");
+                    inner.overflow.cancel();
+                }
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// Bytes queued for the writer right now.
+    #[cfg(test)]
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.queued_bytes.load(Ordering::Acquire)
+    }
+
+    /// The counter the writer task decrements as it takes frames off the queue.
+    pub fn queued_bytes_counter(&self) -> Arc<AtomicUsize> {
+        self.inner.queued_bytes.clone()
+    }
+
+    /// Resolves once the connection is being closed because its peer stopped reading.
+    #[cfg(test)]
+    pub fn overflowed(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.inner.overflow.cancelled()
+    }
+
+    /// A token cancelled on overflow, for tasks that must not hold the connection (the writer).
+    pub fn overflow_token(&self) -> CancellationToken {
+        self.inner.overflow.clone()
     }
 
     /// Sends a broker-initiated oneway request (e.g. NOTIFY_CONSUMER_IDS_CHANGED) with our own opaque.
@@ -235,6 +316,60 @@ mod tests {
         let late = sent_request(&mut rx);
         assert!(!conn.complete(late), "late answers are dropped");
         assert!(conn.inner.pending.lock().is_empty());
+    }
+
+    fn records(len: usize) -> Outbound {
+        Outbound::Records {
+            cmd: RemotingCommand::new_response(ResponseCode::Success, None),
+            records: vec![Bytes::from(vec![0u8; len])],
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_bytes_past_the_limit_close_the_connection() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1234));
+        let conn = Connection::with_outbound_limit(1, peer, tx, 1 << 20);
+        // A frame bigger than the limit still goes out when nothing else is queued.
+        assert!(conn.send(records(2 << 20)));
+        assert!(!conn.send(records(10)), "nothing more fits behind it");
+        conn.overflowed().await;
+        let Ok(first) = rx.try_recv() else {
+            panic!("the first frame was not queued");
+        };
+        assert_eq!(conn.queued_bytes(), first.accounted_bytes());
+        assert!(rx.try_recv().is_err(), "the refused frame was dropped");
+    }
+
+    #[tokio::test]
+    async fn the_byte_count_follows_what_the_writer_takes() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1234));
+        let conn = Connection::with_outbound_limit(1, peer, tx, 1 << 20);
+        let counter = conn.queued_bytes_counter();
+        for _ in 0..3 {
+            assert!(conn.send(records(300 << 10)));
+        }
+        assert!(!conn.send(records(300 << 10)), "a fourth would pass 1 MiB");
+        let Ok(taken) = rx.try_recv() else {
+            panic!("nothing was queued");
+        };
+        counter.fetch_sub(taken.accounted_bytes(), Ordering::AcqRel);
+        assert_eq!(
+            conn.queued_bytes(),
+            2 * ((300 << 10) + FRAME_OVERHEAD_BYTES)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_frame_queue_also_closes_the_connection() {
+        let (tx, _rx) = mpsc::channel(2);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1234));
+        let conn = Connection::new(1, peer, tx);
+        assert!(conn.send(records(1)) && conn.send(records(1)));
+        assert!(!conn.send(records(1)));
+        conn.overflowed().await;
+        assert_eq!(conn.queued_bytes(), 2 * (1 + FRAME_OVERHEAD_BYTES));
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod connection;
 pub mod server;
+pub mod tls;
 
 pub use connection::{Connection, Outbound};
 pub use server::{serve, RequestHandler};

@@ -5,7 +5,8 @@
 //! next file. A record therefore never spans two files, and every file keeps room for a BLANK record.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,6 +18,14 @@ use crate::mapped_file::{MappedFile, MappedFileQueue};
 /// Room a file must keep for the BLANK record (`END_FILE_MIN_BLANK_LENGTH`).
 pub const BLANK_LEN: usize = 8;
 
+/// How far past the write position the prefault thread keeps the commit log's pages faulted in; it is asked
+/// for more once less than half of this is left. At 50k sends/s of 250-byte records that is a request every
+/// few hundred milliseconds.
+const PREFAULT_AHEAD_BYTES: u64 = 4 << 20;
+
+/// Pages to fault in: `(file, position in the file, length)`.
+type PrefaultRequest = (Arc<MappedFile>, usize, usize);
+
 /// A test's stand-in for a sick disk: runs before every commit-log flush and may sleep or fail it.
 #[cfg(test)]
 pub(crate) type FlushFault = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
@@ -25,8 +34,20 @@ pub struct CommitLog {
     files: MappedFileQueue,
     /// Flushes that moved the flushed offset (each one msync'ed at least one byte).
     flushes: AtomicU64,
+    /// When the current holder took the append lock (ms since the epoch), 0 while it is free: Java's
+    /// `beginTimeInLock`, read by the page-cache-busy check without taking the lock.
+    lock_began_ms: AtomicI64,
+    /// Puts waiting for the append lock (the "send queue" whose length a fast failure reports).
+    lock_waiters: AtomicUsize,
+    /// Feeds the prefault thread (`None` if it could not start); it exits when this is dropped.
+    prefault_tx: Option<SyncSender<PrefaultRequest>>,
+    /// Global offset up to which pages have been handed to the prefault thread.
+    prefault_to: AtomicU64,
     #[cfg(test)]
     fault: parking_lot::Mutex<Option<FlushFault>>,
+    /// A test's stand-in for a put stalled under the append lock (page faults, dirty throttling).
+    #[cfg(test)]
+    pub(crate) put_hook: parking_lot::Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for CommitLog {
@@ -44,8 +65,14 @@ impl CommitLog {
         Ok(CommitLog {
             files: MappedFileQueue::load(dir, file_size)?,
             flushes: AtomicU64::new(0),
+            lock_began_ms: AtomicI64::new(0),
+            lock_waiters: AtomicUsize::new(0),
+            prefault_tx: start_prefault_thread(),
+            prefault_to: AtomicU64::new(0),
             #[cfg(test)]
             fault: parking_lot::Mutex::new(None),
+            #[cfg(test)]
+            put_hook: parking_lot::Mutex::new(None),
         })
     }
 
@@ -90,7 +117,34 @@ impl CommitLog {
             reason: "record did not fit after roll".into(),
         })?;
         debug_assert_eq!(file.from_offset() + pos as u64, offset);
+        self.prefault_ahead(&file, offset + data.len() as u64);
         Ok(offset)
+    }
+
+    /// Asks the prefault thread for the pages after `end` when fewer than half of [`PREFAULT_AHEAD_BYTES`] are
+    /// ready. Never blocks: when the thread is busy the request is retried on a later append. Runs under the
+    /// caller's append serialization, so `prefault_to` has one writer.
+    fn prefault_ahead(&self, file: &Arc<MappedFile>, end: u64) {
+        let Some(tx) = &self.prefault_tx else {
+            return;
+        };
+        let mark = self.prefault_to.load(Ordering::Relaxed);
+        if mark >= end + PREFAULT_AHEAD_BYTES / 2 {
+            return;
+        }
+        let from = mark.max(end);
+        let to = (end + PREFAULT_AHEAD_BYTES).min(file.from_offset() + file.size() as u64);
+        if from >= to {
+            return;
+        }
+        let request = (
+            file.clone(),
+            (from - file.from_offset()) as usize,
+            (to - from) as usize,
+        );
+        if tx.try_send(request).is_ok() {
+            self.prefault_to.store(to, Ordering::Relaxed);
+        }
     }
 
     /// Zero-copy view of `size` bytes at `offset`, if they are written and inside one file.
@@ -138,6 +192,28 @@ impl CommitLog {
         self.files.remove_front(max, expired)
     }
     // retention: end
+
+    /// Records that the append lock was taken at `now_ms` (0 = released).
+    pub(crate) fn mark_locked(&self, now_ms: i64) {
+        self.lock_began_ms.store(now_ms, Ordering::Release);
+    }
+
+    /// How long the append lock has been held at `now_ms`, `None` while it is free.
+    pub fn lock_held_ms(&self, now_ms: i64) -> Option<i64> {
+        match self.lock_began_ms.load(Ordering::Acquire) {
+            0 => None,
+            began => Some(now_ms.saturating_sub(began).max(0)),
+        }
+    }
+
+    /// Counts a put entering (`true`) or leaving the wait for the append lock; returns the count before.
+    pub(crate) fn count_waiter(&self, entering: bool) -> usize {
+        if entering {
+            self.lock_waiters.fetch_add(1, Ordering::Relaxed)
+        } else {
+            self.lock_waiters.fetch_sub(1, Ordering::Relaxed)
+        }
+    }
 
     /// Offset below which every record is known to be on disk.
     pub fn flushed_offset(&self) -> u64 {
@@ -215,6 +291,29 @@ impl CommitLog {
         self.files.truncate(end)?;
         self.files.sync_from(scanned_from)?;
         Ok(())
+    }
+}
+
+/// Starts the thread that faults commit-log pages in ahead of the writer (see [`MappedFile::prefault`]).
+fn start_prefault_thread() -> Option<SyncSender<PrefaultRequest>> {
+    let (tx, rx) = sync_channel::<PrefaultRequest>(2);
+    let spawned = std::thread::Builder::new()
+        .name("rmq-prefault".into())
+        .spawn(move || {
+            while let Ok((file, from, len)) = rx.recv() {
+                if let Err(e) = file.prefault(from, len) {
+                    // EINVAL: a kernel older than 5.14; appends then fault pages in themselves, as before.
+                    tracing::debug!(error = %e, "commit-log prefault failed, stopping it");
+                    return;
+                }
+            }
+        });
+    match spawned {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the commit-log prefault thread");
+            None
+        }
     }
 }
 

@@ -43,4 +43,16 @@ pub enum StoreError {
         used_percent: u32,
         limit_percent: u32,
     },
+    /// The append lock has been held longer than `osPageCacheBusyTimeOutMills` (a put stalled on page
+    /// faults or dirty-page throttling); new puts are refused instead of piling up (Java: OS_PAGECACHE_BUSY,
+    /// answered SYSTEM_BUSY). The text is Java's remark.
+    #[error("[PC_SYNCHRONIZED]broker busy, start flow control for a while")]
+    PageCacheBusy,
+    /// A put waited longer than `waitTimeMillsInSendQueue` for the append lock (Java's fast failure of a
+    /// send that sat too long in the send thread pool's queue). The text is Java's remark.
+    #[error(
+        "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {waited_ms}ms, \
+         size of queue: {queue_len}"
+    )]
+    PutQueueTimeout { waited_ms: u64, queue_len: usize },
 }

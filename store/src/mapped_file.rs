@@ -165,6 +165,32 @@ impl MappedFile {
         Some(pos)
     }
 
+    /// Faults the pages of `[from, from + len)` (clipped to the file) into the page tables, writable, without
+    /// changing a byte (`MADV_POPULATE_WRITE`, Linux 5.14+). Done ahead of the write position from a background
+    /// thread, so the append that later copies into those pages does not take the faults (a read-in of the
+    /// sparse page plus `page_mkwrite`) while it holds the put lock.
+    pub fn prefault(&self, from: usize, len: usize) -> io::Result<()> {
+        let start = from / OS_PAGE_SIZE * OS_PAGE_SIZE;
+        let end = from.saturating_add(len).min(self.size());
+        if start >= end {
+            return Ok(());
+        }
+        // SAFETY: `[start, end)` lies inside the mapping, which `self.map` keeps alive for the call. The advice
+        // only populates page tables as a write fault would; it reads or writes no byte, so it cannot race
+        // with the writer or readers (invariant 1 still holds).
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_mut_ptr().add(start).cast(),
+                end - start,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Marks the rest of the file as used without writing (after the 8-byte BLANK record, Java leaves the rest
     /// of the file as it is).
     pub fn fill_to_end(&self) {
@@ -532,6 +558,25 @@ mod tests {
         drop(g);
         let raw = std::fs::read(dir.path().join("00000000000000004096")).unwrap();
         assert_eq!(&raw[..10], b"hello!\0\0\0\0");
+    }
+
+    #[test]
+    fn prefault_changes_no_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = MappedFile::create(dir.path(), 0, 8 * OS_PAGE_SIZE).unwrap();
+        f.append(&[7; 5000]).unwrap();
+        // Unaligned start, end past the file: clipped, and the written bytes stay as they are.
+        f.prefault(100, 100 * OS_PAGE_SIZE).unwrap();
+        f.prefault(8 * OS_PAGE_SIZE, 10).unwrap();
+        assert!(f.slice(0, 5000).unwrap().iter().all(|&b| b == 7));
+        f.append(&[9; 3]).unwrap();
+        assert_eq!(f.slice(4999, 4).unwrap(), [7, 9, 9, 9]);
+        f.fill_to_end();
+        assert!(f
+            .slice(5003, 8 * OS_PAGE_SIZE - 5003)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 0));
     }
 
     #[test]

@@ -104,6 +104,14 @@ pub struct StoreConfig {
     /// `truncateCorruptCommitLog` (rmqd only), default false: when recovery finds a valid record after an
     /// invalid one, cut the log at the invalid record anyway instead of refusing to open (see `recovery.rs`).
     pub truncate_corrupt_commit_log: bool,
+    // flow control: start (see `put.rs`)
+    /// `osPageCacheBusyTimeOutMills`, default 1 s: while a put has held the append lock longer than this,
+    /// puts that find the lock taken fail at once with [`StoreError::PageCacheBusy`].
+    pub os_page_cache_busy_timeout_ms: u64,
+    /// Longest wait for the append lock before a put fails with [`StoreError::PutQueueTimeout`]; `None` waits
+    /// as long as it takes. The broker sets it from `waitTimeMillsInSendQueue` (default 200 ms).
+    pub put_lock_wait_limit_ms: Option<u64>,
+    // flow control: end
 }
 
 /// Java's default `messageDelayLevel`: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
@@ -145,6 +153,10 @@ impl Default for StoreConfig {
             disk_usage: DiskUsageProbe::default(),
             // retention: end
             truncate_corrupt_commit_log: false,
+            // flow control: start
+            os_page_cache_busy_timeout_ms: 1_000,
+            put_lock_wait_limit_ms: None,
+            // flow control: end
         }
     }
 }
@@ -274,7 +286,7 @@ impl MessageStore {
     ) -> Result<Vec<PutResult>, StoreError> {
         let inner = &*self.inner;
         self.cleaner.retention.check_writable(&inner.config)?;
-        let _guard = inner.put_lock.lock();
+        let _guard = self.lock_for_put()?;
         let (topic, queue_id) = (msgs[0].topic.as_str(), msgs[0].queue_id);
         let cq = if msgs.iter().any(|m| sys_flag::is_dispatched(m.sys_flag)) {
             Some(inner.queue_or_create(topic, queue_id)?)

@@ -433,7 +433,12 @@ impl<'a> Reader<'a> {
                 self.rest.len()
             )));
         }
-        Ok(Some(String::from_utf8_lossy(self.take(len)?).into_owned()))
+        let bytes = self.take(len)?;
+        // `from_utf8` is the fast check for the usual valid input; only bad bytes pay for replacement.
+        Ok(Some(match std::str::from_utf8(bytes) {
+            Ok(valid) => valid.to_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        }))
     }
 }
 
@@ -485,7 +490,8 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, CodecError> {
 /// Java; a null key is dropped.
 fn decode_ext_map(section: &[u8]) -> Result<ExtFields, CodecError> {
     let mut reader = Reader { rest: section };
-    let mut ext_fields = ExtFields::new();
+    // Sized up front: growing from empty rehashed a send's ~15 fields three times.
+    let mut ext_fields = ExtFields::with_capacity(count_ext_entries(section));
     while !reader.rest.is_empty() {
         let key_len = i32::from(reader.i16()?);
         let key = reader.string(key_len, "extFields key")?;
@@ -502,6 +508,24 @@ fn decode_ext_map(section: &[u8]) -> Result<ExtFields, CodecError> {
         }
     }
     Ok(ext_fields)
+}
+
+/// How many key/value entries a binary extFields section holds (stops at the first bad length; the real
+/// decode reports it). Only a capacity hint.
+fn count_ext_entries(section: &[u8]) -> usize {
+    let (mut pos, mut count) = (0usize, 0usize);
+    while let Some(key) = section.get(pos..pos.saturating_add(2)) {
+        let key_len = i16::from_be_bytes([key[0], key[1]]).max(0) as usize;
+        let at = pos + 2 + key_len;
+        let Some(value) = section.get(at..at.saturating_add(4)) else {
+            break;
+        };
+        let value_len =
+            i32::from_be_bytes([value[0], value[1], value[2], value[3]]).max(0) as usize;
+        pos = at.saturating_add(4).saturating_add(value_len);
+        count += 1;
+    }
+    count.min(1024)
 }
 
 /// A decimal integer without allocating.

@@ -360,3 +360,37 @@ fn random_and_mutated_input_never_panics() {
         let _ = RemotingCommand::decode(Bytes::from(bytes));
     }
 }
+
+#[test]
+fn ext_entry_count_walks_the_binary_section() {
+    // key "ab" = "xyz", key "c" = null (length 0), key "dd" = "1"
+    let mut section = Vec::new();
+    for (key, value) in [("ab", "xyz"), ("c", ""), ("dd", "1")] {
+        section.extend_from_slice(&(key.len() as i16).to_be_bytes());
+        section.extend_from_slice(key.as_bytes());
+        section.extend_from_slice(&(value.len() as i32).to_be_bytes());
+        section.extend_from_slice(value.as_bytes());
+    }
+    assert_eq!(count_ext_entries(&section), 3);
+    assert_eq!(
+        count_ext_entries(&section[..section.len() - 1]),
+        3,
+        "a short value still counts"
+    );
+    assert_eq!(
+        count_ext_entries(&section[..9]),
+        1,
+        "the second entry starts past the end"
+    );
+    assert_eq!(count_ext_entries(&[]), 0);
+    let mut huge = vec![0x7f, 0xff];
+    huge.extend_from_slice(&[0; 8]);
+    assert_eq!(
+        count_ext_entries(&huge),
+        0,
+        "a key longer than the section ends the walk"
+    );
+    let decoded = decode_ext_map(&section).unwrap();
+    assert_eq!(decoded.len(), 2, "the null value removes its key");
+    assert!(decoded.capacity() >= 3);
+}

@@ -173,6 +173,7 @@ macro_rules! command_header {
 mod admin;
 mod consume;
 mod namesrv;
+pub mod pop;
 mod send;
 
 pub use admin::{

@@ -223,10 +223,12 @@ impl StoredMessage {
     }
 }
 
+/// Java's `InetAddress.getByAddress` turns 16 IPv4-mapped bytes (`::ffff:a.b.c.d`) into an `Inet4Address`, so
+/// such a host reads as IPv4 (and is written back as 4 bytes, see `java_ip`).
 fn parse_host(raw: &[u8]) -> Result<SocketAddr, CodecError> {
     let (ip, port) = raw.split_at(raw.len() - 4);
     let ip = match <[u8; 16]>::try_from(ip) {
-        Ok(v6) => IpAddr::V6(Ipv6Addr::from(v6)),
+        Ok(v6) => java_ip(&SocketAddr::new(IpAddr::V6(Ipv6Addr::from(v6)), 0)),
         Err(_) => IpAddr::V4(Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])),
     };
     let port = i32::from_be_bytes([port[0], port[1], port[2], port[3]]);

@@ -113,6 +113,29 @@ fn mapped_ipv4_host_is_stored_as_ipv4() {
     assert_eq!(decoded.sys_flag & sys_flag::BORNHOST_V6, 0);
 }
 
+/// Found by `fuzz/` (stored_message): a V6-flagged record whose 16 address bytes are IPv4-mapped decoded to
+/// an IPv6 host, which re-encoded as 4 bytes and so read back differently. Java reads it as IPv4.
+#[test]
+fn mapped_ipv6_bytes_read_as_ipv4() {
+    let msg = sample("[2001:db8::1]:5", "127.0.0.1:10911", "T");
+    let mut bytes = encode(&msg);
+    let at = crate::message::layout::BORN_HOST;
+    bytes[at..at + 16].copy_from_slice(&"::ffff:10.0.0.1".parse::<Ipv6Addr>().unwrap().octets());
+    let decoded = StoredMessage::decode(&bytes).unwrap();
+    assert_eq!(
+        decoded.born_host,
+        "10.0.0.1:5".parse::<SocketAddr>().unwrap()
+    );
+    assert_ne!(
+        decoded.sys_flag & sys_flag::BORNHOST_V6,
+        0,
+        "SYSFLAG is kept as stored"
+    );
+    let again = StoredMessage::decode(&encode(&decoded)).unwrap();
+    assert_eq!(again.born_host, decoded.born_host);
+    assert_eq!(again.sys_flag, decoded.sys_flag_for_hosts());
+}
+
 #[test]
 fn every_prefix_fails() {
     for msg in [

@@ -252,3 +252,35 @@ fn halves_checked_too_often_move_aside() {
     assert_eq!(broker.store.max_offset_in_queue(CHECK_MAX_TIME_TOPIC, 0), 1);
     assert!(broker.topics.get(CHECK_MAX_TIME_TOPIC).is_some());
 }
+
+#[test]
+fn committed_half_with_a_delay_level_goes_through_the_schedule_topic() {
+    let Fixture {
+        broker,
+        _dir: _keep,
+        ..
+    } = fixture();
+    let half = prepare(&broker, "D1", 0, &[("DELAY", "2")]);
+    assert_eq!(end(&broker, 0, half.commit_log_offset, 8, "pg"), Some(0));
+    assert_eq!(real_topic_count(&broker), 0, "not visible before its delay");
+    // Level 2 lives in queue 1 of SCHEDULE_TOPIC_XXXX, remembering the real topic and queue.
+    let unit = broker
+        .store
+        .queue_unit(rmq_store::SCHEDULE_TOPIC, 1, 0)
+        .expect("scheduled copy");
+    let scheduled =
+        StoredMessage::decode(&broker.store.message_at(unit.commit_log_offset).unwrap()).unwrap();
+    assert_eq!(
+        properties::get(&scheduled.properties, "REAL_TOPIC"),
+        Some("T")
+    );
+    assert_eq!(
+        properties::get(&scheduled.properties, "REAL_QID"),
+        Some("2")
+    );
+    assert_eq!(
+        scheduled.sys_flag & sys_flag::TRANSACTION_MASK,
+        sys_flag::TRANSACTION_COMMIT
+    );
+    assert_eq!(scheduled.body, half.body);
+}

@@ -143,6 +143,10 @@ impl Broker {
         if commit {
             let mut msg = committed_from_half(&half)
                 .map_err(|e| reply_error(ResponseCode::SystemError, e))?;
+            // Java's final put runs the schedule hook: a committed message that still carries DELAY (or a
+            // 5.x timer property) goes to SCHEDULE_TOPIC_XXXX / the timer topic, not straight to its topic.
+            let rules = super::schedule::DelayRules::from_config(&self.config);
+            super::schedule::route_delayed(&mut msg, rules, now_ms() as i64)?;
             let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
             self.store.put_deferred(&mut msg, tags_code, false)?;
             self.pulls.message_arrived(&msg.topic, msg.queue_id);

@@ -2,12 +2,30 @@
 //! (`append_locked` in the parent module does the append itself).
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use parking_lot::MutexGuard;
 use rmq_codec::message::{crc32_masked, magic_for_topic, StoredMessage};
 
-use super::{FlushDiskType, FlushWaiter, MessageStore, PutResult};
+use super::{now_ms, FlushDiskType, FlushWaiter, MessageStore, PutResult};
+use crate::commit_log::CommitLog;
 use crate::error::StoreError;
+
+/// Java ignores a lock "held" for longer than this (`isOSPageCacheBusy`: a stale or unset start time).
+const MAX_PLAUSIBLE_LOCK_MS: i64 = 10_000_000;
+
+/// The append lock, with its start time published for the page-cache-busy check while it is held.
+pub(super) struct PutGuard<'a> {
+    _lock: MutexGuard<'a, ()>,
+    log: &'a CommitLog,
+}
+
+impl Drop for PutGuard<'_> {
+    fn drop(&mut self) {
+        self.log.mark_locked(0);
+    }
+}
 
 impl MessageStore {
     fn check_writable(&self) -> Result<(), StoreError> {
@@ -18,6 +36,55 @@ impl MessageStore {
             return Err(StoreError::Poisoned);
         }
         Ok(())
+    }
+
+    /// Java's `isOSPageCacheBusy`: a put has held the append lock longer than `osPageCacheBusyTimeOutMills`.
+    pub fn is_page_cache_busy(&self) -> bool {
+        let limit = self.inner.config.os_page_cache_busy_timeout_ms as i64;
+        self.inner
+            .commit_log
+            .lock_held_ms(now_ms())
+            .is_some_and(|held| held > limit && held < MAX_PLAUSIBLE_LOCK_MS)
+    }
+
+    /// Takes the append lock. Uncontended this is one atomic swap. When another put holds it, the put fails
+    /// at once if that one has been stuck past `osPageCacheBusyTimeOutMills` (PC_SYNCHRONIZED), and otherwise
+    /// waits at most `put_lock_wait_limit_ms` (TIMEOUT_CLEAN_QUEUE): the puts waiting here are rmqd's
+    /// equivalent of Java's send thread-pool queue, since sends run on the connection's task.
+    pub(super) fn lock_for_put(&self) -> Result<PutGuard<'_>, StoreError> {
+        let inner = &*self.inner;
+        let log = &inner.commit_log;
+        let lock = match inner.put_lock.try_lock() {
+            Some(lock) => lock,
+            None => {
+                if self.is_page_cache_busy() {
+                    return Err(StoreError::PageCacheBusy);
+                }
+                match inner.config.put_lock_wait_limit_ms {
+                    None => inner.put_lock.lock(),
+                    Some(limit_ms) => {
+                        let started = Instant::now();
+                        log.count_waiter(true);
+                        let lock = inner.put_lock.try_lock_for(Duration::from_millis(limit_ms));
+                        let others = log.count_waiter(false).saturating_sub(1);
+                        lock.ok_or_else(|| StoreError::PutQueueTimeout {
+                            waited_ms: started.elapsed().as_millis() as u64,
+                            queue_len: others,
+                        })?
+                    }
+                }
+            }
+        };
+        log.mark_locked(now_ms().max(1));
+        #[cfg(test)]
+        {
+            // Cloned out so a test can remove the hook while a put is stalled in it.
+            let hook = log.put_hook.lock().clone();
+            if let Some(hook) = hook {
+                hook();
+            }
+        }
+        Ok(PutGuard { _lock: lock, log })
     }
 
     /// Fills what the broker owns (magic, host v6 bits, body CRC) and checks the size limits.
@@ -156,4 +223,139 @@ fn validate_batch(msgs: &[StoredMessage], tags_codes: &[i64]) -> Result<(), Stor
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod flow_control_tests {
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use rmq_codec::message::StoredMessage;
+
+    use super::super::{MessageStore, StoreConfig};
+    use crate::error::StoreError;
+
+    fn open(dir: &std::path::Path, wait_limit_ms: Option<u64>, busy_ms: u64) -> Arc<MessageStore> {
+        let config = StoreConfig {
+            root_dir: dir.to_path_buf(),
+            mapped_file_size_commit_log: 1 << 20,
+            os_page_cache_busy_timeout_ms: busy_ms,
+            put_lock_wait_limit_ms: wait_limit_ms,
+            ..StoreConfig::default()
+        };
+        Arc::new(MessageStore::open(config).unwrap())
+    }
+
+    fn msg() -> StoredMessage {
+        StoredMessage {
+            born_host: "10.0.0.9:40000".parse().unwrap(),
+            store_host: "127.0.0.1:10911".parse().unwrap(),
+            body: Bytes::from_static(b"hello"),
+            topic: "T".to_owned(),
+            ..StoredMessage::default()
+        }
+    }
+
+    /// Makes every put hold the append lock for `stall` (the first put to arrive blocks the others).
+    fn stall_puts(store: &MessageStore, stall: Duration) {
+        *store.inner.commit_log.put_hook.lock() = Some(Arc::new(move || std::thread::sleep(stall)));
+    }
+
+    /// Starts a put in a thread and returns once it holds the append lock.
+    fn stuck_put(store: &Arc<MessageStore>) -> std::thread::JoinHandle<()> {
+        let (tx, rx) = mpsc::channel();
+        let s = store.clone();
+        let handle = std::thread::spawn(move || {
+            tx.send(()).unwrap();
+            s.put(&mut msg(), 0).unwrap();
+        });
+        rx.recv().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while lock_is_free(store) {
+            assert!(
+                Instant::now() < deadline,
+                "the stalled put never took the lock"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        handle
+    }
+
+    fn lock_is_free(store: &MessageStore) -> bool {
+        store.inner.commit_log.lock_held_ms(i64::MAX).is_none()
+    }
+
+    #[test]
+    fn a_put_stuck_past_the_busy_timeout_makes_new_puts_fail_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), None, 200);
+        stall_puts(&store, Duration::from_millis(700));
+        let stuck = stuck_put(&store);
+        assert!(!store.is_page_cache_busy(), "not busy before the timeout");
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(store.is_page_cache_busy());
+        *store.inner.commit_log.put_hook.lock() = None;
+        let started = Instant::now();
+        let err = store.put(&mut msg(), 0).unwrap_err();
+        assert!(matches!(err, StoreError::PageCacheBusy), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "refused without waiting"
+        );
+        assert_eq!(
+            err.to_string(),
+            "[PC_SYNCHRONIZED]broker busy, start flow control for a while"
+        );
+        stuck.join().unwrap();
+        assert!(!store.is_page_cache_busy());
+        store
+            .put(&mut msg(), 0)
+            .expect("puts work again once the lock is free");
+    }
+
+    #[test]
+    fn a_put_waiting_too_long_for_the_lock_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), Some(100), 60_000);
+        stall_puts(&store, Duration::from_millis(600));
+        let stuck = stuck_put(&store);
+        *store.inner.commit_log.put_hook.lock() = None;
+        let started = Instant::now();
+        let err = store.put(&mut msg(), 0).unwrap_err();
+        let waited = started.elapsed();
+        match err {
+            StoreError::PutQueueTimeout {
+                waited_ms,
+                queue_len,
+            } => {
+                assert!((100..600).contains(&waited_ms), "waited {waited_ms} ms");
+                assert_eq!(queue_len, 0);
+            }
+            other => panic!("expected a queue timeout, got {other:?}"),
+        }
+        assert!(
+            waited < Duration::from_millis(550),
+            "gave up before the stalled put ended"
+        );
+        stuck.join().unwrap();
+        store.put(&mut msg(), 0).unwrap();
+        assert_eq!(
+            store.max_offset_in_queue("T", 0),
+            2,
+            "the refused put stored nothing"
+        );
+    }
+
+    #[test]
+    fn without_a_limit_a_put_waits_for_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), None, 60_000);
+        stall_puts(&store, Duration::from_millis(300));
+        let stuck = stuck_put(&store);
+        *store.inner.commit_log.put_hook.lock() = None;
+        store.put(&mut msg(), 0).unwrap();
+        stuck.join().unwrap();
+        assert_eq!(store.max_offset_in_queue("T", 0), 2);
+    }
 }

@@ -1,0 +1,75 @@
+//! 5.x pop consumption (compat-map: POP_MESSAGE 200050, ACK_MESSAGE 200051, CHANGE_INVISIBLETIME
+//! 200053, BATCH_ACK_MESSAGE 200151, QUERY_ASSIGNMENT 400, SET_MESSAGE_REQUEST_MODE 401).
+//!
+//! Layout: `pop_message` (POP with long polling), `ack` (ACK, batch ACK, CHANGE_INVISIBLETIME),
+//! `revive` (redelivery through `%RETRY%<group>_<topic>` after the invisible time), `checkpoint`
+//! (in-flight pops and their persistence), `extra_info` (the POP_CK string formats), `assignment`
+//! (server-side rebalance and request modes).
+//!
+//! Like Java, a pop commits the group's offset past the popped messages at once; messages not acked
+//! before their invisible time ends are re-put to the pop retry topic with one more reconsume time.
+
+mod ack;
+mod assignment;
+mod checkpoint;
+mod extra_info;
+#[cfg(test)]
+mod flow_tests;
+mod pop_message;
+mod revive;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+pub use revive::spawn;
+
+/// `reviveQueueNum`: the revive queue id handed out rotates over this many values.
+const REVIVE_QUEUE_NUM: u64 = 8;
+
+pub struct PopState {
+    checkpoints: checkpoint::CheckpointTable,
+    modes: assignment::RequestModes,
+    revive_counter: AtomicU64,
+    /// Serializes offset reads and commits of pops so two pops never hand out the same message.
+    pop_lock: Mutex<()>,
+}
+
+impl PopState {
+    pub fn load(config_dir: &Path) -> anyhow::Result<Self> {
+        Ok(PopState {
+            checkpoints: checkpoint::CheckpointTable::load(config_dir)?,
+            modes: assignment::RequestModes::load(config_dir)?,
+            revive_counter: AtomicU64::new(0),
+            pop_lock: Mutex::new(()),
+        })
+    }
+
+    fn next_revive_qid(&self) -> i32 {
+        (self.revive_counter.fetch_add(1, Ordering::Relaxed) % REVIVE_QUEUE_NUM) as i32
+    }
+
+    /// Writes the in-flight checkpoints (shutdown and every revive tick).
+    pub fn persist(&self) -> anyhow::Result<()> {
+        self.checkpoints.persist()
+    }
+}
+
+/// Reads a JSON config file with the store's loader (which falls back to `.bak`), into a serde type.
+fn load_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Option<T>> {
+    match rmq_store::config::load_json_file(path)? {
+        Some(value) => {
+            let text = rmq_codec::fastjson::to_standard_string(&value);
+            Ok(Some(serde_json::from_str(&text)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Writes a serde value with the store's crash-safe config writer (tmp, fsync, rename).
+fn persist_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let value = rmq_codec::fastjson::parse(&serde_json::to_string(value)?)?;
+    rmq_store::config::persist_json_file(path, &value)?;
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! POP_MESSAGE (200050): hands out up to `maxMsgNums` messages of a topic (one queue, or every queue
+//! from a random one for queueId -1) and of its pop retry topic, records a checkpoint per queue and
+//! commits the group's offset past them. With `pollTime` and nothing to hand out, the request waits
+//! for a put on one of those queues (Java's `PopLongPollingService`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rmq_codec::code::ResponseCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::pop::{PopMessageRequestHeader, PopMessageResponseHeader};
+use rmq_codec::header::CommandHeader;
+use rmq_codec::message::StoredMessage;
+use rmq_store::config::perm;
+use rmq_store::GetStatus;
+
+use super::checkpoint::Checkpoint;
+use super::extra_info::{pop_retry_topic, push_msg_offsets, push_start_offset};
+use crate::broker::clients::Subscription;
+use crate::broker::sql92::Selector;
+use crate::broker::topics::RETRY_GROUP_TOPIC_PREFIX;
+use crate::broker::{reply_error, Broker};
+use crate::error::ServiceError;
+use crate::remoting::connection::now_ms;
+use crate::remoting::server::finish_response;
+use crate::remoting::{Connection, Outbound};
+
+/// Java refuses pops of more than 32 messages.
+const MAX_POP_NUMS: i32 = 32;
+const MAX_TRANSFER_BYTES: usize = 1024 * 1024;
+/// `popFromRetryProbability`: the share of pops that serve the retry topic first.
+const RETRY_FIRST_PERCENT: u32 = 20;
+/// A parked pop re-checks this often even without a wake-up (e.g. a retry topic created meanwhile).
+const POLL_RECHECK: Duration = Duration::from_millis(500);
+/// Upper bound on the long-polling wait a client may ask for.
+const MAX_POLL_MS: i64 = 120_000;
+/// `ConsumeInitMode.MIN`.
+const INIT_MODE_MIN: i32 = 0;
+
+pub(super) type PopFilter = (Subscription, Option<Arc<Selector>>);
+
+/// What one pop attempt found.
+pub(super) struct Popped {
+    pub(super) pop_time: i64,
+    pub(super) revive_qid: i32,
+    pub(super) rest: i64,
+    pub(super) start_info: String,
+    pub(super) msg_info: String,
+    pub(super) records: Vec<Bytes>,
+}
+
+impl Broker {
+    pub(in crate::broker) fn pop_message(
+        &self,
+        conn: &Connection,
+        req: RemotingCommand,
+    ) -> Result<Option<Outbound>, ServiceError> {
+        let h = PopMessageRequestHeader::decode(&req.ext_fields)?;
+        let filter = self.check_pop(&h)?;
+        let popped = self.pop_once(&h, &filter);
+        if !popped.records.is_empty() || h.poll_time <= 0 {
+            return Ok(Some(pop_response(&h, popped, ResponseCode::PullNotFound)));
+        }
+        match self.self_arc() {
+            Some(me) => {
+                spawn_polling(me, conn.clone(), req, h, filter);
+                Ok(None)
+            }
+            None => Ok(Some(pop_response(&h, popped, ResponseCode::PullNotFound))),
+        }
+    }
+
+    /// Java's checks, in its order and with its remarks.
+    pub(super) fn check_pop(&self, h: &PopMessageRequestHeader) -> Result<PopFilter, ServiceError> {
+        let ip = &self.config.broker_ip1;
+        if !perm::is_readable(self.config.broker_permission) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the broker[{ip}] pop message is forbidden"),
+            ));
+        }
+        if h.max_msg_nums > MAX_POP_NUMS {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                format!("the broker[{ip}] pop message's num is greater than 32"),
+            ));
+        }
+        if h.order == Some(true) {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                "orderly pop is not supported by rmqd",
+            ));
+        }
+        let Some(topic) = self.topics.get(&h.topic) else {
+            return Err(reply_error(
+                ResponseCode::TopicNotExist,
+                format!("topic[{}] not exist, apply first please!", h.topic),
+            ));
+        };
+        if !perm::is_readable(topic.perm) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the topic[{}] peeking message is forbidden", h.topic),
+            ));
+        }
+        if h.queue_id >= topic.read_queue_nums {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                    h.queue_id, h.topic, topic.read_queue_nums, ip
+                ),
+            ));
+        }
+        let Some(group) = self.groups.ensure(&h.consumer_group) else {
+            return Err(reply_error(
+                ResponseCode::SubscriptionGroupNotExist,
+                format!("subscription group [{}] does not exist", h.consumer_group),
+            ));
+        };
+        if !group.consume_enable {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("subscription group no permission, {}", h.consumer_group),
+            ));
+        }
+        let expression = h.exp.as_deref().unwrap_or("*");
+        let expression_type = h.exp_type.as_deref().unwrap_or("TAG");
+        let selector = self.pull_selector(expression_type, expression, true)?;
+        let mut sub = Subscription::from_expression(&h.topic, expression, 0);
+        sub.expression_type = expression_type.to_string();
+        Ok((sub, selector))
+    }
+
+    /// One pass over the retry topic and the topic's queues.
+    pub(super) fn pop_once(&self, h: &PopMessageRequestHeader, filter: &PopFilter) -> Popped {
+        let _serial = self.pop.pop_lock.lock();
+        let mut p = Popped {
+            pop_time: now_ms() as i64,
+            revive_qid: self.pop.next_revive_qid(),
+            rest: 0,
+            start_info: String::new(),
+            msg_info: String::new(),
+            records: Vec::new(),
+        };
+        if !self.pop.checkpoints.has_room() {
+            return p;
+        }
+        let retry_topic = pop_retry_topic(&h.topic, &h.consumer_group);
+        let retry_first = rand::random_range(0..100) < RETRY_FIRST_PERCENT;
+        if retry_first {
+            self.pop_topic(h, &retry_topic, -1, filter, &mut p);
+        }
+        self.pop_topic(h, &h.topic, h.queue_id, filter, &mut p);
+        if !retry_first {
+            self.pop_topic(h, &retry_topic, -1, filter, &mut p);
+        }
+        p
+    }
+
+    fn pop_topic(
+        &self,
+        h: &PopMessageRequestHeader,
+        topic: &str,
+        queue_id: i32,
+        filter: &PopFilter,
+        p: &mut Popped,
+    ) {
+        let Some(config) = self.topics.get(topic) else {
+            return;
+        };
+        let n = config.read_queue_nums;
+        if n <= 0 {
+            return;
+        }
+        let queues: Vec<i32> = if queue_id >= 0 {
+            vec![queue_id]
+        } else {
+            let start = rand::random_range(0..n);
+            (0..n).map(|i| (start + i) % n).collect()
+        };
+        for q in queues {
+            let room = h.max_msg_nums.max(1) - p.records.len() as i32;
+            if room <= 0 {
+                let offset = self.pop_offset(&h.consumer_group, topic, q, h.init_mode);
+                p.rest += (self.store.max_offset_in_queue(topic, q) - offset).max(0);
+            } else {
+                self.pop_queue(h, topic, q, room, filter, p);
+            }
+        }
+    }
+
+    fn pop_queue(
+        &self,
+        h: &PopMessageRequestHeader,
+        topic: &str,
+        queue_id: i32,
+        room: i32,
+        (sub, selector): &PopFilter,
+        p: &mut Popped,
+    ) {
+        let group = &h.consumer_group;
+        let offset = self.pop_offset(group, topic, queue_id, h.init_mode);
+        let result = self.store.get_messages_filtered(
+            topic,
+            queue_id,
+            offset,
+            room,
+            MAX_TRANSFER_BYTES,
+            &|tags_code| selector.is_some() || sub.matches_tags_code(tags_code),
+            &|record| {
+                selector
+                    .as_ref()
+                    .is_none_or(|s| crate::broker::filter::record_matches(s, record))
+            },
+        );
+        p.rest += (result.max_offset - result.next_begin_offset).max(0);
+        let next = result.next_begin_offset;
+        match result.status {
+            GetStatus::Found => {}
+            GetStatus::NoMatchedMessage
+            | GetStatus::MessageWasRemoving
+            | GetStatus::OffsetTooSmall
+            | GetStatus::OffsetOverflowBadly => {
+                if next != offset {
+                    self.commit_offset(topic, group, queue_id, next);
+                }
+                return;
+            }
+            _ => return,
+        }
+        let offsets: Vec<i64> = result
+            .messages
+            .iter()
+            .filter_map(|raw| StoredMessage::decode(raw).ok().map(|m| m.queue_offset))
+            .collect();
+        self.commit_offset(topic, group, queue_id, next);
+        if offsets.len() != result.messages.len() || offsets.is_empty() {
+            tracing::error!(topic, queue_id, offset, "undecodable record in a pop");
+            return;
+        }
+        push_start_offset(&mut p.start_info, topic, queue_id, offset);
+        push_msg_offsets(&mut p.msg_info, topic, queue_id, &offsets);
+        self.pop.checkpoints.add(Checkpoint {
+            group: group.clone(),
+            topic: topic.to_string(),
+            queue_id,
+            start_offset: offset,
+            pop_time: p.pop_time,
+            invisible_time: h.invisible_time,
+            revive_qid: p.revive_qid,
+            acked: vec![false; offsets.len()],
+            offsets,
+        });
+        p.records.extend(result.messages);
+    }
+
+    /// The group's committed offset, or where a new group starts (Java's `getInitOffset`): the min
+    /// offset for `initMode` MIN and for retry topics, else the last message, or 0 on a queue whose
+    /// first message is still there.
+    fn pop_offset(&self, group: &str, topic: &str, queue_id: i32, init_mode: i32) -> i64 {
+        if let Some(offset) = self
+            .offsets
+            .query(topic, group, queue_id)
+            .filter(|o| *o >= 0)
+        {
+            return offset;
+        }
+        let min = self.store.min_offset_in_queue(topic, queue_id);
+        let offset = if init_mode == INIT_MODE_MIN || topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            min
+        } else if min <= 0 {
+            0
+        } else {
+            (self.store.max_offset_in_queue(topic, queue_id) - 1).max(0)
+        };
+        self.commit_offset(topic, group, queue_id, offset);
+        offset
+    }
+
+    /// Wake-ups for a parked pop: every queue it pops from, the retry topic's included.
+    fn pop_signals(&self, h: &PopMessageRequestHeader) -> Vec<Arc<tokio::sync::Notify>> {
+        let queues: Vec<i32> = if h.queue_id >= 0 {
+            vec![h.queue_id]
+        } else {
+            let n = self.topics.get(&h.topic).map_or(0, |t| t.read_queue_nums);
+            (0..n).collect()
+        };
+        let retry = pop_retry_topic(&h.topic, &h.consumer_group);
+        let mut signals: Vec<_> = queues
+            .into_iter()
+            .map(|q| self.pulls.signal(&h.topic, q))
+            .collect();
+        signals.push(self.pulls.signal(&retry, 0));
+        signals
+    }
+}
+
+fn pop_response(h: &PopMessageRequestHeader, p: Popped, empty: ResponseCode) -> Outbound {
+    let found = !p.records.is_empty();
+    let (code, remark) = if found {
+        (ResponseCode::Success, "FOUND")
+    } else {
+        (empty, "NO_MESSAGE_IN_QUEUE")
+    };
+    let mut cmd = RemotingCommand::new_response(code, Some(remark.to_string()));
+    PopMessageResponseHeader {
+        pop_time: p.pop_time,
+        invisible_time: h.invisible_time,
+        revive_qid: p.revive_qid,
+        rest_num: p.rest,
+        start_offset_info: Some(p.start_info).filter(|s| !s.is_empty()),
+        msg_offset_info: Some(p.msg_info).filter(|s| !s.is_empty()),
+        order_count_info: None,
+    }
+    .encode(&mut cmd.ext_fields);
+    if found {
+        Outbound::Records {
+            cmd,
+            records: p.records,
+        }
+    } else {
+        Outbound::Command(cmd)
+    }
+}
+
+/// Parks a pop that found nothing until a put wakes it and it finds something, or `pollTime` passes.
+fn spawn_polling(
+    broker: Arc<Broker>,
+    conn: Connection,
+    req: RemotingCommand,
+    h: PopMessageRequestHeader,
+    filter: PopFilter,
+) {
+    tokio::spawn(async move {
+        let out = {
+            let Some(_slot) = broker.pulls.try_park() else {
+                let p = broker.pop_once(&h, &filter);
+                respond(&conn, &req, pop_response(&h, p, ResponseCode::PollingFull));
+                return;
+            };
+            let wait = Duration::from_millis(h.poll_time.clamp(0, MAX_POLL_MS) as u64);
+            let deadline = Instant::now() + wait;
+            let signals = broker.pop_signals(&h);
+            loop {
+                let mut wakeups: Vec<_> = signals.iter().map(|s| Box::pin(s.notified())).collect();
+                for w in &mut wakeups {
+                    w.as_mut().enable();
+                }
+                if conn.is_closed() {
+                    return;
+                }
+                let p = broker.pop_once(&h, &filter);
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if !p.records.is_empty() || remaining.is_zero() {
+                    break pop_response(&h, p, ResponseCode::PollingTimeout);
+                }
+                tokio::select! {
+                    _ = futures::future::select_all(wakeups) => {}
+                    _ = tokio::time::sleep(remaining.min(POLL_RECHECK)) => {}
+                }
+            }
+        };
+        if !conn.is_closed() {
+            respond(&conn, &req, out);
+        }
+    });
+}
+
+/// Sends the answer of a parked pop with the request's opaque.
+fn respond(conn: &Connection, req: &RemotingCommand, mut out: Outbound) {
+    let cmd = match &mut out {
+        Outbound::Command(c) => c,
+        Outbound::Records { cmd, .. } => cmd,
+    };
+    finish_response(cmd, req.opaque, req.serialize_type);
+    conn.send(out);
+}

@@ -1,0 +1,654 @@
+//! Hostile and broken clients against the real `rmqd` binary over TCP (issue 6).
+//!
+//! Every case checks the same four things: the offending connection is answered with the code a Java broker
+//! sends or is closed, the process stays up, its memory (VmRSS of the child) stays bounded, and a well-behaved
+//! client on another connection can still send and pull.
+//!
+//! The 10,000-connection case needs ~20,000 file descriptors (both ends live in this machine): it raises the
+//! soft limit to the hard one and, when that is still too low, opens as many connections as the limit allows
+//! and says so on stderr (`cargo test --test hostile -- --nocapture`).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::{ExtFields, RemotingCommand, SerializeType, MAX_FRAME_LENGTH};
+use rmq_codec::header::{CommandHeader, PullMessageRequestHeader, SendMessageRequestHeader};
+use rmq_codec::message::{peek_record, RecordPeek};
+
+mod common;
+#[path = "hostile/procfs.rs"]
+mod procfs;
+
+use common::{start_rmqd, Rmqd};
+use procfs::{fd_count, peak_rss_kib, raise_fd_limit, rmqd_pid, rss_kib};
+
+const SYSTEM_ERROR: i32 = 1;
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn write_command(stream: &mut TcpStream, cmd: &RemotingCommand) {
+    let mut buf = BytesMut::new();
+    cmd.encode(&mut buf);
+    stream.write_all(&buf).unwrap();
+}
+
+fn read_frame(stream: &mut TcpStream) -> Option<RemotingCommand> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).ok()?;
+    let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut frame).ok()?;
+    Some(RemotingCommand::decode(Bytes::from(frame)).unwrap())
+}
+
+fn roundtrip(stream: &mut TcpStream, cmd: &RemotingCommand) -> RemotingCommand {
+    write_command(stream, cmd);
+    read_frame(stream).expect("a response")
+}
+
+/// `[total][type << 24 | headerLen][header][body]` with the lengths computed from the parts.
+fn raw_frame(type_byte: u8, header: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&((4 + header.len() + body.len()) as u32).to_be_bytes());
+    out.extend_from_slice(&((u32::from(type_byte) << 24) | header.len() as u32).to_be_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(body);
+    out
+}
+
+/// True when the server closes the connection (EOF or reset) within `wait`, without answering.
+fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe),
+    }
+}
+
+/// Sends `bytes` on a fresh connection and asserts that the server closes it without a response.
+fn assert_closes(rmqd: &Rmqd, what: &str, bytes: &[u8]) {
+    let mut bad = connect(rmqd.broker_port);
+    // The server may close mid-write; that is the expected outcome, not a test failure.
+    let _ = bad.write_all(bytes);
+    assert!(
+        closed_within(&mut bad, Duration::from_secs(5)),
+        "{what}: connection should be closed without a response"
+    );
+}
+
+fn send_request(topic: &str, queue_id: i32, body: &[u8]) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "HostilePG".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        born_timestamp: 1,
+        ..SendMessageRequestHeader::default()
+    };
+    let cmd = RemotingCommand::new_request(RequestCode::SendMessage, header.to_ext_fields());
+    cmd.with_body(body.to_vec())
+}
+
+fn pull_header(topic: &str, queue_id: i32, offset: i64) -> PullMessageRequestHeader {
+    PullMessageRequestHeader {
+        consumer_group: "HostileCG".into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        // Subscription in the request (0x4), no suspend: an empty queue answers at once.
+        sys_flag: 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+    }
+}
+
+fn pull_request(header: &PullMessageRequestHeader) -> RemotingCommand {
+    RemotingCommand::new_request(RequestCode::PullMessage, header.to_ext_fields())
+}
+
+/// A well-behaved client on a fresh connection: send one message and pull it back.
+fn assert_well_behaved(rmqd: &Rmqd, topic: &str) {
+    let mut conn = connect(rmqd.broker_port);
+    let payload = format!("probe-{}", rand::random::<u64>());
+    let sent = roundtrip(&mut conn, &send_request(topic, 0, payload.as_bytes()));
+    assert_eq!(sent.code, 0, "send failed: {:?}", sent.remark);
+    let offset: i64 = sent.ext_fields["queueOffset"].parse().unwrap();
+    let pulled = roundtrip(&mut conn, &pull_request(&pull_header(topic, 0, offset)));
+    assert_eq!(pulled.code, 0, "pull failed: {:?}", pulled.remark);
+    let Ok(RecordPeek::Message(record)) = peek_record(&pulled.body) else {
+        panic!("pull body is not a record");
+    };
+    assert_eq!(record.body, payload.as_bytes());
+}
+
+#[test]
+fn malformed_frames_close_only_their_connection() {
+    let rmqd = start_rmqd("");
+    let pid = rmqd_pid(&rmqd);
+    assert_well_behaved(&rmqd, "HostileFrames");
+    let rss_before = rss_kib(pid);
+    let json_header = br#"{"code":9999,"opaque":1}"#;
+
+    // A huge prefix (2 GiB - 1), a "negative" one (top bit set) and one just over 16 MiB are refused before
+    // anything is buffered: the megabyte sent after each must not be read into memory.
+    let too_long = (MAX_FRAME_LENGTH - 3) as u32;
+    for (what, prefix) in [
+        ("huge length", 0x7FFF_FFFFu32),
+        ("negative length", 0x8000_0000),
+        ("length -1", u32::MAX),
+        ("16 MiB + 1 frame", too_long),
+    ] {
+        let mut bytes = prefix.to_be_bytes().to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', 1 << 20));
+        assert_closes(&rmqd, what, &bytes);
+    }
+    // A zero-length frame and frames shorter than the header-length word.
+    assert_closes(&rmqd, "empty frame", &[0, 0, 0, 0]);
+    assert_closes(&rmqd, "3-byte frame", &[0, 0, 0, 3, 0, 0, 0]);
+    // A header length beyond the frame, in both serializations.
+    for type_byte in [0u8, 1] {
+        let mut frame = raw_frame(type_byte, json_header, b"");
+        frame[7] = frame[7].wrapping_add(10);
+        assert_closes(&rmqd, "header length beyond the frame", &frame);
+    }
+    // Unknown serialization types. Java's decoder returns null and drops the frame; we close instead.
+    for type_byte in [2u8, 0x7F, 0xFF] {
+        assert_closes(
+            &rmqd,
+            "unknown serialize type",
+            &raw_frame(type_byte, json_header, b""),
+        );
+    }
+    // Headers that do not parse close the connection, as Java's NettyDecoder does.
+    for header in [
+        &b"{\"code\":"[..],
+        b"[1,2]",
+        b"\xff\xfe\xfd",
+        b"{\"code\":\"abc\"}",
+        b"",
+    ] {
+        assert_closes(&rmqd, "invalid JSON header", &raw_frame(0, header, b""));
+    }
+    // A ROCKETMQ header shorter than its fixed part, and one whose remark length runs past the header.
+    assert_closes(
+        &rmqd,
+        "short binary header",
+        &raw_frame(1, &[0, 10, 0], b""),
+    );
+    let mut binary = vec![0x27, 0x0F, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0];
+    binary.extend_from_slice(&1000i32.to_be_bytes());
+    binary.extend_from_slice(&[0; 8]);
+    assert_closes(
+        &rmqd,
+        "binary remark past the header",
+        &raw_frame(1, &binary, b""),
+    );
+
+    assert_well_behaved(&rmqd, "HostileFrames");
+    let rss_after = rss_kib(pid);
+    eprintln!("malformed frames: VmRSS {rss_before} KiB -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 32 * 1024,
+        "RSS grew from {rss_before} to {rss_after} KiB"
+    );
+}
+
+#[test]
+fn truncated_frames_and_bad_utf8() {
+    let rmqd = start_rmqd("");
+    let json_header = br#"{"code":9999,"opaque":1}"#;
+    // Truncated frames: the peer closes mid-frame, or stays idle mid-frame (no answer, nothing breaks).
+    let mut truncated = raw_frame(0, json_header, b"body");
+    truncated.truncate(truncated.len() - 3);
+    let mut half_closed = connect(rmqd.broker_port);
+    half_closed.write_all(&truncated).unwrap();
+    drop(half_closed);
+    let mut idle = connect(rmqd.broker_port);
+    idle.write_all(&truncated).unwrap();
+    idle.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let waited = idle.read(&mut byte);
+    assert!(
+        matches!(&waited, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+        "a partial frame gets no answer: {waited:?}"
+    );
+    assert_well_behaved(&rmqd, "HostileFrames");
+    // The idle connection still completes its frame and gets the answer for it.
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    idle.write_all(b"ody").unwrap();
+    let answer = read_frame(&mut idle).expect("the completed frame is answered");
+    assert_eq!(
+        answer.code,
+        i32::from(ResponseCode::RequestCodeNotSupported)
+    );
+
+    // Invalid UTF-8 inside a JSON string is replaced, as Java's `new String(bytes, UTF_8)` does.
+    let mut conn = connect(rmqd.broker_port);
+    conn.write_all(&raw_frame(
+        0,
+        b"{\"code\":9999,\"opaque\":5,\"remark\":\"\xff\xc3\"}",
+        b"",
+    ))
+    .unwrap();
+    let answer = read_frame(&mut conn).expect("an answer");
+    assert_eq!(
+        (answer.code, answer.opaque),
+        (i32::from(ResponseCode::RequestCodeNotSupported), 5)
+    );
+    assert_well_behaved(&rmqd, "HostileFrames");
+}
+
+/// Each case: (what, ext field overrides on a valid pull header, expected code).
+fn pull_with(overrides: &[(&str, &str)], serialize_type: SerializeType) -> RemotingCommand {
+    let mut ext: ExtFields = pull_header("HostileTypes", 0, 0).to_ext_fields();
+    for (key, value) in overrides {
+        ext.insert((*key).to_string(), (*value).to_string());
+    }
+    let mut cmd = RemotingCommand::new_request(RequestCode::PullMessage, ext);
+    cmd.serialize_type = serialize_type;
+    cmd.opaque = rand::random::<i32>();
+    cmd
+}
+
+#[test]
+fn wrong_typed_header_fields_answer_system_error() {
+    let rmqd = start_rmqd("");
+    assert_well_behaved(&rmqd, "HostileTypes");
+    let mut conn = connect(rmqd.broker_port);
+    // Java's decodeCommandCustomHeader throws (NumberFormatException or RemotingCommandException) and
+    // NettyRemotingAbstract.processRequestCommand answers SYSTEM_ERROR with the exception text.
+    let system_error = [
+        vec![("queueId", "abc")],
+        vec![("queueId", "")],
+        vec![("queueOffset", "1e3")],
+        vec![("maxMsgNums", "99999999999")],
+        vec![("sysFlag", "0x4")],
+    ];
+    for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+        for overrides in &system_error {
+            let cmd = pull_with(overrides, serialize_type);
+            let answer = roundtrip(&mut conn, &cmd);
+            assert_eq!(
+                answer.code, SYSTEM_ERROR,
+                "{overrides:?}: {:?}",
+                answer.remark
+            );
+            assert_eq!(answer.opaque, cmd.opaque);
+            assert!(
+                answer.remark.is_some(),
+                "{overrides:?}: Java sends the reason"
+            );
+        }
+        // Numbers outside the topic's read queues fail Java's own "queueId[..] is illegal" check: SYSTEM_ERROR
+        // in 4.9.8, INVALID_PARAMETER (29) in 5.x, which rmqd follows.
+        for queue_id in ["-1", "2147483647", " 4 "] {
+            let answer = roundtrip(
+                &mut conn,
+                &pull_with(&[("queueId", queue_id)], serialize_type),
+            );
+            assert_eq!(
+                answer.code,
+                i32::from(ResponseCode::InvalidParameter),
+                "{queue_id}"
+            );
+            let remark = answer.remark.unwrap_or_default();
+            assert!(
+                remark.starts_with(&format!("queueId[{}] is illegal", queue_id.trim())),
+                "{remark}"
+            );
+        }
+        // A missing required field is a decode failure too.
+        let mut cmd = pull_with(&[], serialize_type);
+        cmd.ext_fields.remove("queueOffset");
+        assert_eq!(roundtrip(&mut conn, &cmd).code, SYSTEM_ERROR);
+        // A huge but valid maxMsgNums is served (capped by the broker), not an error.
+        let answer = roundtrip(
+            &mut conn,
+            &pull_with(&[("maxMsgNums", "2147483647")], serialize_type),
+        );
+        assert_eq!(answer.code, 0, "{:?}", answer.remark);
+    }
+    // The send path: a queueId that is not a number.
+    let mut send = send_request("HostileTypes", 0, b"x");
+    send.ext_fields.insert("queueId".into(), "abc".into());
+    assert_eq!(roundtrip(&mut conn, &send).code, SYSTEM_ERROR);
+    assert_well_behaved(&rmqd, "HostileTypes");
+}
+
+/// Frames at the 16 MiB limit are legal; what they cost to decode must stay a small multiple of their size.
+#[test]
+fn maximum_size_frames_cost_a_bounded_amount() {
+    // Headers of 4 MiB keep the debug-build decode to a few seconds; the cost scales linearly (16 MiB JSON:
+    // ~370 MiB peak). The body case uses the whole 16 MiB.
+    let budget = 4 << 20;
+    // A JSON header of ~300,000 tiny extFields entries.
+    let mut json = String::from("{\"code\":9999,\"opaque\":3,\"extFields\":{");
+    let mut i = 0u32;
+    while json.len() + 32 < budget {
+        json.push_str(&format!("\"{i:x}\":\"\","));
+        i += 1;
+    }
+    json.push_str("\"end\":\"\"}}");
+    // A ROCKETMQ header whose map section holds ~370,000 distinct keys.
+    let mut binary = vec![0x27, 0x0F, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut map = Vec::new();
+    let mut k = 0u32;
+    while map.len() + 32 < budget - binary.len() {
+        map.extend_from_slice(&4u16.to_be_bytes());
+        map.extend_from_slice(&k.to_be_bytes());
+        map.extend_from_slice(&1u32.to_be_bytes());
+        map.push(b'v');
+        k += 1;
+    }
+    binary.extend_from_slice(&(map.len() as u32).to_be_bytes());
+    binary.extend_from_slice(&map);
+    let big_body = vec![b'b'; MAX_FRAME_LENGTH - 4 - 4 - 64];
+    let frames = [
+        (
+            "JSON header with many fields",
+            raw_frame(0, json.as_bytes(), b""),
+        ),
+        (
+            "ROCKETMQ header with many fields",
+            raw_frame(1, &binary, b""),
+        ),
+        (
+            "16 MiB body",
+            raw_frame(0, br#"{"code":9999,"opaque":3}"#, &big_body),
+        ),
+    ];
+    // A fresh process per frame, so that each peak is that frame's own.
+    for (what, frame) in frames {
+        let rmqd = start_rmqd("");
+        let pid = rmqd_pid(&rmqd);
+        assert_well_behaved(&rmqd, "HostileMax");
+        let peak_before = peak_rss_kib(pid);
+        let started = Instant::now();
+        let mut conn = connect(rmqd.broker_port);
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        conn.write_all(&frame).unwrap();
+        let answer = read_frame(&mut conn).expect("an answer");
+        assert_eq!(
+            answer.code,
+            i32::from(ResponseCode::RequestCodeNotSupported),
+            "{what}"
+        );
+        assert_eq!(answer.opaque, 3, "{what}");
+        let peak = peak_rss_kib(pid);
+        eprintln!(
+            "{what}: {} KiB frame answered in {:?}; VmHWM {peak_before} -> {peak} KiB",
+            frame.len() / 1024,
+            started.elapsed()
+        );
+        // Decoding builds a map of every field, as Java's fastjson does: ~25 bytes of RSS per header byte.
+        assert!(
+            peak < peak_before + 160 * 1024,
+            "{what}: peak RSS grew by over 160 MiB"
+        );
+        assert_well_behaved(&rmqd, "HostileMax");
+    }
+}
+
+/// Bodies that do not parse, for every request whose body the broker or name server decodes.
+#[test]
+fn broken_bodies_are_answered() {
+    let rmqd = start_rmqd("");
+    let pid = rmqd_pid(&rmqd);
+    assert_well_behaved(&rmqd, "HostileBodies");
+    let rss_before = rss_kib(pid);
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let bodies: [&[u8]; 6] = [
+        b"{",
+        b"\xff\xfe{}",
+        b"null",
+        b"[1,2]",
+        b"{\"mqSet\":7}",
+        deep.as_bytes(),
+    ];
+    let namesrv_port: u16 = rmqd.namesrv.rsplit(':').next().unwrap().parse().unwrap();
+    let cases = [
+        (rmqd.broker_port, RequestCode::HeartBeat),
+        (rmqd.broker_port, RequestCode::LockBatchMq),
+        (rmqd.broker_port, RequestCode::UnlockBatchMq),
+        (rmqd.broker_port, RequestCode::CheckClientConfig),
+        (rmqd.broker_port, RequestCode::QueryAssignment),
+        (rmqd.broker_port, RequestCode::SendBatchMessage),
+        (namesrv_port, RequestCode::RegisterBroker),
+    ];
+    let mut seen = Vec::new();
+    for (port, code) in cases {
+        let mut conn = connect(port);
+        for body in bodies {
+            let mut ext = ExtFields::new();
+            if code == RequestCode::SendBatchMessage {
+                ext = send_request("HostileBodies", 0, b"").ext_fields;
+            }
+            if code == RequestCode::RegisterBroker {
+                for (k, v) in [
+                    ("brokerName", "b"),
+                    ("brokerAddr", "127.0.0.1:1"),
+                    ("clusterName", "c"),
+                    ("haServerAddr", "127.0.0.1:2"),
+                    ("brokerId", "0"),
+                ] {
+                    ext.insert(k.into(), v.into());
+                }
+            }
+            let mut cmd = RemotingCommand::new_request(code, ext).with_body(body.to_vec());
+            cmd.opaque = rand::random::<i32>();
+            let answer = roundtrip(&mut conn, &cmd);
+            assert_eq!(answer.opaque, cmd.opaque);
+            seen.push((
+                code,
+                String::from_utf8_lossy(&body[..body.len().min(12)]).into_owned(),
+                answer.code,
+            ));
+        }
+    }
+    for (code, body, answer) in &seen {
+        eprintln!("body {code:?} {body:?} -> {answer}");
+    }
+    // Bodies that are not JSON at all: Java's fastjson throws and the remoting layer answers SYSTEM_ERROR.
+    for (code, body, answer) in &seen {
+        if body == "{" && *code != RequestCode::SendBatchMessage {
+            assert_eq!(*answer, SYSTEM_ERROR, "{code:?} with body {body:?}");
+        }
+    }
+    assert_well_behaved(&rmqd, "HostileBodies");
+    let rss_after = rss_kib(pid);
+    eprintln!("broken bodies: VmRSS {rss_before} -> {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 32 * 1024,
+        "RSS grew from {rss_before} to {rss_after} KiB"
+    );
+}
+
+/// SQL92 selectors come from the network (pull subscriptions): deeply nested ones must be refused, not recursed
+/// into until the stack overflows (which would abort the whole process).
+///
+/// Ignored until src/broker/sql92 bounds its recursion: today 200 nested parentheses (debug build; 2,000 in
+/// release) abort rmqd with "has overflowed its stack". Java's parser throws StackOverflowError, which
+/// `processRequestCommand` catches. Run: `cargo test --test hostile sql92 -- --ignored`.
+#[test]
+#[ignore = "rmqd aborts: the SQL92 parser has no nesting limit"]
+fn deeply_nested_sql92_selectors() {
+    let rmqd = start_rmqd("enablePropertyFilter=true");
+    assert_well_behaved(&rmqd, "HostileSql");
+    let mut conn = connect(rmqd.broker_port);
+    let depth = 100_000;
+    let selectors = [
+        format!("{}a = 1{}", "(".repeat(depth), ")".repeat(depth)),
+        format!("{}a = 1", "NOT ".repeat(depth)),
+        format!("a = {}1", "-".repeat(depth)),
+        format!("a = 1{}", " AND a = 1".repeat(depth)),
+    ];
+    for selector in selectors {
+        let mut header = pull_header("HostileSql", 0, 0);
+        header.subscription = Some(selector.clone());
+        header.expression_type = Some("SQL92".into());
+        write_command(&mut conn, &pull_request(&header));
+        let answer = read_frame(&mut conn).unwrap_or_else(|| {
+            panic!(
+                "no answer to a {}-byte selector {:?}...: rmqd died",
+                selector.len(),
+                &selector[..12]
+            )
+        });
+        // Any answer will do (Java: SUBSCRIPTION_PARSE_FAILED, or SYSTEM_ERROR after StackOverflowError).
+        eprintln!("sql92 {:?}... -> {}", &selector[..12], answer.code);
+    }
+    assert_well_behaved(&rmqd, "HostileSql");
+}
+
+#[test]
+fn connection_churn_leaks_nothing() {
+    let rmqd = start_rmqd("");
+    let pid = rmqd_pid(&rmqd);
+    assert_well_behaved(&rmqd, "HostileChurn");
+    let (rss_before, fds_before) = (rss_kib(pid), fd_count(pid));
+    let partial = &raw_frame(0, br#"{"code":9999}"#, b"")[..9];
+    for i in 0..3000 {
+        let mut s = connect(rmqd.broker_port);
+        // A third send half a frame, a third a whole one, a third nothing, then all close.
+        match i % 3 {
+            0 => drop(s.write_all(partial)),
+            1 => drop(s.write_all(&raw_frame(0, br#"{"code":9999}"#, b""))),
+            _ => {}
+        }
+    }
+    assert_well_behaved(&rmqd, "HostileChurn");
+    // Closing is asynchronous on the server: give its tasks a moment to notice.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fd_count(pid) > fds_before + 16 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (rss_after, fds_after) = (rss_kib(pid), fd_count(pid));
+    eprintln!("churn: VmRSS {rss_before} -> {rss_after} KiB, fds {fds_before} -> {fds_after}");
+    assert!(
+        fds_after <= fds_before + 16,
+        "fds leaked: {fds_before} -> {fds_after}"
+    );
+    assert!(
+        rss_after < rss_before + 32 * 1024,
+        "RSS grew from {rss_before} to {rss_after} KiB"
+    );
+}
+
+#[test]
+fn client_that_never_reads_is_cut_off() {
+    let rmqd = start_rmqd("");
+    let pid = rmqd_pid(&rmqd);
+    let topic = "HostileSlowReader";
+    let mut conn = connect(rmqd.broker_port);
+    // 32 messages of 8 KiB: every pull answers 256 KiB.
+    for _ in 0..32 {
+        assert_eq!(
+            roundtrip(&mut conn, &send_request(topic, 0, &[b'm'; 8192])).code,
+            0
+        );
+    }
+    assert_well_behaved(&rmqd, topic);
+    let rss_before = rss_kib(pid);
+
+    let mut requests = BytesMut::new();
+    for opaque in 0..20_000 {
+        let mut cmd = pull_request(&pull_header(topic, 0, 0));
+        cmd.opaque = opaque;
+        cmd.encode(&mut requests);
+    }
+    let mut slow = connect(rmqd.broker_port);
+    slow.set_write_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let started = Instant::now();
+    // 5 GB of answers for a client that reads none: the broker must stop, not buffer them.
+    let written = slow.write_all(&requests);
+    let mut peak = rss_kib(pid);
+    assert_well_behaved(&rmqd, topic);
+    peak = peak.max(rss_kib(pid));
+    eprintln!(
+        "slow reader: writing {} KiB of pulls -> {written:?} after {:?}; VmRSS {rss_before} -> {peak} KiB",
+        requests.len() / 1024,
+        started.elapsed()
+    );
+    drop(slow);
+    assert_well_behaved(&rmqd, topic);
+    let rss_after = rss_kib(pid);
+    eprintln!("slow reader: VmRSS after close {rss_after} KiB");
+    // The answers are slices of the mapped commit log, so queued responses cost headers, not bodies.
+    assert!(
+        peak < rss_before + 128 * 1024,
+        "RSS grew from {rss_before} to {peak} KiB"
+    );
+}
+
+#[test]
+fn ten_thousand_idle_connections() {
+    let limit = raise_fd_limit();
+    let rmqd = start_rmqd("");
+    let pid = rmqd_pid(&rmqd);
+    assert_well_behaved(&rmqd, "HostileIdle");
+    let rss_before = rss_kib(pid);
+    // Both ends of every connection live in this machine's fd budget; keep headroom for the rest.
+    let wanted = 10_000usize.min(limit.saturating_sub(200) as usize).max(1);
+    let started = Instant::now();
+    let mut idle = Vec::with_capacity(wanted);
+    for _ in 1..wanted {
+        idle.push(connect(rmqd.broker_port));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fd_count(pid) < wanted && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rss_full = rss_kib(pid);
+    eprintln!(
+        "idle: {} connections (fd limit {limit}) in {:?}; rmqd fds {}; VmRSS {rss_before} -> {rss_full} KiB",
+        idle.len(),
+        started.elapsed(),
+        fd_count(pid)
+    );
+    // One slot below MAX_CONNECTIONS (10,000) is left for the well-behaved client.
+    assert_well_behaved(&rmqd, "HostileIdle");
+    if idle.len() == 9_999 {
+        // At the cap the accept loop waits for a permit: a new client is not served until an idle one goes
+        // (Java has no cap). This documents that lockout; see the report for the server-side fix.
+        idle.push(connect(rmqd.broker_port));
+        let mut late = connect(rmqd.broker_port);
+        let mut probe = RemotingCommand::new_request(RequestCode::from(9999), ExtFields::new());
+        probe.opaque = 9;
+        write_command(&mut late, &probe);
+        late.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut len = [0u8; 4];
+        assert!(
+            late.read_exact(&mut len).is_err(),
+            "served beyond MAX_CONNECTIONS"
+        );
+        idle.pop();
+        late.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        late.read_exact(&mut len)
+            .expect("served once a slot frees up");
+    }
+    drop(idle);
+    assert_well_behaved(&rmqd, "HostileIdle");
+    assert!(
+        rss_full < rss_before + 256 * 1024,
+        "RSS grew from {rss_before} to {rss_full} KiB"
+    );
+}
