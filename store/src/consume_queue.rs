@@ -79,7 +79,7 @@ impl ConsumeQueue {
             )));
         }
         let dir = cq_root.join(topic).join(queue_id.to_string());
-        let files = MappedFileQueue::load(&dir, file_size)?;
+        let files = MappedFileQueue::load(&dir, file_size)?.without_dir_sync();
         let min = files.min_offset() / UNIT_SIZE as u64;
         Ok(ConsumeQueue {
             topic: topic.to_owned(),

@@ -78,7 +78,8 @@ fn map_file(file: &File, size: usize) -> io::Result<MmapRaw> {
 }
 
 impl MappedFile {
-    /// Creates `<dir>/<20-digit from_offset>` at its full size (sparse) and maps it. Fails if it exists.
+    /// Creates `<dir>/<20-digit from_offset>` at its full size (sparse) and maps it. Fails if it exists. The
+    /// caller decides whether the new name must be made durable with a directory fsync.
     pub fn create(dir: &Path, from_offset: u64, size: usize) -> io::Result<Self> {
         let path = dir.join(file_name(from_offset));
         let file = OpenOptions::new()
@@ -88,8 +89,6 @@ impl MappedFile {
             .open(&path)?;
         file.set_len(size as u64)?;
         let map = map_file(&file, size)?;
-        // A new file name must survive a crash, or the data written into it is unreachable.
-        File::open(dir)?.sync_all()?;
         Ok(Self::new(path, from_offset, map, 0))
     }
 
@@ -269,11 +268,18 @@ impl MappedFile {
             io::Error::new(io::ErrorKind::WouldBlock, "mapped file still has readers")
         })?;
         let pos = pos.min(size);
+        // Only the file's data extents can hold non-zero bytes; reading the never-written, sparse rest of a
+        // 1 GiB file would fault in a quarter of a million zero pages on every start.
+        let scan_end = match data_extents(&self.path, pos as u64, size as u64) {
+            Ok(extents) => extents.last().map_or(pos, |&(_, end)| end as usize),
+            Err(_) => size,
+        };
         // SAFETY: `&mut self` plus a unique Arc means no other reference to the mapping exists (invariant 2);
         // the range is inside the mapping.
-        let tail = unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(pos), size - pos) };
-        // Scan for the last non-zero byte instead of zeroing the whole tail: writing zeros into the untouched,
-        // sparse rest of a 1 GiB file would allocate it all.
+        let tail =
+            unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr().add(pos), scan_end - pos) };
+        // Zero up to the last non-zero byte instead of the whole tail: writing zeros into the sparse rest of
+        // the file would allocate it all.
         if let Some(last) = tail.iter().rposition(|b| *b != 0) {
             tail[..=last].fill(0);
             map.flush_range(pos, last + 1)?;
@@ -528,86 +534,4 @@ pub fn local_time(unix_seconds: i64) -> Option<LocalTime> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn append_read_flush_and_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = MappedFile::create(dir.path(), 4096, 64).unwrap();
-        assert_eq!(f.path().file_name().unwrap(), "00000000000000004096");
-        assert_eq!(f.append(b"hello"), Some(0));
-        assert_eq!(f.append(b"world"), Some(5));
-        assert_eq!(f.append(&[1; 60]), None);
-        let view = f.read(0, 10).unwrap();
-        assert_eq!(&view[..], b"helloworld");
-        assert!(f.read(5, 6).is_none());
-        assert_eq!(f.flush().unwrap(), 10);
-        drop(f);
-        assert_eq!(&view[..], b"helloworld", "views outlive the file handle");
-        drop(view);
-        let mut g = MappedFile::open(&dir.path().join("00000000000000004096"), 4096, 64).unwrap();
-        assert_eq!(g.wrote_position(), 64);
-        let view = g.read(0, 5).unwrap();
-        assert!(g.truncate(5).is_err(), "a view still shares the mapping");
-        drop(view);
-        g.truncate(5).unwrap();
-        assert_eq!(g.wrote_position(), 5);
-        assert_eq!(g.append(b"!"), Some(5));
-        assert_eq!(g.slice(0, 6).unwrap(), b"hello!");
-        drop(g);
-        let raw = std::fs::read(dir.path().join("00000000000000004096")).unwrap();
-        assert_eq!(&raw[..10], b"hello!\0\0\0\0");
-    }
-
-    #[test]
-    fn prefault_changes_no_byte() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = MappedFile::create(dir.path(), 0, 8 * OS_PAGE_SIZE).unwrap();
-        f.append(&[7; 5000]).unwrap();
-        // Unaligned start, end past the file: clipped, and the written bytes stay as they are.
-        f.prefault(100, 100 * OS_PAGE_SIZE).unwrap();
-        f.prefault(8 * OS_PAGE_SIZE, 10).unwrap();
-        assert!(f.slice(0, 5000).unwrap().iter().all(|&b| b == 7));
-        f.append(&[9; 3]).unwrap();
-        assert_eq!(f.slice(4999, 4).unwrap(), [7, 9, 9, 9]);
-        f.fill_to_end();
-        assert!(f
-            .slice(5003, 8 * OS_PAGE_SIZE - 5003)
-            .unwrap()
-            .iter()
-            .all(|&b| b == 0));
-    }
-
-    #[test]
-    fn open_rejects_wrong_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(file_name(0));
-        std::fs::write(&path, [0u8; 10]).unwrap();
-        assert!(MappedFile::open(&path, 0, 64).is_err());
-    }
-
-    #[test]
-    fn flush_least_waits_for_dirty_pages_or_a_full_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = MappedFile::create(dir.path(), 0, 4 * OS_PAGE_SIZE).unwrap();
-        f.append(&[1; 100]).unwrap();
-        assert_eq!(f.flush_least(2).unwrap(), 0, "no whole page dirty yet");
-        f.append(&[2; 2 * OS_PAGE_SIZE]).unwrap();
-        let wrote = f.wrote_position();
-        assert_eq!(f.flush_least(2).unwrap(), wrote);
-        f.append(&[3; 10]).unwrap();
-        assert_eq!(
-            f.flush_least(1).unwrap(),
-            wrote,
-            "same page as the last flush"
-        );
-        assert_eq!(f.flushed_position(), wrote);
-        f.fill_to_end();
-        assert_eq!(
-            f.flush_least(4).unwrap(),
-            f.size(),
-            "a full file always flushes"
-        );
-    }
-}
+mod tests;
