@@ -101,6 +101,11 @@ run_script() { # name command...
 }
 run_script "tls (enforcing, Java clients over TLS)" env MVN_FLAGS=-q scripts/tls-test.sh
 run_script "acl (plain_acl.yml, signed Java and Go clients)" scripts/acl-test.sh
+# libFuzzer targets (fuzz/, nightly + cargo-fuzz) over the committed corpora, 20 s each.
+ensure_cargo_fuzz() {
+  cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+}
+run_script "fuzz (cargo fuzz, ${FUZZ_SECONDS:-20} s per target)" bash -c "$(declare -f ensure_cargo_fuzz); ensure_cargo_fuzz && scripts/fuzz.sh ${FUZZ_SECONDS:-20}"
 
 if ! $skip_java_broker; then
   for pass in $JAVA_BROKER_PASSES; do

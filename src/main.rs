@@ -78,10 +78,18 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(parsed)
 }
 
+/// Java's listen backlog (`serverSocketBacklog`); tokio's default of 128 drops SYNs when many clients
+/// connect at once, each costing the client a 1 s retransmit.
+const LISTEN_BACKLOG: u32 = 1024;
+
 async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(("0.0.0.0", port))
-        .await
-        .with_context(|| format!("cannot listen on port {port} for the {what}"))
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().with_context(|| format!("cannot listen on port {port} for the {what}"))
 }
 
 async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<()> {

@@ -51,11 +51,9 @@ pub async fn serve<H: RequestHandler>(
     tls: Option<Arc<TlsServer>>,
 ) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut refused_since_log = 0u64;
+    let mut last_refusal_log = std::time::Instant::now() - Duration::from_secs(60);
     loop {
-        let permit = match limit.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return,
-        };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -63,6 +61,18 @@ pub async fn serve<H: RequestHandler>(
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        // At the cap a newcomer is closed at once rather than left waiting in the backlog for an idle
+        // connection to time out: its client fails fast and tries another broker or retries.
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            drop(stream);
+            refused_since_log += 1;
+            if last_refusal_log.elapsed() >= Duration::from_secs(10) {
+                tracing::warn!(%peer, refused = refused_since_log, max = MAX_CONNECTIONS, "connection limit reached, closing new connections");
+                refused_since_log = 0;
+                last_refusal_log = std::time::Instant::now();
+            }
+            continue;
         };
         let handler = handler.clone();
         let tls = tls.clone();

@@ -11,7 +11,17 @@ use super::{CmpOp, Expr, SelectorError, TextOp, Value};
 pub(super) struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Open parentheses and unary operators around the current position.
+    nesting: usize,
+    /// Binary operators joined so far; each one deepens the (left-deep) tree by a level.
+    joins: usize,
 }
+
+/// Parsing, evaluating and dropping an expression all recurse once per level of its tree, on a tokio worker's
+/// stack. Real selectors are a few levels deep; these bounds keep a hostile one from overflowing the stack
+/// (Java catches its StackOverflowError; Rust aborts the process).
+const MAX_NESTING: usize = 32;
+const MAX_JOINS: usize = 256;
 
 type Parsed = Result<Expr, SelectorError>;
 
@@ -21,7 +31,12 @@ fn invalid(msg: impl Into<String>) -> SelectorError {
 
 impl Parser {
     pub(super) fn new(tokens: Vec<Token>) -> Self {
-        Parser { tokens, pos: 0 }
+        Parser {
+            tokens,
+            pos: 0,
+            nesting: 0,
+            joins: 0,
+        }
     }
 
     /// `JmsSelector`: an OR expression that must be boolean. Like the generated Java parser, tokens after
@@ -66,10 +81,35 @@ impl Parser {
         }
     }
 
+    /// Consumes the operator token and counts the join against [`MAX_JOINS`].
+    fn join(&mut self) -> Result<(), SelectorError> {
+        self.pos += 1;
+        self.joins += 1;
+        if self.joins > MAX_JOINS {
+            return Err(invalid(format!(
+                "expression has more than {MAX_JOINS} operators"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `inner` one nesting level deeper, bounded by [`MAX_NESTING`].
+    fn nested(&mut self, inner: impl FnOnce(&mut Self) -> Parsed) -> Parsed {
+        if self.nesting >= MAX_NESTING {
+            return Err(invalid(format!(
+                "expression nested more than {MAX_NESTING} levels deep"
+            )));
+        }
+        self.nesting += 1;
+        let parsed = inner(self);
+        self.nesting -= 1;
+        parsed
+    }
+
     fn or(&mut self) -> Parsed {
         let mut left = self.and()?;
         while self.peek_is(&Token::Or)? {
-            self.pos += 1;
+            self.join()?;
             let right = self.and()?;
             left = Expr::Or(Box::new(as_boolean(left)?), Box::new(as_boolean(right)?));
         }
@@ -79,7 +119,7 @@ impl Parser {
     fn and(&mut self) -> Parsed {
         let mut left = self.equality()?;
         while self.peek_is(&Token::And)? {
-            self.pos += 1;
+            self.join()?;
             let right = self.equality()?;
             left = Expr::And(Box::new(as_boolean(left)?), Box::new(as_boolean(right)?));
         }
@@ -91,15 +131,15 @@ impl Parser {
         loop {
             left = match self.peek()? {
                 Some(Token::Eq) => {
-                    self.pos += 1;
+                    self.join()?;
                     equal(left, self.comparison()?)?
                 }
                 Some(Token::Ne) => {
-                    self.pos += 1;
+                    self.join()?;
                     Expr::Not(Box::new(equal(left, self.comparison()?)?))
                 }
                 Some(Token::Is) => {
-                    self.pos += 1;
+                    self.join()?;
                     let negated = self.peek_is(&Token::Not)?;
                     if negated {
                         self.pos += 1;
@@ -140,12 +180,12 @@ impl Parser {
                 Some(Token::Lt) if !negated => CmpOp::Lt,
                 Some(Token::Le) if !negated => CmpOp::Le,
                 Some(Token::Between) => {
-                    self.pos += 1;
+                    self.join()?;
                     left = self.between(left, negated)?;
                     continue;
                 }
                 Some(Token::In) => {
-                    self.pos += 1;
+                    self.join()?;
                     left = self.in_list(left, negated)?;
                     continue;
                 }
@@ -155,7 +195,7 @@ impl Parser {
                         Token::StartsWith => TextOp::StartsWith,
                         _ => TextOp::EndsWith,
                     };
-                    self.pos += 1;
+                    self.join()?;
                     let search = self.string()?;
                     left = Expr::Text {
                         op,
@@ -167,7 +207,7 @@ impl Parser {
                 }
                 _ => return Ok(left),
             };
-            self.pos += 1;
+            self.join()?;
             let right = self.unary()?;
             left = less_than(op, left, right)?;
         }
@@ -232,15 +272,15 @@ impl Parser {
         match self.peek()? {
             Some(Token::Plus) => {
                 self.pos += 1;
-                self.unary()
+                self.nested(Self::unary)
             }
             Some(Token::Minus) => {
                 self.pos += 1;
-                Ok(Expr::Neg(Box::new(self.unary()?)))
+                Ok(Expr::Neg(Box::new(self.nested(Self::unary)?)))
             }
             Some(Token::Not) => {
                 self.pos += 1;
-                Ok(Expr::Not(Box::new(as_boolean(self.unary()?)?)))
+                Ok(Expr::Not(Box::new(as_boolean(self.nested(Self::unary)?)?)))
             }
             _ => self.primary(),
         }
@@ -256,7 +296,7 @@ impl Parser {
             Token::Null => Ok(Expr::NULL),
             Token::Ident(name) => Ok(Expr::Prop(name)),
             Token::LParen => {
-                let inner = self.or()?;
+                let inner = self.nested(Self::or)?;
                 self.expect(&Token::RParen)?;
                 Ok(inner)
             }

@@ -156,3 +156,16 @@ fn matches_a_stored_properties_string() {
     assert!(s.matches_properties(props));
     assert!(!compile("price > 42").unwrap().matches_properties(props));
 }
+
+#[test]
+fn nesting_and_operator_count_are_bounded_just_above_real_selectors() {
+    let nested = |depth: usize| format!("{}a = 1{}", "(".repeat(depth), ")".repeat(depth));
+    assert!(matches(&nested(32), &[("a", "1")]));
+    assert!(compile(&nested(33)).is_err());
+    assert!(matches(&format!("{}TRUE", "NOT NOT ".repeat(16)), &[]));
+    assert!(compile(&format!("{}TRUE", "NOT ".repeat(33))).is_err());
+    // 128 terms joined by AND are 255 operators (128 `=` and 127 `AND`).
+    let chain = |terms: usize| vec!["a = 1"; terms].join(" AND ");
+    assert!(matches(&chain(128), &[("a", "1")]));
+    assert!(compile(&chain(129)).is_err());
+}
