@@ -151,11 +151,13 @@ def process_start(pid):
     return int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
+    """A /proc/<pid>/status figure in KiB: VmRSS (everything resident, mapped store pages included) or
+    RssAnon (heap, stacks: the memory the process itself owns)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except (OSError, ValueError, TypeError):
         pass
@@ -163,10 +165,10 @@ def rss_kib(pid):
 
 
 class RssSampler:
-    """Samples VmRSS of some pids every 100 ms in a thread; `peak_mib()` afterwards."""
+    """Samples VmRSS and RssAnon of some pids every 100 ms in a thread; `peak_mib()` afterwards."""
 
     def __init__(self, pids):
-        self.pids, self.peak = {k: v for k, v in pids.items() if v}, {}
+        self.pids, self.peak, self.peak_anon = {k: v for k, v in pids.items() if v}, {}, {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -176,6 +178,9 @@ class RssSampler:
                 value = rss_kib(pid)
                 if value is not None:
                     self.peak[name] = max(self.peak.get(name, 0), value)
+                anon = rss_kib(pid, "RssAnon")
+                if anon is not None:
+                    self.peak_anon[name] = max(self.peak_anon.get(name, 0), anon)
             self._stop.wait(0.1)
 
     def __enter__(self):
@@ -186,8 +191,9 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
 
-    def peak_mib(self, name):
-        return self.peak[name] / 1024 if name in self.peak else None
+    def peak_mib(self, name, anon=False):
+        peak = self.peak_anon if anon else self.peak
+        return peak[name] / 1024 if name in peak else None
 
 
 def cleanup():

@@ -138,6 +138,15 @@ impl ConsumeQueue {
         offset + per_file - offset.rem_euclid(per_file)
     }
 
+    /// Makes sure the file the next unit goes into exists, so that [`append`](Self::append), under the put
+    /// lock, finds it. Safe without the put lock: the file queue serializes creation itself.
+    pub fn prepare_next_file(&self) -> Result<(), StoreError> {
+        let byte = self.max_offset().max(0) as u64 * UNIT_SIZE as u64;
+        self.files
+            .writable(byte - byte % self.files.file_size() as u64)?;
+        Ok(())
+    }
+
     /// Writes `unit` at logical `offset`. An offset below the maximum is already written and is skipped
     /// (re-dispatch); an offset above it is preceded by blank units, as Java does for a recreated queue.
     /// The caller serializes appends (the store's put lock).

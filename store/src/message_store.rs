@@ -165,13 +165,17 @@ impl MessageStore {
     ) -> Result<Vec<PutResult>, StoreError> {
         let inner = &*self.inner;
         self.cleaner.retention.check_writable(&inner.config)?;
-        let _guard = self.lock_for_put()?;
         let (topic, queue_id) = (msgs[0].topic.as_str(), msgs[0].queue_id);
+        // A queue's directory and next file are made before taking the put lock: with thousands of queues,
+        // creating them under it stalled every other send for the mkdir/create/mmap.
         let cq = if msgs.iter().any(|m| sys_flag::is_dispatched(m.sys_flag)) {
-            Some(inner.queue_or_create(topic, queue_id)?)
+            let cq = inner.queue_or_create(topic, queue_id)?;
+            cq.prepare_next_file()?;
+            Some(cq)
         } else {
             None
         };
+        let _guard = self.lock_for_put()?;
         let first_queue_offset = cq.as_ref().map_or(0, |q| q.max_offset());
         let now = now_ms();
         let mut assigned = Vec::with_capacity(msgs.len());
@@ -413,21 +417,22 @@ impl Inner {
         if let Some(q) = self.queue(topic, queue_id) {
             return Ok(q);
         }
-        let mut table = self.queues.write();
-        if let Some(q) = table.get(topic).and_then(|m| m.get(&queue_id)) {
-            return Ok(Arc::clone(q));
-        }
-        let q = Arc::new(ConsumeQueue::load(
+        // Loaded (mkdir, directory scan) without holding the table: every send looks queues up in it, and
+        // a burst of new queues would otherwise stall them all behind the filesystem. Two racing loads of the
+        // same new queue find the same empty directory; the first one inserted wins.
+        let loaded = Arc::new(ConsumeQueue::load(
             &self.config.root_dir.join("consumequeue"),
             topic,
             queue_id,
             self.config.mapped_file_size_consume_queue as usize,
         )?);
-        table
+        let mut table = self.queues.write();
+        let q = table
             .entry(topic.to_owned())
             .or_default()
-            .insert(queue_id, Arc::clone(&q));
-        Ok(q)
+            .entry(queue_id)
+            .or_insert(loaded);
+        Ok(Arc::clone(q))
     }
 
     fn poison_on_err<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
