@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{CommandHeader, PullMessageRequestHeader, PullMessageResponseHeader};
-use rmq_store::config::perm;
+use rmq_store::config::{perm, TopicConfig};
 use rmq_store::{GetResult, GetStatus};
 
 use super::clients::Subscription;
@@ -82,6 +82,28 @@ impl Broker {
         Some(pull_response(code, result))
     }
 
+    /// The topic's config when it exists and is readable, with Java's answers otherwise; `verb` names the
+    /// operation in the NO_PERMISSION remark ("pulling", "peeking").
+    pub(super) fn readable_topic(
+        &self,
+        topic: &str,
+        verb: &str,
+    ) -> Result<TopicConfig, ServiceError> {
+        let Some(config) = self.topics.get(topic) else {
+            return Err(reply_error(
+                ResponseCode::TopicNotExist,
+                format!("topic[{topic}] not exist, apply first please!"),
+            ));
+        };
+        if !perm::is_readable(config.perm) {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("the topic[{topic}] {verb} message is forbidden"),
+            ));
+        }
+        Ok(config)
+    }
+
     /// Permission, group, topic, queue and subscription checks, in Java's order. Returns the
     /// subscription and, for SQL92, its compiled selector.
     fn check_pull(&self, h: &PullMessageRequestHeader) -> Result<PullFilter, ServiceError> {
@@ -106,18 +128,7 @@ impl Broker {
                 format!("subscription group no permission, {}", h.consumer_group),
             ));
         }
-        let Some(topic) = self.topics.get(&h.topic) else {
-            return Err(reply_error(
-                ResponseCode::TopicNotExist,
-                format!("topic[{}] not exist, apply first please!", h.topic),
-            ));
-        };
-        if !perm::is_readable(topic.perm) {
-            return Err(reply_error(
-                ResponseCode::NoPermission,
-                format!("the topic[{}] pulling message is forbidden", h.topic),
-            ));
-        }
+        let topic = self.readable_topic(&h.topic, "pulling")?;
         if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
             return Err(reply_error(
                 ResponseCode::InvalidParameter,

@@ -92,18 +92,7 @@ impl Broker {
                 "orderly pop is not supported by rmqd",
             ));
         }
-        let Some(topic) = self.topics.get(&h.topic) else {
-            return Err(reply_error(
-                ResponseCode::TopicNotExist,
-                format!("topic[{}] not exist, apply first please!", h.topic),
-            ));
-        };
-        if !perm::is_readable(topic.perm) {
-            return Err(reply_error(
-                ResponseCode::NoPermission,
-                format!("the topic[{}] peeking message is forbidden", h.topic),
-            ));
-        }
+        let topic = self.readable_topic(&h.topic, "peeking")?;
         if h.queue_id >= topic.read_queue_nums {
             return Err(reply_error(
                 ResponseCode::InvalidParameter,
