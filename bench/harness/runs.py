@@ -40,9 +40,41 @@ def send_figures(summary):
             "max": lat.get("max"), "failures": summary["failures"]}
 
 
+BENCHMARK_DIR = "example/src/main/java/org/apache/rocketmq/example/benchmark"
+SOURCE_RELEASE = ("https://repo.maven.apache.org/maven2/org/apache/rocketmq/rocketmq-all/{v}/"
+                  "rocketmq-all-{v}-source-release.zip")
+
+
+def upstream_benchmark_sources(src_repo, version, workdir):
+    """{name: bytes} of the official benchmark Producer, Consumer and AclClient of `version`."""
+    names = ("Producer", "Consumer", "AclClient")
+    if src_repo and os.path.isdir(src_repo):
+        return {n: subprocess.run(["git", "-C", src_repo, "show", f"rocketmq-all-{version}:{BENCHMARK_DIR}/{n}.java"],
+                                  capture_output=True, check=True).stdout for n in names}
+    import urllib.request
+    import zipfile
+    archive = os.path.join(workdir, f"rocketmq-all-{version}-source-release.zip")
+    if not os.path.exists(archive):
+        url = SOURCE_RELEASE.format(v=version)
+        log(f"downloading {url}")
+        urllib.request.urlretrieve(url, archive + ".part")
+        os.rename(archive + ".part", archive)
+    with zipfile.ZipFile(archive) as z:
+        found = {}
+        for entry in z.namelist():
+            for n in names:
+                if entry.endswith(f"{BENCHMARK_DIR}/{n}.java"):
+                    found[n] = z.read(entry)
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise RuntimeError(f"{archive} has no {', '.join(missing)}")
+    return found
+
+
 class JavaTools:
     """Classpath of rocketmq-client/srvutil/acl (Maven Central) plus the benchmark classes compiled from the
-    upstream source tag in a local rocketmq git mirror."""
+    upstream sources: the tag in a local rocketmq git mirror when there is one, else Apache's source-release
+    zip of that version from Maven Central (rocketmq-example itself is not published there)."""
 
     def __init__(self, root, workdir, src_repo, version):
         self.workdir, self.version = workdir, version
@@ -60,9 +92,7 @@ class JavaTools:
         if not os.path.exists(marker):
             src = os.path.join(workdir, f"src-{version}")
             os.makedirs(src, exist_ok=True)
-            for name in ("Producer", "Consumer", "AclClient"):
-                path = f"rocketmq-all-{version}:example/src/main/java/org/apache/rocketmq/example/benchmark/{name}.java"
-                text = subprocess.run(["git", "-C", src_repo, "show", path], capture_output=True, check=True).stdout
+            for name, text in upstream_benchmark_sources(src_repo, version, workdir).items():
                 with open(os.path.join(src, f"{name}.java"), "wb") as f:
                     f.write(text)
             log(f"compiling the upstream benchmark tools {version} into {classes}")
