@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{CommandHeader, PullMessageRequestHeader, PullMessageResponseHeader};
-use rmq_store::config::{perm, TopicConfig};
+use rmq_store::config::{perm, SubscriptionGroupConfig, TopicConfig};
 use rmq_store::{GetResult, GetStatus};
 
 use super::clients::Subscription;
@@ -82,6 +82,27 @@ impl Broker {
         Some(pull_response(code, result))
     }
 
+    /// The group's config (created on first use when auto-creation is on) when it may consume, with Java's
+    /// answers otherwise.
+    pub(super) fn consumable_group(
+        &self,
+        group: &str,
+    ) -> Result<SubscriptionGroupConfig, ServiceError> {
+        let Some(config) = self.groups.ensure(group) else {
+            return Err(reply_error(
+                ResponseCode::SubscriptionGroupNotExist,
+                format!("subscription group [{group}] does not exist"),
+            ));
+        };
+        if !config.consume_enable {
+            return Err(reply_error(
+                ResponseCode::NoPermission,
+                format!("subscription group no permission, {group}"),
+            ));
+        }
+        Ok(config)
+    }
+
     /// The topic's config when it exists and is readable, with Java's answers otherwise; `verb` names the
     /// operation in the NO_PERMISSION remark ("pulling", "peeking").
     pub(super) fn readable_topic(
@@ -116,18 +137,7 @@ impl Broker {
                 ),
             ));
         }
-        let Some(group) = self.groups.ensure(&h.consumer_group) else {
-            return Err(reply_error(
-                ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group [{}] does not exist", h.consumer_group),
-            ));
-        };
-        if !group.consume_enable {
-            return Err(reply_error(
-                ResponseCode::NoPermission,
-                format!("subscription group no permission, {}", h.consumer_group),
-            ));
-        }
+        self.consumable_group(&h.consumer_group)?;
         let topic = self.readable_topic(&h.topic, "pulling")?;
         if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
             return Err(reply_error(

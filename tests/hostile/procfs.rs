@@ -1,4 +1,6 @@
-//! What the hostile suite reads from `/proc` about the rmqd child: its pid, memory and open files.
+//! What the hostile suites read from `/proc` about the rmqd child: its pid, memory and open files.
+// Shared by tests/hostile.rs and tests/hostile_connections.rs, each using a part of it.
+#![allow(dead_code)]
 
 use super::common::Rmqd;
 

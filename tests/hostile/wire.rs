@@ -1,11 +1,18 @@
-//! Raw frames over a blocking socket: what the hostile suite writes and reads.
+//! Raw frames over a blocking socket: what the hostile suites write and read, and the requests they send.
+// Shared by tests/hostile.rs and tests/hostile_connections.rs, each using a part of it.
+#![allow(dead_code)]
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use rmq_codec::code::RequestCode;
 use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::{CommandHeader, PullMessageRequestHeader, SendMessageRequestHeader};
+use rmq_codec::message::{peek_record, RecordPeek};
+
+use super::common::Rmqd;
 
 pub fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -61,4 +68,55 @@ pub fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
         Ok(_) => false,
         Err(e) => matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe),
     }
+}
+
+pub fn send_request(topic: &str, queue_id: i32, body: &[u8]) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "HostilePG".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        born_timestamp: 1,
+        ..SendMessageRequestHeader::default()
+    };
+    let cmd = RemotingCommand::new_request(RequestCode::SendMessage, header.to_ext_fields());
+    cmd.with_body(body.to_vec())
+}
+
+pub fn pull_header(topic: &str, queue_id: i32, offset: i64) -> PullMessageRequestHeader {
+    PullMessageRequestHeader {
+        consumer_group: "HostileCG".into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        // Subscription in the request (0x4), no suspend: an empty queue answers at once.
+        sys_flag: 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+    }
+}
+
+pub fn pull_request(header: &PullMessageRequestHeader) -> RemotingCommand {
+    RemotingCommand::new_request(RequestCode::PullMessage, header.to_ext_fields())
+}
+
+/// A well-behaved client on a fresh connection: send one message and pull it back.
+pub fn assert_well_behaved(rmqd: &Rmqd, topic: &str) {
+    let mut conn = connect(rmqd.broker_port);
+    let payload = format!("probe-{}", rand::random::<u64>());
+    let sent = roundtrip(&mut conn, &send_request(topic, 0, payload.as_bytes()));
+    assert_eq!(sent.code, 0, "send failed: {:?}", sent.remark);
+    let offset: i64 = sent.ext_fields["queueOffset"].parse().unwrap();
+    let pulled = roundtrip(&mut conn, &pull_request(&pull_header(topic, 0, offset)));
+    assert_eq!(pulled.code, 0, "pull failed: {:?}", pulled.remark);
+    let Ok(RecordPeek::Message(record)) = peek_record(&pulled.body) else {
+        panic!("pull body is not a record");
+    };
+    assert_eq!(record.body, payload.as_bytes());
 }

@@ -102,18 +102,7 @@ impl Broker {
                 ),
             ));
         }
-        let Some(group) = self.groups.ensure(&h.consumer_group) else {
-            return Err(reply_error(
-                ResponseCode::SubscriptionGroupNotExist,
-                format!("subscription group [{}] does not exist", h.consumer_group),
-            ));
-        };
-        if !group.consume_enable {
-            return Err(reply_error(
-                ResponseCode::NoPermission,
-                format!("subscription group no permission, {}", h.consumer_group),
-            ));
-        }
+        self.consumable_group(&h.consumer_group)?;
         let expression = h.exp.as_deref().unwrap_or("*");
         let expression_type = h.exp_type.as_deref().unwrap_or("TAG");
         let selector = self.pull_selector(expression_type, expression, true)?;
