@@ -65,15 +65,20 @@ fn flush_least_waits_for_dirty_pages_or_a_full_file() {
     f.append(&[1; 100]).unwrap();
     assert_eq!(f.flush_least(2).unwrap(), 0, "no whole page dirty yet");
     f.append(&[2; 2 * OS_PAGE_SIZE]).unwrap();
-    let wrote = f.wrote_position();
-    assert_eq!(f.flush_least(2).unwrap(), wrote);
+    let whole_pages = f.wrote_position() / OS_PAGE_SIZE * OS_PAGE_SIZE;
+    assert_eq!(
+        f.flush_least(2).unwrap(),
+        whole_pages,
+        "the page being appended to is left dirty"
+    );
     f.append(&[3; 10]).unwrap();
     assert_eq!(
         f.flush_least(1).unwrap(),
-        wrote,
-        "same page as the last flush"
+        whole_pages,
+        "no new whole page since the last flush"
     );
-    assert_eq!(f.flushed_position(), wrote);
+    assert_eq!(f.flushed_position(), whole_pages);
+    assert_eq!(f.flush_least(0).unwrap(), f.wrote_position(), "a full flush takes the partial page too");
     f.fill_to_end();
     assert_eq!(
         f.flush_least(4).unwrap(),
