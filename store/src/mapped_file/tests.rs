@@ -61,24 +61,27 @@ fn open_rejects_wrong_size() {
 #[test]
 fn flush_least_waits_for_dirty_pages_or_a_full_file() {
     let dir = tempfile::tempdir().unwrap();
-    let f = MappedFile::create(dir.path(), 0, 4 * OS_PAGE_SIZE).unwrap();
+    let f = MappedFile::create(dir.path(), 0, 3 * LARGEST_FOLIO).unwrap();
     f.append(&[1; 100]).unwrap();
     assert_eq!(f.flush_least(2).unwrap(), 0, "no whole page dirty yet");
-    f.append(&[2; 2 * OS_PAGE_SIZE]).unwrap();
-    let whole_pages = f.wrote_position() / OS_PAGE_SIZE * OS_PAGE_SIZE;
+    f.append(&vec![2; LARGEST_FOLIO]).unwrap();
     assert_eq!(
         f.flush_least(2).unwrap(),
-        whole_pages,
-        "the page being appended to is left dirty"
+        LARGEST_FOLIO,
+        "up to the folio boundary below the write position, never the folio being appended to"
     );
     f.append(&[3; 10]).unwrap();
     assert_eq!(
         f.flush_least(1).unwrap(),
-        whole_pages,
-        "no new whole page since the last flush"
+        LARGEST_FOLIO,
+        "no boundary passed since the last flush"
     );
-    assert_eq!(f.flushed_position(), whole_pages);
-    assert_eq!(f.flush_least(0).unwrap(), f.wrote_position(), "a full flush takes the partial page too");
+    assert_eq!(f.flushed_position(), LARGEST_FOLIO);
+    assert_eq!(
+        f.flush_least(0).unwrap(),
+        f.wrote_position(),
+        "a full flush takes everything"
+    );
     f.fill_to_end();
     assert_eq!(
         f.flush_least(4).unwrap(),
