@@ -193,6 +193,19 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Turns the kernel's read-around for this mapping on (`MADV_NORMAL`) or off (`MADV_RANDOM`). A fault on a
+    /// sparse file with read-around on zero-fills and maps the whole read-ahead window around the page; for
+    /// a file that is written a few bytes at a time (a new consume queue) that is wasted work.
+    pub fn set_read_around(&self, enabled: bool) -> io::Result<()> {
+        let advice = if enabled { libc::MADV_NORMAL } else { libc::MADV_RANDOM };
+        // SAFETY: the whole mapping, kept alive by `self.map`; the advice changes no byte.
+        let rc = unsafe { libc::madvise(self.map.as_mut_ptr().cast(), self.size(), advice) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Marks the rest of the file as used without writing (after the 8-byte BLANK record, Java leaves the rest
     /// of the file as it is).
     pub fn fill_to_end(&self) {

@@ -198,6 +198,7 @@ fn async_flush_error_poisons_later_puts() {
 fn async_flush_waits_for_pages_then_flushes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), FlushDiskType::Async);
+    cfg.mapped_file_size_commit_log = 4 << 20;
     cfg.flush_interval_commit_log_ms = 5;
     cfg.flush_commit_log_thorough_interval_ms = 60_000;
     let store = MessageStore::open(cfg).unwrap();
@@ -207,16 +208,24 @@ fn async_flush_waits_for_pages_then_flushes_everything() {
         store.flushed_commit_log_offset() < small.commit_log_offset + small.wrote_bytes as i64,
         "one record is less than flushCommitLogLeastPages"
     );
-    for _ in 0..5 {
+    // Timed flushes stop at the last 2 MiB (largest folio) boundary below the write position.
+    let folio = crate::mapped_file::LARGEST_FOLIO as i64;
+    while store.max_commit_log_offset() < folio + 64 * 1024 {
         store.put(&mut msg(4096), 0).unwrap();
     }
-    let (page, end) = (4096, store.max_commit_log_offset());
-    eventually("fewer than four dirty pages", || {
-        end / page - store.flushed_commit_log_offset() / page < 4
+    eventually("the flush up to the folio boundary", || {
+        store.flushed_commit_log_offset() == folio
     });
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        store.flushed_commit_log_offset(),
+        folio,
+        "the folio being appended to is left for the thorough flush"
+    );
     drop(store);
 
     let mut cfg = config(dir.path(), FlushDiskType::Async);
+    cfg.mapped_file_size_commit_log = 4 << 20;
     cfg.flush_interval_commit_log_ms = 5;
     cfg.flush_commit_log_thorough_interval_ms = 20;
     let store = MessageStore::open(cfg).unwrap();
