@@ -50,6 +50,9 @@ pub struct BrokerConfig {
     /// are honoured (`timerWheelEnable`) and the longest delay accepted (`timerMaxDelaySec`, 3 days).
     pub timer_wheel_enable: bool,
     pub timer_max_delay_sec: i64,
+    /// `useServerSideResetOffset` (default true, as in 5.3.3): INVOKE_BROKER_TO_RESET_OFFSET records the
+    /// offsets on the broker for the group's next pull instead of pushing them to live consumers.
+    pub use_server_side_reset_offset: bool,
     /// Plain ACL (`aclEnable`, off by default as in Java) and its file (`aclFilePath`, rmqd's own key: Java
     /// reads `$ROCKETMQ_HOME/conf/plain_acl.yml`). A relative path is taken from the broker.conf's directory;
     /// the default is `plain_acl.yml` next to broker.conf.
@@ -68,6 +71,10 @@ pub struct BrokerConfig {
     /// `maxOutboundBytesPerConnection` (rmqd only, default 64 MiB): responses queued for one connection
     /// beyond this close it, so a client that stops reading pull responses cannot grow the broker.
     pub max_outbound_bytes_per_connection: usize,
+    /// `maxInflightFrameBytes` (rmqd only, default 512 MiB, at least 16 MiB): bytes of incoming frames over
+    /// 64 KiB that the whole process (broker and embedded name server) buffers or processes at once;
+    /// readers past it wait, which pushes back on their clients (`remoting::frame`).
+    pub max_inflight_frame_bytes: usize,
     // flow control: end
 }
 
@@ -101,6 +108,7 @@ impl Default for BrokerConfig {
             reject_transaction_message: false,
             timer_wheel_enable: true,
             timer_max_delay_sec: 3 * 24 * 3600,
+            use_server_side_reset_offset: true,
             acl_enable: false,
             acl_file_path: PathBuf::from("plain_acl.yml"),
             store: StoreConfig {
@@ -112,6 +120,7 @@ impl Default for BrokerConfig {
             broker_fast_failure_enable: true,
             wait_time_mills_in_send_queue: 200,
             max_outbound_bytes_per_connection: crate::remoting::connection::MAX_OUTBOUND_BYTES,
+            max_inflight_frame_bytes: crate::remoting::frame::DEFAULT_INFLIGHT_FRAME_BYTES,
             // flow control: end
         }
         .with_fast_failure()
@@ -254,6 +263,7 @@ impl BrokerConfig {
             "messageDelayLevel" => self.store.message_delay_levels_ms = parse_delay_levels(value)?,
             "timerWheelEnable" => self.timer_wheel_enable = parse_bool(value),
             "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, value)?,
+            "useServerSideResetOffset" => self.use_server_side_reset_offset = parse_bool(value),
             "aclEnable" => self.acl_enable = parse_bool(value),
             "aclFilePath" => self.acl_file_path = PathBuf::from(value.trim()),
             // flow control: start
@@ -270,6 +280,14 @@ impl BrokerConfig {
             }
             "maxOutboundBytesPerConnection" => {
                 self.max_outbound_bytes_per_connection = parse(key, value)?
+            }
+            "maxInflightFrameBytes" => {
+                let bytes: usize = parse(key, value)?;
+                let frame = rmq_codec::command::MAX_FRAME_LENGTH;
+                if bytes < frame {
+                    bail!("maxInflightFrameBytes must hold one maximal frame ({frame} bytes), got {bytes}");
+                }
+                self.max_inflight_frame_bytes = bytes;
             }
             // flow control: end
             _ => return Ok(false),

@@ -5,6 +5,7 @@
 
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
+use rmq_codec::fastjson::Value;
 use rmq_codec::CodecError;
 use rmq_store::config::ConfigError;
 use rmq_store::StoreError;
@@ -57,10 +58,46 @@ fn store_error_code(e: &StoreError) -> ResponseCode {
         StoreError::ShutDown | StoreError::Poisoned | StoreError::DiskFull { .. } => {
             ResponseCode::ServiceNotAvailable
         }
-        // Flow control: the client retries SYSTEM_BUSY (Java's fast-failure code).
-        StoreError::PageCacheBusy | StoreError::PutQueueTimeout { .. } => ResponseCode::SystemBusy,
+        // Page cache busy is SYSTEM_ERROR in 4.9.8 and up to 5.2 (`SendMessageProcessor`, status
+        // OS_PAGECACHE_BUSY), SYSTEM_BUSY from 5.3.0 (apache/rocketmq#8053). 4.x producers retry 1 but not 2
+        // (2 is missing from their `retryResponseCodes`); 5.x producers retry both, so 1 loses no message.
+        StoreError::PageCacheBusy => ResponseCode::SystemError,
+        // Java's fast failure (`BrokerFastFailure`, [TIMEOUT_CLEAN_QUEUE]) is SYSTEM_BUSY in every version.
+        StoreError::PutQueueTimeout { .. } => ResponseCode::SystemBusy,
         _ => ResponseCode::SystemError,
     }
+}
+
+/// What fastjson's `JSON.parseObject(text, Bean.class)` makes of a parsed body or field: `Ok(None)` where
+/// Java gets a null bean (`null`, `[]`, `""`), `Ok(Some(_))` for an object, and for any other value the
+/// SYSTEM_ERROR Java's remoting layer answers when fastjson throws "syntax error, expect {, actual ...".
+pub fn java_bean<'a>(value: &'a Value, what: &str) -> Result<Option<&'a Value>, ServiceError> {
+    let actual = match value {
+        Value::Object(_) => return Ok(Some(value)),
+        Value::Null => return Ok(None),
+        Value::Array(items) if items.is_empty() => return Ok(None),
+        Value::Str(text) if text.is_empty() => return Ok(None),
+        Value::Array(_) => "[",
+        Value::Str(_) => "string",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float",
+        Value::Bool(true) => "true",
+        Value::Bool(false) => "false",
+    };
+    Err(ServiceError::reply(
+        ResponseCode::SystemError,
+        format!(
+            "com.alibaba.fastjson.JSONException: syntax error, expect {{, actual {actual}, {what}"
+        ),
+    ))
+}
+
+/// The SYSTEM_ERROR Java answers when a processor dereferences a field the body left null.
+pub fn null_field(what: &str) -> ServiceError {
+    ServiceError::reply(
+        ResponseCode::SystemError,
+        format!("java.lang.NullPointerException: {what} is null"),
+    )
 }
 
 #[cfg(test)]
@@ -68,9 +105,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flow_control_refusals_are_system_busy_with_javas_remarks() {
+    fn flow_control_refusals_answer_javas_codes_and_remarks() {
         let busy = ServiceError::Store(StoreError::PageCacheBusy).into_response();
-        assert_eq!(busy.code, i32::from(ResponseCode::SystemBusy));
+        assert_eq!(busy.code, i32::from(ResponseCode::SystemError));
         assert_eq!(
             busy.remark.as_deref(),
             Some("[PC_SYNCHRONIZED]broker busy, start flow control for a while")
@@ -88,5 +125,23 @@ mod tests {
                  250ms, size of queue: 3"
             )
         );
+    }
+
+    #[test]
+    fn bodies_fastjson_refuses_or_nulls() {
+        use rmq_codec::fastjson::parse;
+        for text in ["null", "[]", "\"\""] {
+            assert!(
+                java_bean(&parse(text).unwrap(), "b").unwrap().is_none(),
+                "{text}"
+            );
+        }
+        assert!(java_bean(&parse("{\"a\":1}").unwrap(), "b")
+            .unwrap()
+            .is_some());
+        for text in ["[1,2]", "7", "1.5", "true", "\"x\""] {
+            let err = java_bean(&parse(text).unwrap(), "b").unwrap_err();
+            assert_eq!(err.response_code(), ResponseCode::SystemError, "{text}");
+        }
     }
 }

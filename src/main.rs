@@ -142,6 +142,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         Role::Broker => {
             let mut broker = config::load_broker(config_path)?;
+            remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
             if let Some(addr) = args.namesrv.or_else(|| std::env::var("NAMESRV_ADDR").ok()) {
                 broker.namesrv_addr = Some(addr);
             }
@@ -152,6 +153,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         Role::Standalone => {
             let (mut broker, namesrv) = config::load_standalone(config_path)?;
+            remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
             let embedded = format!("127.0.0.1:{}", namesrv.listen_port);
             broker.namesrv_addr = Some(match args.namesrv.or(broker.namesrv_addr.take()) {
                 Some(extra) if !extra.split(';').any(|a| a.trim() == embedded) => {

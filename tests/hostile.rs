@@ -31,13 +31,7 @@ const SYSTEM_ERROR: i32 = 1;
 
 /// Sends `bytes` on a fresh connection and asserts that the server closes it without a response.
 fn assert_closes(rmqd: &Rmqd, what: &str, bytes: &[u8]) {
-    let mut bad = connect(rmqd.broker_port);
-    // The server may close mid-write; that is the expected outcome, not a test failure.
-    let _ = bad.write_all(bytes);
-    assert!(
-        closed_within(&mut bad, Duration::from_secs(5)),
-        "{what}: connection should be closed without a response"
-    );
+    assert_closes_port(rmqd.broker_port, what, bytes);
 }
 
 #[test]
@@ -236,13 +230,16 @@ fn wrong_typed_header_fields_answer_system_error() {
     assert_well_behaved(&rmqd, "HostileTypes");
 }
 
+/// rmqd's header limit (`remoting::frame::MAX_HEADER_BYTES`): longer headers close the connection.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+
 /// Frames at the 16 MiB limit are legal; what they cost to decode must stay a small multiple of their size.
 #[test]
 fn maximum_size_frames_cost_a_bounded_amount() {
-    // Headers of 4 MiB keep the debug-build decode to a few seconds; the cost scales linearly (16 MiB JSON:
-    // ~370 MiB peak). The body case uses the whole 16 MiB.
-    let budget = 4 << 20;
-    // A JSON header of ~300,000 tiny extFields entries.
+    // Headers just under the 1 MiB limit (decoding costs ~25 bytes per header byte); the body case uses the
+    // whole 16 MiB.
+    let budget = MAX_HEADER_BYTES;
+    // A JSON header of ~90,000 tiny extFields entries.
     let mut json = String::from("{\"code\":9999,\"opaque\":3,\"extFields\":{");
     let mut i = 0u32;
     while json.len() + 32 < budget {
@@ -250,7 +247,7 @@ fn maximum_size_frames_cost_a_bounded_amount() {
         i += 1;
     }
     json.push_str("\"end\":\"\"}}");
-    // A ROCKETMQ header whose map section holds ~370,000 distinct keys.
+    // A ROCKETMQ header whose map section holds ~95,000 distinct keys.
     let mut binary = vec![0x27, 0x0F, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0];
     let mut map = Vec::new();
     let mut k = 0u32;
@@ -302,13 +299,44 @@ fn maximum_size_frames_cost_a_bounded_amount() {
             frame.len() / 1024,
             started.elapsed()
         );
-        // Decoding builds a map of every field, as Java's fastjson does: ~25 bytes of RSS per header byte.
+        // Decoding builds a map of every field, as Java's fastjson does: ~25 bytes of RSS per header byte,
+        // so the 1 MiB header limit keeps one decode to a few tens of MiB.
         assert!(
-            peak < peak_before + 160 * 1024,
-            "{what}: peak RSS grew by over 160 MiB"
+            peak < peak_before + 64 * 1024,
+            "{what}: peak RSS grew by over 64 MiB"
         );
         assert_well_behaved(&rmqd, "HostileMax");
     }
+}
+
+/// A header over the limit closes the connection as soon as its length word arrives, in both serializations
+/// and on both roles, before any of it is read or decoded.
+#[test]
+fn oversize_headers_close_the_connection() {
+    let rmqd = start_rmqd("");
+    let namesrv_port: u16 = rmqd.namesrv.rsplit(':').next().unwrap().parse().unwrap();
+    for port in [rmqd.broker_port, namesrv_port] {
+        for type_byte in [0u32, 1] {
+            for header_len in [MAX_HEADER_BYTES + 1, (1 << 24) - 1] {
+                let frame_len = (4 + header_len + 100) as u32;
+                let mut prefix = frame_len.to_be_bytes().to_vec();
+                prefix.extend_from_slice(&((type_byte << 24) | header_len as u32).to_be_bytes());
+                assert_closes_port(port, &format!("{header_len}-byte header"), &prefix);
+            }
+        }
+    }
+    assert_well_behaved(&rmqd, "HostileHeaders");
+}
+
+/// Sends `bytes` on a fresh connection to `port` and asserts that the server closes it without a response.
+fn assert_closes_port(port: u16, what: &str, bytes: &[u8]) {
+    let mut bad = connect(port);
+    // The server may close mid-write; that is the expected outcome, not a test failure.
+    let _ = bad.write_all(bytes);
+    assert!(
+        closed_within(&mut bad, Duration::from_secs(5)),
+        "{what}: connection should be closed without a response"
+    );
 }
 
 /// Bodies that do not parse, for every request whose body the broker or name server decodes.
@@ -375,6 +403,27 @@ fn broken_bodies_are_answered() {
         if body == "{" && *code != RequestCode::SendBatchMessage {
             assert_eq!(*answer, SYSTEM_ERROR, "{code:?} with body {body:?}");
         }
+    }
+    // JSON of the wrong shape, answered as Java 4.9.7 and 5.3.3 answer it: fastjson throws for a non-object
+    // (SYSTEM_ERROR); `null` makes heartBeat and registerBroker throw a NullPointerException (SYSTEM_ERROR)
+    // but passes checkClientConfig's null check; unknown fields are ignored (SUCCESS).
+    let wrong_shapes = [
+        (RequestCode::HeartBeat, "null", SYSTEM_ERROR),
+        (RequestCode::HeartBeat, "[1,2]", SYSTEM_ERROR),
+        (RequestCode::HeartBeat, r#"{"mqSet":7}"#, 0),
+        (RequestCode::CheckClientConfig, "null", 0),
+        (RequestCode::CheckClientConfig, "[1,2]", SYSTEM_ERROR),
+        (RequestCode::CheckClientConfig, r#"{"mqSet":7}"#, 0),
+        (RequestCode::RegisterBroker, "null", SYSTEM_ERROR),
+        (RequestCode::RegisterBroker, "[1,2]", SYSTEM_ERROR),
+        (RequestCode::RegisterBroker, r#"{"mqSet":7}"#, 0),
+    ];
+    for (code, body, expected) in wrong_shapes {
+        let answer = seen
+            .iter()
+            .find(|(c, b, _)| *c == code && b == body)
+            .map(|(_, _, answer)| *answer);
+        assert_eq!(answer, Some(expected), "{code:?} with body {body}");
     }
     assert_well_behaved(&rmqd, "HostileBodies");
     let rss_after = rss_kib(pid);

@@ -1,5 +1,5 @@
 //! Connection-level abuse against the real `rmqd` binary (issue 6): churn, a client that never reads its
-//! responses, and 10,000 idle connections. As in `hostile.rs`, every case checks that the process stays up,
+//! responses, 10,000 idle connections, and hundreds of connections each stalling inside a 16 MiB frame. As in `hostile.rs`, every case checks that the process stays up,
 //! its memory stays bounded and a well-behaved client on another connection can still send and pull.
 //!
 //! The 10,000-connection case needs ~20,000 file descriptors (both ends live in this machine): it raises the
@@ -9,9 +9,12 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use std::net::TcpStream;
+use std::sync::Arc;
+
 use bytes::BytesMut;
-use rmq_codec::code::RequestCode;
-use rmq_codec::command::{ExtFields, RemotingCommand};
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::{ExtFields, RemotingCommand, MAX_FRAME_LENGTH};
 
 mod common;
 #[path = "hostile/procfs.rs"]
@@ -22,8 +25,8 @@ mod wire;
 use common::start_rmqd;
 use procfs::{fd_count, raise_fd_limit, rmqd_pid, rss_kib};
 use wire::{
-    assert_well_behaved, connect, connect_spread, pull_header, pull_request, raw_frame, roundtrip,
-    send_request, write_command,
+    assert_well_behaved, connect, connect_spread, pull_header, pull_request, raw_frame, read_frame,
+    roundtrip, send_request, write_command,
 };
 
 #[test]
@@ -178,4 +181,63 @@ fn ten_thousand_idle_connections() {
         rss_full < rss_before + 256 * 1024,
         "RSS grew from {rss_before} to {rss_full} KiB"
     );
+}
+
+/// 200 connections each send the first half of a maximal (16 MiB) frame and stall, against a 64 MiB
+/// `maxInflightFrameBytes`: only four frames fit in the budget, the other connections are not read at all
+/// (their bytes wait in the kernel's socket buffers), so rmqd's memory stays within the budget instead of
+/// growing by 1.6 GB. Small requests on other connections are still served, and once the stalled
+/// connections close their budget comes back: a whole 16 MiB frame is answered afterwards.
+#[test]
+fn stalled_maximal_frames_stay_within_the_frame_budget() {
+    let budget_bytes = 64usize << 20;
+    let rmqd = start_rmqd(&format!("maxInflightFrameBytes={budget_bytes}"));
+    let pid = rmqd_pid(&rmqd);
+    assert_well_behaved(&rmqd, "HostileBudget");
+    let rss_before = rss_kib(pid);
+    let header = br#"{"code":9999,"opaque":7}"#;
+    let body = vec![b'b'; MAX_FRAME_LENGTH - 8 - header.len()];
+    let whole = raw_frame(0, header, &body);
+    let half = Arc::new(whole[..whole.len() / 2].to_vec());
+    let port = rmqd.broker_port;
+    let started = Instant::now();
+    let writers: Vec<_> = (0..200)
+        .map(|i| {
+            let half = half.clone();
+            std::thread::spawn(move || {
+                let mut s = connect_spread(port, i);
+                // Most of these writes stall once the socket buffers (~4 MiB on loopback) are full: that is
+                // the point.
+                s.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+                let _ = s.write_all(&half);
+                s
+            })
+        })
+        .collect();
+    let stalled: Vec<TcpStream> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_stalled = rss_kib(pid);
+    eprintln!(
+        "budget: {} connections stalled inside 16 MiB frames after {:?}; VmRSS {rss_before} -> {rss_stalled} KiB",
+        stalled.len(),
+        started.elapsed()
+    );
+    assert_well_behaved(&rmqd, "HostileBudget");
+    let slack_kib = 48 * 1024;
+    assert!(
+        rss_stalled < rss_before + (budget_bytes / 1024) as u64 + slack_kib,
+        "RSS grew from {rss_before} to {rss_stalled} KiB with a {budget_bytes}-byte budget"
+    );
+    drop(stalled);
+    // The stalled frames' budget is returned when their connections close: a whole maximal frame fits again.
+    let mut conn = connect(rmqd.broker_port);
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    conn.write_all(&whole).unwrap();
+    let answer = read_frame(&mut conn).expect("the maximal frame is answered");
+    assert_eq!(
+        (answer.code, answer.opaque),
+        (i32::from(ResponseCode::RequestCodeNotSupported), 7)
+    );
+    assert_well_behaved(&rmqd, "HostileBudget");
 }

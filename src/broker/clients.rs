@@ -2,9 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rmq_codec::code::ResponseCode;
 use rmq_codec::fastjson::{self, Value};
 use rmq_codec::message::java_string_hash;
 
+use crate::error::{java_bean, null_field, ServiceError};
 use crate::remoting::Connection;
 
 /// Upper bound on distinct consumer plus producer groups, so a misbehaving client cannot grow the
@@ -90,46 +92,80 @@ pub struct Heartbeat {
     pub producer_groups: Vec<String>,
 }
 
-/// Parses `HeartbeatData` leniently (Java, Go and C++ clients differ in details).
+/// Parses `HeartbeatData` leniently (Java, Go and C++ clients differ in details), except where Java's
+/// broker fails: fastjson refuses a body or set element that is not an object, and `heartBeat` throws a
+/// NullPointerException on a null body, set, element or group name. Both are answered SYSTEM_ERROR (the
+/// caller's job: every `Err` here is one).
 pub fn parse_heartbeat(body: &[u8]) -> Result<Heartbeat, String> {
     let text = std::str::from_utf8(body).map_err(|_| "heartbeat body is not UTF-8".to_string())?;
     let doc = fastjson::parse(text).map_err(|e| e.to_string())?;
+    heartbeat_fields(&doc).map_err(|e| e.to_string())
+}
+
+fn heartbeat_fields(doc: &Value) -> Result<Heartbeat, ServiceError> {
+    let doc = java_bean(doc, "HeartbeatData")?.ok_or_else(|| null_field("heartbeatData"))?;
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let list = |v: &Value, k: &str| match v.get(k) {
-        Some(Value::Array(items)) => items.clone(),
-        _ => Vec::new(),
-    };
     let mut consumers = Vec::new();
-    for c in list(&doc, "consumerDataSet") {
+    for c in bean_set(doc, "consumerDataSet")? {
         let mut subscriptions = Vec::new();
-        for sub in list(&c, "subscriptionDataSet") {
-            let topic = s(&sub, "topic");
+        for sub in bean_set(c, "subscriptionDataSet")? {
+            let topic = s(sub, "topic");
             let version = sub.get("subVersion").and_then(Value::as_i64).unwrap_or(0);
-            let mut parsed = Subscription::from_expression(&topic, &s(&sub, "subString"), version);
-            let expression_type = s(&sub, "expressionType");
+            let mut parsed = Subscription::from_expression(&topic, &s(sub, "subString"), version);
+            let expression_type = s(sub, "expressionType");
             if !expression_type.is_empty() {
                 parsed.expression_type = expression_type;
             }
             subscriptions.push(parsed);
         }
         consumers.push(ConsumerHeartbeat {
-            group: s(&c, "groupName"),
-            message_model: s(&c, "messageModel"),
-            consume_type: s(&c, "consumeType"),
-            consume_from_where: s(&c, "consumeFromWhere"),
+            group: group_name(c)?,
+            message_model: s(c, "messageModel"),
+            consume_type: s(c, "consumeType"),
+            consume_from_where: s(c, "consumeFromWhere"),
             subscriptions,
         });
     }
-    let producer_groups = list(&doc, "producerDataSet")
-        .iter()
-        .map(|p| s(p, "groupName"))
-        .filter(|g| !g.is_empty())
-        .collect();
+    let mut producer_groups = Vec::new();
+    for p in bean_set(doc, "producerDataSet")? {
+        let group = group_name(p)?;
+        if !group.is_empty() {
+            producer_groups.push(group);
+        }
+    }
     Ok(Heartbeat {
-        client_id: s(&doc, "clientID"),
+        client_id: s(doc, "clientID"),
         consumers,
         producer_groups,
     })
+}
+
+/// The elements of a `Set<Bean>` field the processor iterates. Absent is the bean's empty default; `null`
+/// (or a null element) is the NullPointerException of the loop; anything else fastjson refuses.
+fn bean_set<'a>(doc: &'a Value, key: &str) -> Result<Vec<&'a Value>, ServiceError> {
+    let items = match doc.get(key) {
+        None => return Ok(Vec::new()),
+        Some(Value::Null) => return Err(null_field(key)),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            let not_a_set =
+                ServiceError::reply(ResponseCode::SystemError, format!("{key} is not a set"));
+            return java_bean(other, key).and(Err(not_a_set));
+        }
+    };
+    items
+        .iter()
+        .map(|item| java_bean(item, key)?.ok_or_else(|| null_field(key)))
+        .collect()
+}
+
+/// Java looks the group up in a ConcurrentHashMap, which throws on a null key.
+fn group_name(data: &Value) -> Result<String, ServiceError> {
+    match data.get("groupName") {
+        None | Some(Value::Null) => Err(null_field("groupName")),
+        Some(Value::Int(n)) => Ok(n.to_string()),
+        Some(v) => Ok(v.as_str().unwrap_or("").to_string()),
+    }
 }
 
 #[derive(Default)]
@@ -304,5 +340,34 @@ mod tests {
         assert_eq!(sub.code_set, vec![2598919]);
         assert_eq!(sub.sub_version, 1700000000123);
         assert_eq!(hb.producer_groups, vec!["CLIENT_INNER_PRODUCER"]);
+    }
+
+    /// What Java 4.9.7 and 5.3.3 answered for these bodies (SUCCESS = parsed): fastjson refuses non-objects,
+    /// and `heartBeat` throws NullPointerException on null beans, sets, elements and group names.
+    #[test]
+    fn heartbeat_shapes_java_refuses() {
+        for body in [
+            "null",
+            "[]",
+            "\"\"",
+            "[1,2]",
+            "7",
+            r#"{"consumerDataSet":null}"#,
+            r#"{"consumerDataSet":7}"#,
+            r#"{"consumerDataSet":[{}]}"#,
+            r#"{"consumerDataSet":[null]}"#,
+            r#"{"producerDataSet":[{}]}"#,
+            r#"{"consumerDataSet":[{"groupName":"g","subscriptionDataSet":null}]}"#,
+            r#"{"consumerDataSet":[{"groupName":"g","subscriptionDataSet":[3]}]}"#,
+        ] {
+            assert!(parse_heartbeat(body.as_bytes()).is_err(), "{body}");
+        }
+        for body in [
+            r#"{"mqSet":7}"#,
+            r#"{"subscriptionData":7}"#,
+            r#"{"consumerDataSet":[],"producerDataSet":[{"groupName":"p"}]}"#,
+        ] {
+            assert!(parse_heartbeat(body.as_bytes()).is_ok(), "{body}");
+        }
     }
 }

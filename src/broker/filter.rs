@@ -12,7 +12,7 @@ use rmq_codec::message::record::{peek_record, RecordPeek};
 
 use super::sql92::{self, Selector, SelectorError};
 use super::{ok, reply_error, Broker, Reply};
-use crate::error::ServiceError;
+use crate::error::{java_bean, ServiceError};
 
 /// Compiled expressions kept, like Java's parse cache (100 entries). Subscriptions are few and change
 /// rarely, so starting over when full is as good as LRU here.
@@ -94,12 +94,22 @@ impl Broker {
     }
 
     /// CHECK_CLIENT_CONFIG (46): body `CheckClientRequestBody`; compiles a non-TAG subscription.
+    ///
+    /// A body or `subscriptionData` that fastjson turns into null (`null`, `[]`, `""`) is skipped by Java's
+    /// null checks (SUCCESS); one that is not an object makes fastjson throw (SYSTEM_ERROR). No body at all
+    /// is SUCCESS as in 5.x (4.9.8's `new String(null)` throws).
     pub(super) fn check_client_config(&self, req: &RemotingCommand) -> Reply {
         if req.body.is_empty() {
             return Ok(ok());
         }
         let doc = fastjson::parse_slice(&req.body)?;
-        let Some(sub) = doc.get("subscriptionData").filter(|v| !v.is_null()) else {
+        let Some(body) = java_bean(&doc, "CheckClientRequestBody")? else {
+            return Ok(ok());
+        };
+        let Some(sub) = body.get("subscriptionData") else {
+            return Ok(ok());
+        };
+        let Some(sub) = java_bean(sub, "subscriptionData")? else {
             return Ok(ok());
         };
         let expression_type = sub

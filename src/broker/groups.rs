@@ -61,6 +61,11 @@ impl GroupTable {
         Some(created)
     }
 
+    /// Whether the group is known, without auto-creating it.
+    pub fn contains(&self, group: &str) -> bool {
+        self.file.lock().groups.contains_key(group)
+    }
+
     pub fn notify_enabled(&self, group: &str) -> bool {
         self.file
             .lock()

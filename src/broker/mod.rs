@@ -12,6 +12,7 @@ mod pop;
 mod pull;
 mod pull_wait;
 pub mod register;
+mod reset_offset;
 mod retro;
 mod retry;
 mod runtime_info;
@@ -82,6 +83,7 @@ impl Broker {
             .and_then(|mut a| a.next())
             .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
         let store_config = config.store.clone();
+        MessageStore::set_blocking_hook(send::run_off_worker);
         let store = MessageStore::open(store_config).with_context(|| {
             format!(
                 "cannot open the store at {}",

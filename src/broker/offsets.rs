@@ -15,6 +15,7 @@ use rmq_codec::header::{
 };
 use rmq_store::config::ConsumerOffsetFile;
 
+use super::reset_offset::ResetTable;
 use super::{ok, reply_error, Broker, Reply};
 use crate::config::BrokerConfig;
 
@@ -22,6 +23,9 @@ pub struct OffsetTable {
     file: Mutex<ConsumerOffsetFile>,
     path: PathBuf,
     dirty: AtomicBool,
+    /// Server-side resets not yet taken by a pull (memory only, like Java). Lock order: `resets`, then
+    /// `file`, so a commit cannot slip between a reset's two writes.
+    resets: Mutex<ResetTable>,
 }
 
 impl OffsetTable {
@@ -31,6 +35,7 @@ impl OffsetTable {
             file: Mutex::new(ConsumerOffsetFile::load(&path)?),
             path,
             dirty: AtomicBool::new(false),
+            resets: Mutex::new(ResetTable::default()),
         })
     }
 
@@ -48,6 +53,50 @@ impl OffsetTable {
             .or_default()
             .insert(queue_id, offset);
         self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Records a server-side reset: pending until the next pull, and committed at once so that it
+    /// survives a restart (Java's `assignResetOffset`). False for an illegal queue id or offset.
+    pub fn assign_reset(&self, topic: &str, group: &str, queue_id: i32, offset: i64) -> bool {
+        let mut resets = self.resets.lock();
+        if !resets.assign(topic, group, queue_id, offset) {
+            return false;
+        }
+        self.commit(topic, group, queue_id, offset);
+        true
+    }
+
+    /// Takes the pending reset of a queue out (the pull that is redirected to it).
+    pub fn take_reset(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        self.resets.lock().take(topic, group, queue_id)
+    }
+
+    pub fn has_reset(&self, topic: &str, group: &str, queue_id: i32) -> bool {
+        self.resets.lock().pending(topic, group, queue_id).is_some()
+    }
+
+    /// What QUERY_CONSUMER_OFFSET answers: a pending reset first, else the committed offset.
+    pub fn query_consumer(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        let resets = self.resets.lock();
+        resets
+            .pending(topic, group, queue_id)
+            .or_else(|| self.query(topic, group, queue_id))
+    }
+
+    /// A consumer's commit, ignored (false) while a reset of that queue is pending.
+    pub fn commit_unless_reset(
+        &self,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> bool {
+        let resets = self.resets.lock();
+        if resets.pending(topic, group, queue_id).is_some() {
+            return false;
+        }
+        self.commit(topic, group, queue_id, offset);
+        true
     }
 
     pub fn persist(&self) -> anyhow::Result<()> {
@@ -87,7 +136,10 @@ fn offset_response(offset: i64) -> RemotingCommand {
 impl Broker {
     pub(super) fn query_consumer_offset(&self, req: &RemotingCommand) -> Reply {
         let h = QueryConsumerOffsetRequestHeader::decode(&req.ext_fields)?;
-        if let Some(offset) = self.offsets.query(&h.topic, &h.consumer_group, h.queue_id) {
+        let found = self
+            .offsets
+            .query_consumer(&h.topic, &h.consumer_group, h.queue_id);
+        if let Some(offset) = found {
             if offset >= 0 {
                 return Ok(offset_response(offset));
             }
@@ -112,8 +164,18 @@ impl Broker {
 
     pub(super) fn update_consumer_offset(&self, req: &RemotingCommand) -> Reply {
         let h = UpdateConsumerOffsetRequestHeader::decode(&req.ext_fields)?;
-        self.offsets
-            .commit(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
+        let committed = self.offsets.commit_unless_reset(
+            &h.topic,
+            &h.consumer_group,
+            h.queue_id,
+            h.commit_offset,
+        );
+        if !committed {
+            // 5.x acknowledges but ignores it: the consumer learns the reset from its next pull.
+            let mut resp = ok();
+            resp.remark = Some("Offset has been previously reset".into());
+            return Ok(resp);
+        }
         Ok(ok())
     }
 

@@ -46,6 +46,10 @@ impl Broker {
             Ok(s) => s,
             Err(e) => return Some(Outbound::Command(e.into_response())),
         };
+        let commit = first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0;
+        if let Some(moved) = self.pull_after_reset(&h, commit) {
+            return Some(Outbound::Command(moved));
+        }
         let max_nums = h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT);
         // A SQL92 subscription passes every consume-queue unit and is decided on the record.
         let result = self.store.get_messages_filtered(
@@ -61,7 +65,7 @@ impl Broker {
                     .is_none_or(|s| super::filter::record_matches(s, record))
             },
         );
-        if first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0 {
+        if commit {
             self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
         }
         let code = response_code(result.status, h.queue_offset);
@@ -249,6 +253,9 @@ fn spawn_parked(
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 if broker.store.max_offset_in_queue(&h.topic, h.queue_id) > h.queue_offset
+                    || broker
+                        .offsets
+                        .has_reset(&h.topic, &h.consumer_group, h.queue_id)
                     || conn.is_closed()
                 {
                     break;

@@ -85,7 +85,7 @@ pub fn reset_offset_body(broker_name: &str, topic: &str, offsets: &[(i32, i64)])
 }
 
 impl Broker {
-    fn offset_by_time(
+    pub(super) fn offset_by_time(
         &self,
         topic: &str,
         queue_id: i32,
@@ -109,12 +109,16 @@ impl Broker {
         Ok(resp)
     }
 
-    /// INVOKE_BROKER_TO_RESET_OFFSET (222), the 4.x flow (`Broker2Client.resetOffset`): for every
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222): the 5.x server-side reset (`reset_offset.rs`) unless
+    /// `useServerSideResetOffset=false`, else the 4.x flow (`Broker2Client.resetOffset`): for every
     /// write queue the offset at `timestamp` (the max for -1), kept unless `isForce` or it moves back;
     /// the offsets are committed here and pushed to every consumer of the group, which resets its
     /// in-memory offsets on RESET_CONSUMER_CLIENT_OFFSET.
     pub(super) fn reset_offset(&self, req: &RemotingCommand) -> Reply {
         let h = ResetOffsetRequestHeader::decode(&req.ext_fields)?;
+        if self.config.use_server_side_reset_offset {
+            return self.reset_offset_server_side(&h);
+        }
         let Some(topic) = self.topics.get(&h.topic) else {
             return Err(reply_error(
                 ResponseCode::SystemError,

@@ -1,6 +1,9 @@
 //! JSON bodies the name server sends, in fastjson's shapes (compat-map §3.1.3, §3.1.4, §3.15).
 
+use rmq_codec::code::ResponseCode;
 use rmq_codec::fastjson::{Key, Value};
+
+use crate::error::{java_bean, null_field, ServiceError};
 
 use super::routes::{BrokerData, DataVersion, QueueData, RouteTable};
 
@@ -104,11 +107,34 @@ pub fn parse_data_version(v: Option<&Value>) -> DataVersion {
 }
 
 /// Topics and DataVersion from a `RegisterBrokerBody` (uncompressed JSON form).
-pub fn parse_registration(body: &[u8]) -> Result<super::routes::Registration, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "register body is not UTF-8".to_string())?;
-    let doc = rmq_codec::fastjson::parse(text).map_err(|e| e.to_string())?;
+///
+/// A body fastjson turns into null (`null`, `[]`, `""`) makes Java's `registerBroker` throw a
+/// NullPointerException, and a body or wrapper that is not an object makes fastjson throw: SYSTEM_ERROR both.
+pub fn parse_registration(body: &[u8]) -> Result<super::routes::Registration, ServiceError> {
+    // No body: Java registers an empty `RegisterBrokerBody` with a zero DataVersion.
+    let empty = || super::routes::Registration {
+        data_version: DataVersion::default(),
+        topics: Vec::new(),
+    };
+    if body.is_empty() {
+        return Ok(empty());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| {
+        ServiceError::reply(ResponseCode::SystemError, "register body is not UTF-8")
+    })?;
+    let doc = rmq_codec::fastjson::parse(text)
+        .map_err(|e| ServiceError::reply(ResponseCode::SystemError, e.to_string()))?;
+    let doc =
+        java_bean(&doc, "RegisterBrokerBody")?.ok_or_else(|| null_field("registerBrokerBody"))?;
     // Java accepts a bare TopicConfigSerializeWrapper from very old brokers; take either shape.
-    let wrapper = doc.get("topicConfigSerializeWrapper").unwrap_or(&doc);
+    let wrapper = match doc.get("topicConfigSerializeWrapper") {
+        // A null wrapper leaves the bean's empty default: Java answers SUCCESS and registers no topics.
+        Some(w) => match java_bean(w, "topicConfigSerializeWrapper")? {
+            Some(w) => w,
+            None => return Ok(empty()),
+        },
+        None => doc,
+    };
     let data_version = parse_data_version(wrapper.get("dataVersion"));
     let mut topics = Vec::new();
     if let Some(Value::Object(table)) = wrapper.get("topicConfigTable") {
@@ -134,4 +160,41 @@ pub fn parse_registration(body: &[u8]) -> Result<super::routes::Registration, St
         data_version,
         topics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Java 4.9.7 and 5.3.3 name servers answered: SYSTEM_ERROR for these, SUCCESS for the others.
+    #[test]
+    fn registration_shapes_java_refuses() {
+        for body in [
+            "null",
+            "[]",
+            "\"\"",
+            "[1,2]",
+            "7",
+            r#"{"topicConfigSerializeWrapper":7}"#,
+        ] {
+            let Err(err) = parse_registration(body.as_bytes()) else {
+                panic!("{body} was accepted");
+            };
+            assert_eq!(err.response_code(), ResponseCode::SystemError, "{body}");
+        }
+        for body in [
+            "",
+            r#"{"mqSet":7}"#,
+            r#"{"topicConfigSerializeWrapper":null}"#,
+        ] {
+            let registration = parse_registration(body.as_bytes()).unwrap();
+            assert!(registration.topics.is_empty(), "{body}");
+        }
+        let full =
+            r#"{"topicConfigSerializeWrapper":{"topicConfigTable":{"T":{"readQueueNums":4}}}}"#;
+        assert_eq!(
+            parse_registration(full.as_bytes()).unwrap().topics[0].0,
+            "T"
+        );
+    }
 }

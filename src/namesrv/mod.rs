@@ -137,8 +137,7 @@ impl NameServer {
                 "crc32 not match",
             ));
         }
-        let registration = body::parse_registration(&req.body)
-            .map_err(|e| ServiceError::reply(ResponseCode::SystemError, e))?;
+        let registration = body::parse_registration(&req.body)?;
         let outcome = self
             .routes
             .lock()

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod connection;
+pub mod frame;
 pub mod server;
 pub mod tls;
 

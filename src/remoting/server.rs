@@ -5,15 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use futures::StreamExt;
 use rmq_codec::code::{LanguageCode, RMQD_VERSION};
-use rmq_codec::command::{RemotingCommand, MAX_FRAME_LENGTH, RPC_TYPE_RESPONSE};
+use rmq_codec::command::{RemotingCommand, RPC_TYPE_RESPONSE};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
-use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 
 use super::connection::{Connection, Outbound, MAX_OUTBOUND_BYTES, OUTBOUND_QUEUE_LEN};
+use super::frame::{self, FrameError, FrameReader};
 use super::tls::{Accepted, TlsServer};
 
 /// Java closes a channel after 120 s without traffic (`serverChannelMaxIdleTimeSeconds`); clients
@@ -134,36 +133,33 @@ async fn run_connection<H, R, W>(
         }
     });
 
-    let codec = LengthDelimitedCodec::builder()
-        .length_field_length(4)
-        .max_frame_length(MAX_FRAME_LENGTH - 4)
-        .new_codec();
-    let mut frames = FramedRead::new(read_half, codec);
+    let mut frames = FrameReader::new(read_half, frame::process_budget());
     // Created once: a fresh waiter per frame would lock the token's waiter list on every request.
     let overflow_token = conn.overflow_token();
     let overflowed = overflow_token.cancelled();
     tokio::pin!(overflowed);
     loop {
+        // Cancelling `next_frame` (idle timeout, overflow) loses the stream position: both close.
         let next = tokio::select! {
-            next = tokio::time::timeout(IDLE_TIMEOUT, frames.next()) => next,
+            next = tokio::time::timeout(IDLE_TIMEOUT, frames.next_frame()) => next,
             _ = &mut overflowed => break,
         };
         let frame = match next {
-            Ok(Some(Ok(frame))) => frame,
+            Ok(Ok(Some(frame))) => frame,
             // TLS peers (Java's Netty among them) often close without close_notify: a plain close.
-            Ok(Some(Err(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Ok(Some(Err(e))) => {
+            Ok(Err(FrameError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Ok(Err(e)) => {
                 tracing::info!(%peer, error = %e, "bad frame, closing connection");
                 break;
             }
-            Ok(None) => break,
+            Ok(Ok(None)) => break,
             Err(_) => {
                 tracing::info!(%peer, "idle for 120 s, closing connection");
                 break;
             }
         };
         conn.touch();
-        let command = match RemotingCommand::decode(frame.freeze()) {
+        let command = match RemotingCommand::decode(frame) {
             Ok(c) => c,
             Err(e) => {
                 tracing::info!(%peer, error = %e, "undecodable frame, closing connection");
