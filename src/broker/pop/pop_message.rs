@@ -238,6 +238,12 @@ impl Broker {
     /// offset for `initMode` MIN and for retry topics, else the last message, or 0 on a queue whose
     /// first message is still there.
     fn pop_offset(&self, group: &str, topic: &str, queue_id: i32, init_mode: i32) -> i64 {
+        // A server-side reset (INVOKE_BROKER_TO_RESET_OFFSET) is consumed by the next pop as by the next pull,
+        // as Java's PopMessageProcessor.resetPopOffset does; otherwise it would stay pending for a pop-only group.
+        if let Some(offset) = self.offsets.take_reset(topic, group, queue_id) {
+            self.commit_offset(topic, group, queue_id, offset);
+            return offset;
+        }
         if let Some(offset) = self
             .offsets
             .query(topic, group, queue_id)
