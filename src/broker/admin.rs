@@ -42,6 +42,7 @@ impl Broker {
             attributes: Default::default(),
         };
         self.topics.upsert(config)?;
+        self.prepare_queues(&h.topic, h.write_queue_nums, h.perm);
         Ok(ok())
     }
 

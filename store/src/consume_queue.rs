@@ -142,9 +142,35 @@ impl ConsumeQueue {
     /// lock, finds it. Safe without the put lock: the file queue serializes creation itself.
     pub fn prepare_next_file(&self) -> Result<(), StoreError> {
         let byte = self.max_offset().max(0) as u64 * UNIT_SIZE as u64;
-        self.files
-            .writable(byte - byte % self.files.file_size() as u64)?;
+        self.writable(byte - byte % self.files.file_size() as u64)?;
         Ok(())
+    }
+
+    /// Whether the file the next unit goes into exists (then [`prepare_next_file`](Self::prepare_next_file)
+    /// would touch no file): one lookup, for callers that move file creation off a latency-sensitive thread.
+    pub fn next_file_ready(&self) -> bool {
+        self.files.last().is_some_and(|f| !f.is_full())
+    }
+
+    /// The file queue's writable file. A file it has to create is sparse past its write position, so read-around
+    /// is turned off for it (see [`MappedFile::set_read_around`]: the first unit of a new queue otherwise makes
+    /// the kernel zero-fill the whole read-ahead window) and back on for the file it follows, now full. Either
+    /// advice failing only costs speed.
+    fn writable(&self, first_file: u64) -> Result<Arc<MappedFile>, StoreError> {
+        if let Some(last) = self.files.last() {
+            if !last.is_full() {
+                return Ok(last);
+            }
+        }
+        let previous = self.files.last();
+        let file = self.files.writable(first_file)?;
+        if let Err(e) = file.set_read_around(false) {
+            tracing::debug!(path = %file.path().display(), error = %e, "madvise(MADV_RANDOM) failed");
+        }
+        if let Some(previous) = previous.filter(|p| p.from_offset() != file.from_offset()) {
+            let _ = previous.set_read_around(true);
+        }
+        Ok(file)
     }
 
     /// Writes `unit` at logical `offset`. An offset below the maximum is already written and is skipped
@@ -168,7 +194,7 @@ impl ConsumeQueue {
             tags_code: 0,
         };
         loop {
-            let file = self.files.writable(first_file)?;
+            let file = self.writable(first_file)?;
             let at = file.from_offset() + file.wrote_position() as u64;
             let (data, done) = if at >= byte {
                 (unit.encode(), true)
@@ -224,6 +250,10 @@ impl ConsumeQueue {
         }
         drop(files);
         self.files.truncate(end)?;
+        // The file the next units go into is sparse past `end` (see `writable`).
+        if let Some(last) = self.files.last().filter(|f| !f.is_full()) {
+            let _ = last.set_read_around(false);
+        }
         let min = self.first_live_offset(commit_log_min);
         *self.min_offset.get_mut() = min;
         Ok(())
@@ -320,6 +350,44 @@ mod tests {
         let raw = std::fs::read(dir.path().join("T/1/00000000000000000060")).unwrap();
         assert_eq!(&raw[..20], &unit(300).encode());
         assert_eq!(&raw[20..], &[0u8; 40]);
+    }
+
+    /// The `VmFlags` of this process's mapping of `path` (`rr`: MADV_RANDOM, no read-around on faults).
+    fn vm_flags(path: &Path) -> Vec<String> {
+        let path = std::fs::canonicalize(path).unwrap();
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut lines = smaps.lines();
+        while let Some(line) = lines.next() {
+            if !line.ends_with(path.to_str().unwrap()) {
+                continue;
+            }
+            let flags = lines.find_map(|l| l.strip_prefix("VmFlags:")).unwrap();
+            return flags.split_whitespace().map(String::from).collect();
+        }
+        panic!("{} is not mapped", path.display());
+    }
+
+    #[test]
+    fn only_the_file_being_filled_is_read_without_read_around() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| dir.path().join("T/0").join(name);
+        let random = |name: &str| vm_flags(&file(name)).contains(&"rr".to_string());
+        let cq = ConsumeQueue::load(dir.path(), "T", 0, 60).unwrap();
+        cq.prepare_next_file().unwrap();
+        assert!(random("00000000000000000000"), "a new, sparse file");
+        for i in 0..4 {
+            cq.append(i, unit(i * 100)).unwrap();
+        }
+        assert!(!random("00000000000000000000"), "full: read-ahead is back");
+        assert!(random("00000000000000000060"));
+        drop(cq);
+        let mut cq = ConsumeQueue::load(dir.path(), "T", 0, 60).unwrap();
+        cq.recover(0, 1000).unwrap();
+        assert!(
+            random("00000000000000000060"),
+            "still being filled after a restart"
+        );
+        assert!(!random("00000000000000000000"));
     }
 
     #[test]

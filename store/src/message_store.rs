@@ -27,7 +27,7 @@ use rmq_codec::message::{layout, peek_record, sys_flag, RecordPeek, StoredMessag
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::error::StoreError;
-use crate::index::{Index, QueryResult};
+use crate::index::{CatchUpThread, Index, QueryResult};
 use crate::retention::{CleanReport, Cleaner};
 use durability::DirLock;
 use flush::Flusher;
@@ -114,6 +114,8 @@ pub struct MessageStore {
     flusher: Flusher,
     /// Retention thread and disk-full state (`crate::retention`).
     cleaner: Cleaner,
+    /// Re-indexes what the index files miss after open (`crate::index::CatchUpThread`).
+    index_catch_up: CatchUpThread,
 }
 
 fn now_ms() -> i64 {
@@ -145,10 +147,12 @@ impl MessageStore {
         let inner = Arc::new(recovery::open(config)?);
         let flusher = Flusher::start(&inner)?;
         let cleaner = Cleaner::start(&inner)?;
+        let index_catch_up = recovery::start_index_catch_up(&inner)?;
         Ok(MessageStore {
             inner,
             flusher,
             cleaner,
+            index_catch_up,
         })
     }
 
@@ -169,9 +173,7 @@ impl MessageStore {
         // A queue's directory and next file are made before taking the put lock: with thousands of queues,
         // creating them under it stalled every other send for the mkdir/create/mmap.
         let cq = if msgs.iter().any(|m| sys_flag::is_dispatched(m.sys_flag)) {
-            let cq = inner.queue_or_create(topic, queue_id)?;
-            cq.prepare_next_file()?;
-            Some(cq)
+            Some(self.writable_queue(topic, queue_id)?)
         } else {
             None
         };
@@ -241,10 +243,12 @@ impl MessageStore {
             });
         }
         // Index entries must follow commit-log order: take the index lock before the next put can append,
-        // then index outside the append lock.
-        let mut index = inner.index.writer();
+        // then index outside the append lock. None while the open's catch-up will index these records.
+        let index = inner.index.writer_for_append();
         drop(_guard);
-        index.add_stored(msgs);
+        if let Some(mut index) = index {
+            index.add_stored(msgs);
+        }
         Ok(results)
     }
 
@@ -350,6 +354,8 @@ impl MessageStore {
     pub fn shutdown(&self) -> Result<(), StoreError> {
         self.cleaner.stop();
         self.flusher.stop();
+        // Before the put lock, which its hand-over takes. The index files then end at its last record.
+        self.index_catch_up.stop();
         let _guard = self.inner.put_lock.lock();
         if self.inner.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -360,10 +366,11 @@ impl MessageStore {
 }
 
 impl Drop for MessageStore {
-    /// Stops the flusher threads only: dropping without `shutdown` behaves like a crash (abort file kept).
+    /// Stops the background threads only: dropping without `shutdown` behaves like a crash (abort file kept).
     fn drop(&mut self) {
         self.cleaner.stop();
         self.flusher.stop();
+        self.index_catch_up.stop();
     }
 }
 

@@ -7,21 +7,25 @@
 //!   its append lock, so indexing overlaps the next append without reordering entries.
 //! - Durability: files are flushed with the consume queues; the checkpoint's `indexMsgTimestamp` then records
 //!   the end timestamp of the newest flushed file. After an abnormal exit, files whose end timestamp is newer are
-//!   deleted at load (as Java does) and every load re-indexes the commit log from where the files end.
+//!   deleted at load (as Java does) and every open re-indexes the commit log from where the files end, on a
+//!   background thread while puts are accepted (`catch_up.rs`).
 
+mod catch_up;
 mod file;
 mod query;
+
+pub use catch_up::{CatchUpEnd, CatchUpPlan, CatchUpThread};
 
 pub use file::{key_hash, Entry, IndexFile, ENTRY_SIZE, HEADER_SIZE, SLOT_SIZE};
 pub use query::{OffsetQuery, QueryResult};
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use rmq_codec::message::{properties, sys_flag, StoredMessage};
 
-use crate::commit_log::CommitLog;
 use crate::error::StoreError;
 use crate::mapped_file::local_time;
 
@@ -83,6 +87,14 @@ pub struct Index {
     /// Writers change the list under `writer` too; readers take a snapshot of the `Arc`s.
     files: RwLock<Vec<Arc<IndexFile>>>,
     writer: Mutex<()>,
+    /// Set while a catch-up owns the tail of the index: puts leave their records to it (`catch_up.rs`).
+    catching_up: AtomicBool,
+    /// Records catch-up indexes per hold of `writer`.
+    batch_records: usize,
+    /// Bytes left to index at which catch-up hands over to puts.
+    handover_bytes: u64,
+    #[cfg(test)]
+    pause: Option<Arc<catch_up::Pause>>,
 }
 
 /// The write side, held by one thread at a time; see [`Index::writer`].
@@ -138,6 +150,8 @@ impl Index {
             }
             files.push(Arc::new(file));
         }
+        #[cfg(test)]
+        let pause = catch_up::Pause::take(dir);
         Ok(Index {
             dir: dir.to_path_buf(),
             slot_num,
@@ -146,6 +160,19 @@ impl Index {
             clean_exit,
             files: RwLock::new(files),
             writer: Mutex::new(()),
+            catching_up: AtomicBool::new(false),
+            #[cfg(test)]
+            batch_records: pause
+                .as_ref()
+                .map_or(catch_up::BATCH_RECORDS, |p| p.batch_records),
+            #[cfg(not(test))]
+            batch_records: catch_up::BATCH_RECORDS,
+            #[cfg(test)]
+            handover_bytes: pause.as_ref().map_or(catch_up::HANDOVER_BYTES, |_| 4096),
+            #[cfg(not(test))]
+            handover_bytes: catch_up::HANDOVER_BYTES,
+            #[cfg(test)]
+            pause,
         })
     }
 
@@ -167,54 +194,14 @@ impl Index {
         }
     }
 
-    /// Re-indexes the records the files miss: from the newest file's `endPhyOffset` (or the log start) to the end
-    /// of the log. After an abnormal exit the record at `endPhyOffset` itself is indexed again, as Java's
-    /// re-dispatch does (a crash may have cut it between two keys); the query drops the duplicate offsets.
-    pub fn catch_up(&self, commit_log: &CommitLog) -> Result<(), StoreError> {
-        if !self.enabled {
-            return Ok(());
+    /// The write lock for a put that just appended, or `None` while catch-up will index its records. Call it
+    /// under the store's append lock, before the next append: catch-up hands over under that lock too, so
+    /// the answer is exact for the records just appended.
+    pub fn writer_for_append(&self) -> Option<IndexWriter<'_>> {
+        if !self.enabled || self.catching_up.load(Ordering::Acquire) {
+            return None;
         }
-        let mut writer = self.writer();
-        let indexed_to = writer.end_phy_offset();
-        let newest_is_complete = self.clean_exit
-            && self
-                .files
-                .read()
-                .last()
-                .is_some_and(|f| f.index_count() > 1 || f.end_phy_offset() > 0);
-        let start = (indexed_to.max(0) as u64).max(commit_log.min_offset());
-        let mut first_error = None;
-        let mut count = 0u64;
-        commit_log.walk(start, &mut |offset, view| {
-            let offset = offset as i64;
-            let indexed =
-                offset < writer.end_phy_offset() || (newest_is_complete && offset == indexed_to);
-            if first_error.is_some() || indexed {
-                return;
-            }
-            match writer.add(
-                &view.topic,
-                &view.properties,
-                view.sys_flag,
-                offset,
-                view.store_timestamp,
-            ) {
-                Ok(true) => count += 1,
-                Ok(false) => {}
-                Err(e) => first_error = Some(e),
-            }
-        });
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        if count > 0 {
-            tracing::info!(
-                from = start,
-                records = count,
-                "re-indexed commit log records"
-            );
-        }
-        Ok(())
+        Some(self.writer())
     }
 
     /// Flushes files written since the last flush. Returns the end timestamp of the newest *full* file
@@ -265,14 +252,6 @@ fn check_dimensions(slot_num: u32, index_num: u32) -> Result<(), StoreError> {
 }
 
 impl IndexWriter<'_> {
-    fn end_phy_offset(&self) -> i64 {
-        self.index
-            .files
-            .read()
-            .last()
-            .map_or(0, |f| f.end_phy_offset())
-    }
-
     /// `IndexService.buildIndex` for one record: puts each of its keys, rolling to a new file when the current
     /// one is full. Returns whether anything was indexed. No-op when the index is disabled.
     pub fn add(
@@ -383,3 +362,6 @@ mod tests;
 
 #[cfg(test)]
 mod store_tests;
+
+#[cfg(test)]
+mod catch_up_tests;

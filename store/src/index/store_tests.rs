@@ -8,9 +8,9 @@ use rmq_codec::message::{properties, sys_flag, StoredMessage};
 use super::{file, key_hash, ENTRY_SIZE, HEADER_SIZE};
 use crate::message_store::{FlushDiskType, MessageStore, StoreConfig};
 
-const SLOTS: u32 = 16;
+pub(super) const SLOTS: u32 = 16;
 
-fn config(dir: &Path, max_index_num: u32) -> StoreConfig {
+pub(super) fn config(dir: &Path, max_index_num: u32) -> StoreConfig {
     StoreConfig {
         root_dir: dir.to_path_buf(),
         mapped_file_size_commit_log: 64 * 1024,
@@ -38,7 +38,7 @@ fn msg(topic: &str, uniq: &str, keys: Option<&str>) -> StoredMessage {
     }
 }
 
-fn put(store: &MessageStore, topic: &str, uniq: &str, keys: Option<&str>) -> i64 {
+pub(super) fn put(store: &MessageStore, topic: &str, uniq: &str, keys: Option<&str>) -> i64 {
     store
         .put(&mut msg(topic, uniq, keys), 0)
         .unwrap()
@@ -46,7 +46,7 @@ fn put(store: &MessageStore, topic: &str, uniq: &str, keys: Option<&str>) -> i64
 }
 
 /// Body texts of the records a query returns.
-fn query(store: &MessageStore, topic: &str, key: &str) -> Vec<String> {
+pub(super) fn query(store: &MessageStore, topic: &str, key: &str) -> Vec<String> {
     query_range(store, topic, key, 0, i64::MAX)
 }
 
@@ -59,13 +59,25 @@ fn query_range(store: &MessageStore, topic: &str, key: &str, begin: i64, end: i6
         .collect()
 }
 
-fn index_files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub(super) fn index_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir.join("index"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
     files
+}
+
+/// Waits for the open's background re-indexing to hand over to puts.
+pub(super) fn wait_caught_up(store: &MessageStore) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.index().is_catching_up() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "catch-up never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 #[test]
@@ -240,6 +252,7 @@ fn crash_deletes_unflushed_files_and_rebuilds_them() {
     drop(store); // a crash: abort file kept, the newest files are newer than the checkpoint
 
     let store = MessageStore::open(config(dir.path(), 6)).unwrap();
+    wait_caught_up(&store);
     let after = index_files(dir.path());
     // Files up to the flushed ones survive (the last flushed one may be newer than the checkpoint when later
     // puts went into it); the rest were deleted and rebuilt under new names.
@@ -272,6 +285,7 @@ fn a_deleted_index_is_rebuilt_from_the_commit_log() {
     drop(store);
     std::fs::remove_dir_all(dir.path().join("index")).unwrap();
     let store = MessageStore::open(config(dir.path(), 1000)).unwrap();
+    wait_caught_up(&store);
     assert_eq!(index_files(dir.path()).len(), 1);
     assert_eq!(query(&store, "T", "k").len(), 5);
     assert_eq!(query(&store, "T", "U3"), ["body of U3"]);

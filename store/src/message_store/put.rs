@@ -2,6 +2,7 @@
 //! (`append_locked` in the parent module does the append itself).
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -10,10 +11,29 @@ use rmq_codec::message::{crc32_masked, magic_for_topic, StoredMessage};
 
 use super::{now_ms, FlushDiskType, FlushWaiter, MessageStore, PutResult};
 use crate::commit_log::CommitLog;
+use crate::consume_queue::ConsumeQueue;
 use crate::error::StoreError;
 
 /// Java ignores a lock "held" for longer than this (`isOSPageCacheBusy`: a stale or unset start time).
 const MAX_PLAUSIBLE_LOCK_MS: i64 = 10_000_000;
+
+/// How long a put waits for a contended append lock on its own thread before the rest of the wait goes
+/// through the blocking hook. Another put holds the lock for microseconds (a copy and a unit); only a stalled
+/// one (a slow page fault, a new commit-log file) makes a put wait longer than this.
+const ON_THREAD_LOCK_WAIT: Duration = Duration::from_micros(100);
+
+/// Runs work that may block for milliseconds; see [`MessageStore::set_blocking_hook`].
+pub type BlockingHook = fn(&mut dyn FnMut());
+
+static BLOCKING_HOOK: OnceLock<BlockingHook> = OnceLock::new();
+
+/// Runs `work` through the installed hook, or right here without one.
+fn blocking(work: &mut dyn FnMut()) {
+    match BLOCKING_HOOK.get() {
+        Some(hook) => hook(work),
+        None => work(),
+    }
+}
 
 /// The append lock, with its start time published for the page-cache-busy check while it is held.
 pub(super) struct PutGuard<'a> {
@@ -50,7 +70,9 @@ impl MessageStore {
     /// Takes the append lock. Uncontended this is one atomic swap. When another put holds it, the put fails
     /// at once if that one has been stuck past `osPageCacheBusyTimeOutMills` (PC_SYNCHRONIZED), and otherwise
     /// waits at most `put_lock_wait_limit_ms` (TIMEOUT_CLEAN_QUEUE): the puts waiting here are rmqd's
-    /// equivalent of Java's send thread-pool queue, since sends run on the connection's task.
+    /// equivalent of Java's send thread-pool queue, since sends run on the connection's task. Only the
+    /// first [`ON_THREAD_LOCK_WAIT`] of that wait is spent on the calling thread; the rest runs through
+    /// the blocking hook, so a stalled holder does not also stall the callers' async worker threads.
     pub(super) fn lock_for_put(&self) -> Result<PutGuard<'_>, StoreError> {
         let inner = &*self.inner;
         let log = &inner.commit_log;
@@ -60,19 +82,35 @@ impl MessageStore {
                 if self.is_page_cache_busy() {
                     return Err(StoreError::PageCacheBusy);
                 }
-                match inner.config.put_lock_wait_limit_ms {
-                    None => inner.put_lock.lock(),
-                    Some(limit_ms) => {
-                        let started = Instant::now();
-                        log.count_waiter(true);
-                        let lock = inner.put_lock.try_lock_for(Duration::from_millis(limit_ms));
-                        let others = log.count_waiter(false).saturating_sub(1);
-                        lock.ok_or_else(|| StoreError::PutQueueTimeout {
-                            waited_ms: started.elapsed().as_millis() as u64,
-                            queue_len: others,
-                        })?
+                let limit = inner
+                    .config
+                    .put_lock_wait_limit_ms
+                    .map(Duration::from_millis);
+                let started = Instant::now();
+                log.count_waiter(true);
+                let lock = match inner
+                    .put_lock
+                    .try_lock_for(ON_THREAD_LOCK_WAIT.min(limit.unwrap_or(Duration::MAX)))
+                {
+                    Some(lock) => Some(lock),
+                    None => {
+                        let mut lock = None;
+                        blocking(&mut || {
+                            lock = match limit {
+                                None => Some(inner.put_lock.lock()),
+                                Some(limit) => inner
+                                    .put_lock
+                                    .try_lock_for(limit.saturating_sub(started.elapsed())),
+                            };
+                        });
+                        lock
                     }
-                }
+                };
+                let others = log.count_waiter(false).saturating_sub(1);
+                lock.ok_or_else(|| StoreError::PutQueueTimeout {
+                    waited_ms: started.elapsed().as_millis() as u64,
+                    queue_len: others,
+                })?
             }
         };
         log.mark_locked(now_ms().max(1));
@@ -85,6 +123,49 @@ impl MessageStore {
             }
         }
         Ok(PutGuard { _lock: lock, log })
+    }
+
+    /// Installs, for the whole process, how the store runs work that may block for milliseconds on a put: the
+    /// rest of a wait for a contended append lock, and making a new consume queue (mkdir, file create,
+    /// mmap). An async server passes a function that moves its thread's other tasks away first (tokio's
+    /// `block_in_place`); without a hook the work runs inline. The first hook installed stays.
+    pub fn set_blocking_hook(hook: BlockingHook) {
+        let _ = BLOCKING_HOOK.set(hook);
+    }
+
+    /// The consume queue `topic`/`queue_id` with the file its next unit goes into. The usual case is one
+    /// lookup; creating the queue or its next file touches the file system, so that runs through the
+    /// blocking hook. Called before the append lock, which then never waits for a file to be created.
+    pub(super) fn writable_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Arc<ConsumeQueue>, StoreError> {
+        if let Some(cq) = self.inner.queue(topic, queue_id) {
+            if cq.next_file_ready() {
+                return Ok(cq);
+            }
+        }
+        let mut made = None;
+        blocking(&mut || made = Some(self.create_queue_files(topic, queue_id)));
+        made.unwrap_or_else(|| self.create_queue_files(topic, queue_id))
+    }
+
+    fn create_queue_files(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Arc<ConsumeQueue>, StoreError> {
+        let cq = self.inner.queue_or_create(topic, queue_id)?;
+        cq.prepare_next_file()?;
+        Ok(cq)
+    }
+
+    /// Creates the consume queue `topic`/`queue_id` and its first file now, exactly as the first put to it
+    /// would, so that put finds them (e.g. right after a topic is created). Blocks; call it off async threads.
+    pub fn prepare_queue(&self, topic: &str, queue_id: i32) -> Result<(), StoreError> {
+        self.check_writable()?;
+        self.create_queue_files(topic, queue_id).map(drop)
     }
 
     /// Fills what the broker owns (magic, host v6 bits, body CRC) and checks the size limits.
@@ -345,6 +426,44 @@ mod flow_control_tests {
             2,
             "the refused put stored nothing"
         );
+    }
+
+    thread_local! {
+        static HOOK_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Runs the work inline and counts, per thread, how often the store asked for it.
+    fn counting_hook(work: &mut dyn FnMut()) {
+        HOOK_CALLS.with(|c| c.set(c.get() + 1));
+        work();
+    }
+
+    #[test]
+    fn only_slow_put_work_goes_through_the_blocking_hook() {
+        MessageStore::set_blocking_hook(counting_hook);
+        let calls = || HOOK_CALLS.with(std::cell::Cell::get);
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), Some(5_000), 60_000);
+        let before = calls();
+        store.put(&mut msg(), 0).unwrap();
+        assert_eq!(calls(), before + 1, "a new queue is made through the hook");
+        store.put(&mut msg(), 0).unwrap();
+        assert_eq!(
+            calls(),
+            before + 1,
+            "an existing queue and a free lock are not"
+        );
+        stall_puts(&store, Duration::from_millis(300));
+        let stuck = stuck_put(&store);
+        *store.inner.commit_log.put_hook.lock() = None;
+        store.put(&mut msg(), 0).unwrap();
+        assert_eq!(
+            calls(),
+            before + 2,
+            "a wait for a stalled put goes through the hook"
+        );
+        stuck.join().unwrap();
+        assert_eq!(store.max_offset_in_queue("T", 0), 4);
     }
 
     #[test]

@@ -22,7 +22,8 @@
 //! 5. Every valid record beyond the highest commit-log offset the queues cover is dispatched again, so a crash
 //!    between a commit-log append and its unit write loses nothing. Queue offsets continue from the queues.
 //! 6. The index drops files newer than the checkpoint after an abnormal exit (as Java does) and re-indexes the
-//!    records after its newest entry (`Index::load`, `Index::catch_up`).
+//!    records after its newest entry (`Index::load`, then [`start_index_catch_up`] once the store is built: a
+//!    background thread, so a large rebuild does not delay the first put).
 
 mod log_scan;
 
@@ -40,7 +41,7 @@ use super::{Inner, QueueTable, StoreConfig};
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit, UNIT_SIZE};
 use crate::error::StoreError;
-use crate::index::Index;
+use crate::index::{CatchUpThread, Index};
 
 /// Topic of delayed messages; its tags code is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
@@ -120,9 +121,28 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
         _lock: lock,
     };
     redispatch(&inner)?;
-    inner.index.catch_up(&inner.commit_log)?;
     durability::create_abort(&root)?;
     Ok(inner)
+}
+
+/// Starts re-indexing the records the index files miss, if any, on its own thread (`index/catch_up.rs`).
+/// Call before the store accepts puts: from here until the thread hands over, puts leave indexing to it.
+pub(super) fn start_index_catch_up(inner: &Arc<Inner>) -> Result<CatchUpThread, StoreError> {
+    let Some(plan) = inner.index.begin_catch_up(&inner.commit_log) else {
+        return Ok(CatchUpThread::default());
+    };
+    let inner = Arc::clone(inner);
+    let thread = CatchUpThread::spawn(move |stop| {
+        let run = inner
+            .index
+            .run_catch_up(&inner.commit_log, &inner.put_lock, plan, stop);
+        if let Err(e) = run {
+            // Puts keep leaving the index to catch-up, so the files stay a prefix of the log; the next open
+            // resumes from their end.
+            tracing::error!(error = %e, "index catch-up failed; records from here are indexed at the next open");
+        }
+    })?;
+    Ok(thread)
 }
 
 /// Finds the end of the valid log, refuses to cut anything but a torn tail (module doc, step 3), truncates
