@@ -197,7 +197,11 @@ impl MappedFile {
     /// sparse file with read-around on zero-fills and maps the whole read-ahead window around the page; for
     /// a file that is written a few bytes at a time (a new consume queue) that is wasted work.
     pub fn set_read_around(&self, enabled: bool) -> io::Result<()> {
-        let advice = if enabled { libc::MADV_NORMAL } else { libc::MADV_RANDOM };
+        let advice = if enabled {
+            libc::MADV_NORMAL
+        } else {
+            libc::MADV_RANDOM
+        };
         // SAFETY: the whole mapping, kept alive by `self.map`; the advice changes no byte.
         let rc = unsafe { libc::madvise(self.map.as_mut_ptr().cast(), self.size(), advice) };
         if rc != 0 {
