@@ -35,14 +35,6 @@ class AdminTest {
     /** RequestCode.QUERY_DATA_VERSION, asked by brokers of the name server. */
     private static final int QUERY_DATA_VERSION = 322;
 
-    private static DefaultMQAdminExt startAdmin() throws Exception {
-        DefaultMQAdminExt admin = new DefaultMQAdminExt();
-        admin.setNamesrvAddr(Compat.namesrvAddr());
-        admin.setInstanceName(Compat.unique("admin"));
-        admin.start();
-        return admin;
-    }
-
     /** The single broker of the suite: cluster name, broker name and master address from GET_BROKER_CLUSTER_INFO. */
     private static String[] theBroker(DefaultMQAdminExt admin) throws Exception {
         var info = admin.examineBrokerClusterInfo();
@@ -80,7 +72,7 @@ class AdminTest {
     @Test
     void brokerRuntimeStatsAndClusterInfo() throws Exception {
         String topic = Compat.unique("t_stats");
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultMQProducer producer = Compat.startProducer();
         try {
             String addr = theBroker(admin)[2];
@@ -121,7 +113,7 @@ class AdminTest {
     @Test
     void topicListsConfigAndDeletion() throws Exception {
         String topic = Compat.unique("t_admin");
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         try {
             String[] broker = theBroker(admin);
             String cluster = broker[0];
@@ -177,7 +169,7 @@ class AdminTest {
     @Test
     void kvConfigPutGetDelete() throws Exception {
         String namespace = Compat.unique("ns");
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         try {
             admin.createAndUpdateKvConfig(namespace, "k1", "v\u00e9-1");
             admin.createAndUpdateKvConfig(namespace, "k2", "v2");
@@ -196,7 +188,7 @@ class AdminTest {
 
     @Test
     void systemTopicListAndDataVersionFromTheNameServer() throws Exception {
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultMQProducer producer = Compat.startProducer();
         try {
             String[] broker = theBroker(admin);
@@ -241,7 +233,7 @@ class AdminTest {
         String topic = Compat.unique("t_direct");
         String group = Compat.unique("cg_direct");
         DefaultMQProducer producer = Compat.startProducer();
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultMQPushConsumer consumer = null;
         try {
             Message sent = Compat.message(topic, "TagD", 1);

@@ -27,6 +27,7 @@ import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.common.message.MessageQueue;
+import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 
 /**
  * Shared helpers: client construction, unique names, polling waits and the content checks every test uses.
@@ -115,6 +116,21 @@ final class Compat {
 
     static String bodyOf(Message msg) {
         return new String(msg.getBody(), StandardCharsets.UTF_8);
+    }
+
+    static List<String> bodies(Collection<Message> messages) {
+        List<String> bodies = new ArrayList<>();
+        messages.forEach(m -> bodies.add(bodyOf(m)));
+        return bodies;
+    }
+
+    /** An admin client (rocketmq-tools) on the suite's name server, started. */
+    static DefaultMQAdminExt startAdmin() throws Exception {
+        DefaultMQAdminExt admin = new DefaultMQAdminExt();
+        admin.setNamesrvAddr(namesrvAddr());
+        admin.setInstanceName(unique("admin"));
+        admin.start();
+        return admin;
     }
 
     /** A body's unique part ("body-topic#i", before any '|' filler), to name a message in failure reports. */

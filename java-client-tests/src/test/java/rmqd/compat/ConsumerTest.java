@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -52,12 +51,6 @@ class ConsumerTest {
         return messages;
     }
 
-    private static List<String> bodies(Collection<Message> messages) {
-        List<String> bodies = new ArrayList<>();
-        messages.forEach(m -> bodies.add(Compat.bodyOf(m)));
-        return bodies;
-    }
-
     private DefaultMQPushConsumer startPush(String group, String topic, String expression, Received into)
         throws Exception {
         DefaultMQPushConsumer consumer = Compat.pushConsumer(group, topic, expression);
@@ -76,7 +69,7 @@ class ConsumerTest {
 
         Received received = new Received();
         startPush(Compat.unique("cg"), topic, "*", received);
-        received.awaitExactly(bodies(messages), "push consumer");
+        received.awaitExactly(Compat.bodies(messages), "push consumer");
         for (int i = 0; i < messages.size(); i++) {
             MessageExt got = received.messages().get(Compat.bodyOf(messages.get(i)));
             Compat.assertSameContent(messages.get(i), got);
@@ -101,7 +94,7 @@ class ConsumerTest {
         Received received = new Received();
         startPush(Compat.unique("cg"), topic, "TagA || TagB", received);
         // awaitExactly also fails on any TagC message that shows up during the quiet period.
-        received.awaitExactly(bodies(wanted), "tag filter");
+        received.awaitExactly(Compat.bodies(wanted), "tag filter");
         for (Message sent : wanted) {
             Compat.assertSameContent(sent, received.messages().get(Compat.bodyOf(sent)));
         }
@@ -119,7 +112,7 @@ class ConsumerTest {
         Received received = new Received();
         consumer.start();
         cleanup.add(consumer::shutdown);
-        List<String> expected = bodies(messages);
+        List<String> expected = Compat.bodies(messages);
         Compat.await("lite pull", () -> {
             received.addAll(consumer.poll(200));
             return received.containsAll(expected);
@@ -247,7 +240,7 @@ class ConsumerTest {
 
         List<SendResult> results = new ArrayList<>();
         List<Message> messages = send(topic, 40, new String[] {"TagA"}, results);
-        List<String> expected = bodies(messages);
+        List<String> expected = Compat.bodies(messages);
         Compat.await("both consumers together to receive all", () -> {
             Set<String> all = new HashSet<>(first.messages().keySet());
             all.addAll(second.messages().keySet());

@@ -32,12 +32,6 @@ class OffsetTest {
         messages.addAll(batch);
     }
 
-    private static List<String> bodies(List<Message> messages) {
-        List<String> bodies = new ArrayList<>();
-        messages.forEach(m -> bodies.add(Compat.bodyOf(m)));
-        return bodies;
-    }
-
     /**
      * Starts a push consumer in group, waits until it received exactly the expected messages, and (when
      * results is given) until its in-memory offsets cover them, then shuts it down, which commits the offsets
@@ -50,7 +44,7 @@ class OffsetTest {
         consumer.registerMessageListener(received.listener());
         consumer.start();
         try {
-            received.awaitExactly(bodies(expected), "group " + group);
+            received.awaitExactly(Compat.bodies(expected), "group " + group);
             for (Message sent : expected) {
                 Compat.assertSameContent(sent, received.messages().get(Compat.bodyOf(sent)));
             }

@@ -25,20 +25,6 @@ import org.junit.jupiter.api.Test;
 /** Lookups and time travel: offsets by timestamp, messages by id and key, offset reset, running info. */
 class QueryTest {
 
-    private static DefaultMQAdminExt startAdmin() throws Exception {
-        DefaultMQAdminExt admin = new DefaultMQAdminExt();
-        admin.setNamesrvAddr(Compat.namesrvAddr());
-        admin.setInstanceName(Compat.unique("admin"));
-        admin.start();
-        return admin;
-    }
-
-    private static List<String> bodies(List<Message> messages) {
-        List<String> out = new ArrayList<>();
-        messages.forEach(m -> out.add(Compat.bodyOf(m)));
-        return out;
-    }
-
     @Test
     @SuppressWarnings("deprecation")
     void searchOffsetByStoreTimestamp() throws Exception {
@@ -111,7 +97,7 @@ class QueryTest {
         String topic = Compat.unique("t_reset");
         String group = Compat.unique("cg_reset");
         DefaultMQProducer producer = Compat.startProducer();
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultMQPushConsumer consumer = null;
         try {
             long before = System.currentTimeMillis() - 1_000;
@@ -130,7 +116,7 @@ class QueryTest {
                     return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
                 });
             consumer.start();
-            sink.get().awaitExactly(bodies(sent), "first pass of " + group);
+            sink.get().awaitExactly(Compat.bodies(sent), "first pass of " + group);
 
             Received again = new Received();
             sink.set(again);
@@ -148,7 +134,7 @@ class QueryTest {
             });
             assertEquals(Compat.AUTO_TOPIC_QUEUES, reset.get().size(), () -> "reset table " + reset.get());
             reset.get().forEach((mq, offset) -> assertEquals(0L, (long) offset, "reset offset of " + mq));
-            Compat.await("re-consumption after the reset", () -> again.containsAll(bodies(sent)),
+            Compat.await("re-consumption after the reset", () -> again.containsAll(Compat.bodies(sent)),
                 () -> "(got " + again.size() + ")");
         } finally {
             if (consumer != null) {
@@ -181,7 +167,7 @@ class QueryTest {
             consumer.setConsumeTimestamp("20991231235959");
             consumer.registerMessageListener(received.listener());
             consumer.start();
-            received.awaitExactly(bodies(sent), "new group from a future timestamp");
+            received.awaitExactly(Compat.bodies(sent), "new group from a future timestamp");
         } finally {
             if (consumer != null) {
                 consumer.shutdown();
@@ -195,7 +181,7 @@ class QueryTest {
         String topic = Compat.unique("t_running");
         String group = Compat.unique("cg_running");
         DefaultMQProducer producer = Compat.startProducer();
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultMQPushConsumer consumer = null;
         try {
             Compat.sendSync(producer, List.of(Compat.message(topic, "TagI", 0)));

@@ -34,14 +34,6 @@ class ServerSideResetTest {
     /** SUBSCRIPTION_GROUP_NOT_EXIST. */
     private static final int GROUP_NOT_EXIST = 26;
 
-    private static DefaultMQAdminExt startAdmin() throws Exception {
-        DefaultMQAdminExt admin = new DefaultMQAdminExt();
-        admin.setNamesrvAddr(Compat.namesrvAddr());
-        admin.setInstanceName(Compat.unique("admin"));
-        admin.start();
-        return admin;
-    }
-
     private static void assumeServerSideReset(DefaultMQProducer producer) {
         String broker = Compat.brokerVersion(producer);
         assumeFalse(broker.startsWith("V4_"), "broker " + broker + " resets offsets through live consumers only");
@@ -52,12 +44,6 @@ class ServerSideResetTest {
         for (int i = 0; i < count; i++) {
             out.add(Compat.message(topic, "TagS", i));
         }
-        return out;
-    }
-
-    private static List<String> bodies(List<Message> messages) {
-        List<String> out = new ArrayList<>();
-        messages.forEach(m -> out.add(Compat.bodyOf(m)));
         return out;
     }
 
@@ -100,7 +86,7 @@ class ServerSideResetTest {
         String topic = Compat.unique("t_ssreset");
         String group = Compat.unique("cg_ssreset");
         DefaultMQProducer producer = Compat.startProducer();
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultLitePullConsumer reader = null;
         DefaultMQPushConsumer second = null;
         try {
@@ -113,7 +99,7 @@ class ServerSideResetTest {
             Received first = new Received();
             DefaultMQPushConsumer consumer = startConsumer(group, topic, first);
             try {
-                first.awaitExactly(bodies(sent), "first pass of " + group);
+                first.awaitExactly(Compat.bodies(sent), "first pass of " + group);
             } finally {
                 consumer.shutdown(); // commits its offsets and leaves: nobody of the group is online
             }
@@ -139,7 +125,7 @@ class ServerSideResetTest {
             reader = null;
             Received again = new Received();
             second = startConsumer(group, topic, again);
-            Compat.await("re-consumption from the reset point", () -> again.containsAll(bodies(sent)),
+            Compat.await("re-consumption from the reset point", () -> again.containsAll(Compat.bodies(sent)),
                 () -> "(got " + again.size() + ")");
             second.shutdown();
             second = null;
@@ -161,7 +147,7 @@ class ServerSideResetTest {
     void resetOfAnUnknownGroupIsRefused() throws Exception {
         String topic = Compat.unique("t_ssreset_nogroup");
         DefaultMQProducer producer = Compat.startProducer();
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         try {
             Compat.sendSync(producer, messages(topic, 1));
             Compat.awaitRoute(producer, topic, Compat.AUTO_TOPIC_QUEUES);
@@ -190,7 +176,7 @@ class ServerSideResetTest {
         String topic = Compat.unique("t_ssreset_queue");
         String group = Compat.unique("cg_ssreset_queue");
         DefaultMQProducer producer = Compat.startProducer();
-        DefaultMQAdminExt admin = startAdmin();
+        DefaultMQAdminExt admin = Compat.startAdmin();
         DefaultLitePullConsumer reader = null;
         try {
             Compat.sendSync(producer, messages(topic, 1)); // creates the topic
