@@ -84,7 +84,7 @@ impl Broker {
             .and_then(|mut a| a.next())
             .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
         let store_config = config.store.clone();
-        MessageStore::set_blocking_hook(blocking::run_off_worker);
+        MessageStore::install_blocking_hook(blocking::run_off_worker);
         let store = MessageStore::open(store_config).with_context(|| {
             format!(
                 "cannot open the store at {}",

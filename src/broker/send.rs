@@ -251,15 +251,15 @@ impl Broker {
         // Java 4.9.8's batch encoder appends the batch-level properties (the header's, plus CLUSTER) to
         // every inner record (CommitLog.MessageExtBatchEncoder); compat-map §3.2 says otherwise, the
         // source wins.
-        let batch_props = set_property(
+        let batch_props = with_property(
             h.properties.as_deref().unwrap_or(""),
             properties::CLUSTER,
             &self.config.broker_cluster_name,
         );
         let batch_props =
-            set_property(&batch_props, properties::MSG_REGION, &self.config.region_id);
+            with_property(&batch_props, properties::MSG_REGION, &self.config.region_id);
         let trace_on = self.config.trace_on.to_string();
-        let batch_props = set_property(&batch_props, properties::TRACE_SWITCH, &trace_on);
+        let batch_props = with_property(&batch_props, properties::TRACE_SWITCH, &trace_on);
         let mut records = Vec::with_capacity(elements.len());
         let mut tags_codes = Vec::with_capacity(elements.len());
         for element in elements {
@@ -469,8 +469,8 @@ fn append_properties(inner: &str, extra: &str) -> String {
     out
 }
 
-/// Sets `key` in a property string, replacing an existing value and keeping the other pairs' order.
-fn set_property(props: &str, key: &str, value: &str) -> String {
+/// `props` with `key` set to `value`: an existing value replaced, the other pairs kept in order.
+fn with_property(props: &str, key: &str, value: &str) -> String {
     if properties::get(props, key) == Some(value) {
         return props.to_string();
     }
@@ -485,9 +485,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn set_property_replaces_and_appends() {
+    fn with_property_replaces_and_appends() {
         let props = properties::encode(&[("A".into(), "1".into()), ("CLUSTER".into(), "x".into())]);
-        let out = set_property(&props, "CLUSTER", "DefaultCluster");
+        let out = with_property(&props, "CLUSTER", "DefaultCluster");
         assert_eq!(properties::get(&out, "CLUSTER"), Some("DefaultCluster"));
         assert_eq!(properties::get(&out, "A"), Some("1"));
         assert_eq!(properties::decode(&out).len(), 2);

@@ -153,7 +153,7 @@ impl ConsumeQueue {
     }
 
     /// The file queue's writable file. A file it has to create is sparse past its write position, so read-around
-    /// is turned off for it (see [`MappedFile::set_read_around`]: the first unit of a new queue otherwise makes
+    /// is turned off for it (see [`MappedFile::advise_read_around`]: the first unit of a new queue otherwise makes
     /// the kernel zero-fill the whole read-ahead window) and back on for the file it follows, now full. Either
     /// advice failing only costs speed.
     fn writable(&self, first_file: u64) -> Result<Arc<MappedFile>, StoreError> {
@@ -164,11 +164,11 @@ impl ConsumeQueue {
         }
         let previous = self.files.last();
         let file = self.files.writable(first_file)?;
-        if let Err(e) = file.set_read_around(false) {
+        if let Err(e) = file.advise_read_around(false) {
             tracing::debug!(path = %file.path().display(), error = %e, "madvise(MADV_RANDOM) failed");
         }
         if let Some(previous) = previous.filter(|p| p.from_offset() != file.from_offset()) {
-            let _ = previous.set_read_around(true);
+            let _ = previous.advise_read_around(true);
         }
         Ok(file)
     }
@@ -252,7 +252,7 @@ impl ConsumeQueue {
         self.files.truncate(end)?;
         // The file the next units go into is sparse past `end` (see `writable`).
         if let Some(last) = self.files.last().filter(|f| !f.is_full()) {
-            let _ = last.set_read_around(false);
+            let _ = last.advise_read_around(false);
         }
         let min = self.first_live_offset(commit_log_min);
         *self.min_offset.get_mut() = min;

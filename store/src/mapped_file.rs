@@ -196,7 +196,7 @@ impl MappedFile {
     /// Turns the kernel's read-around for this mapping on (`MADV_NORMAL`) or off (`MADV_RANDOM`). A fault on a
     /// sparse file with read-around on zero-fills and maps the whole read-ahead window around the page; for
     /// a file that is written a few bytes at a time (a new consume queue) that is wasted work.
-    pub fn set_read_around(&self, enabled: bool) -> io::Result<()> {
+    pub fn advise_read_around(&self, enabled: bool) -> io::Result<()> {
         let advice = if enabled {
             libc::MADV_NORMAL
         } else {

@@ -22,7 +22,7 @@ const MAX_PLAUSIBLE_LOCK_MS: i64 = 10_000_000;
 /// one (a slow page fault, a new commit-log file) makes a put wait longer than this.
 const ON_THREAD_LOCK_WAIT: Duration = Duration::from_micros(100);
 
-/// Runs work that may block for milliseconds; see [`MessageStore::set_blocking_hook`].
+/// Runs work that may block for milliseconds; see [`MessageStore::install_blocking_hook`].
 pub type BlockingHook = fn(&mut dyn FnMut());
 
 static BLOCKING_HOOK: OnceLock<BlockingHook> = OnceLock::new();
@@ -129,7 +129,7 @@ impl MessageStore {
     /// rest of a wait for a contended append lock, and making a new consume queue (mkdir, file create,
     /// mmap). An async server passes a function that moves its thread's other tasks away first (tokio's
     /// `block_in_place`); without a hook the work runs inline. The first hook installed stays.
-    pub fn set_blocking_hook(hook: BlockingHook) {
+    pub fn install_blocking_hook(hook: BlockingHook) {
         let _ = BLOCKING_HOOK.set(hook);
     }
 
@@ -440,7 +440,7 @@ mod flow_control_tests {
 
     #[test]
     fn only_slow_put_work_goes_through_the_blocking_hook() {
-        MessageStore::set_blocking_hook(counting_hook);
+        MessageStore::install_blocking_hook(counting_hook);
         let calls = || HOOK_CALLS.with(std::cell::Cell::get);
         let dir = tempfile::tempdir().unwrap();
         let store = open(dir.path(), Some(5_000), 60_000);
