@@ -76,6 +76,22 @@ pub struct BrokerConfig {
     /// readers past it wait, which pushes back on their clients (`remoting::frame`).
     pub max_inflight_frame_bytes: usize,
     // flow control: end
+    // long polling: start
+    /// Pulls and pops parked at once, across connections (`maxParkedRequests`, rmqd only, default 100,000,
+    /// Java's `maxPopPollingSize`): past it a pull is answered PULL_NOT_FOUND and a pop POLLING_FULL at once.
+    pub max_parked_requests: usize,
+    /// Pulls and pops parked at once on one connection (`maxParkedRequestsPerConnection`, rmqd only,
+    /// default 4,096: a client instance shares one connection per broker, with one pull in flight per
+    /// queue it consumes). Past it, the same answers as past `maxParkedRequests`.
+    pub max_parked_requests_per_connection: usize,
+    /// Longest a pull or pop waits, whatever suspend or poll time the client asks for
+    /// (`longPollingMaxTimeMills`, rmqd only, default 120 s; official clients ask 15-30 s). Java takes the
+    /// client's time unbounded.
+    pub long_polling_max_time_ms: u64,
+    // long polling: end
+    /// How long SIGTERM may take to drain connections and persist before rmqd exits
+    /// (`shutdownTimeoutMills`, rmqd only, default 10 s).
+    pub shutdown_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -122,6 +138,10 @@ impl Default for BrokerConfig {
             max_outbound_bytes_per_connection: crate::remoting::connection::MAX_OUTBOUND_BYTES,
             max_inflight_frame_bytes: crate::remoting::frame::DEFAULT_INFLIGHT_FRAME_BYTES,
             // flow control: end
+            max_parked_requests: 100_000,
+            max_parked_requests_per_connection: 4_096,
+            long_polling_max_time_ms: 120_000,
+            shutdown_timeout_ms: 10_000,
         }
         .with_fast_failure()
     }
@@ -290,6 +310,12 @@ impl BrokerConfig {
                 self.max_inflight_frame_bytes = bytes;
             }
             // flow control: end
+            "maxParkedRequests" => self.max_parked_requests = parse(key, value)?,
+            "maxParkedRequestsPerConnection" => {
+                self.max_parked_requests_per_connection = parse(key, value)?
+            }
+            "longPollingMaxTimeMills" => self.long_polling_max_time_ms = parse(key, value)?,
+            "shutdownTimeoutMills" => self.shutdown_timeout_ms = parse(key, value)?,
             _ => return Ok(false),
         }
         Ok(true)

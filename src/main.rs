@@ -1,26 +1,11 @@
-//! `rmqd`: an Apache RocketMQ broker and name server, wire- and store-compatible with the Java ones.
-//!
-//! Layout:
-//! - [`config`]: broker.conf / namesrv.conf parsing (Java property names).
-//! - [`remoting`]: TCP listeners, per-connection tasks, the outbound client.
-//! - [`namesrv`]: the name-server role (routes, broker liveness).
-//! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
-//! - [`error`]: the one mapping from failures to RocketMQ response codes.
-//! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
-
-mod acl;
-mod bench;
-mod broker;
-mod config;
-mod error;
-mod namesrv;
-mod remoting;
+//! `rmqd`: the command line. The roles themselves live in the library (`src/lib.rs`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
-use tokio::net::TcpListener;
+use rmqd::launch::Running;
+use rmqd::{bench, config, remoting};
 
 const USAGE: &str = "\
 usage:
@@ -78,68 +63,10 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(parsed)
 }
 
-/// Java's listen backlog (`serverSocketBacklog`); tokio's default of 128 drops SYNs when many clients
-/// connect at once, each costing the client a 1 s retransmit.
-const LISTEN_BACKLOG: u32 = 1024;
-
-async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    let listen = || -> std::io::Result<TcpListener> {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.set_reuseaddr(true)?;
-        socket.bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))?;
-        socket.listen(LISTEN_BACKLOG)
-    };
-    listen().with_context(|| format!("cannot listen on port {port} for the {what}"))
-}
-
-async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<()> {
-    let listener = bind(config.listen_port, "name server").await?;
-    let tls = config.tls.server()?;
-    let ns = namesrv::NameServer::with_kv_config(config.kv_config_path.clone())?;
-    ns.spawn_expiry(&config);
-    let tls_mode = config.tls.effective_mode();
-    tracing::info!(
-        port = config.listen_port,
-        ?tls_mode,
-        "name server listening"
-    );
-    tokio::spawn(remoting::serve(listener, ns, tls));
-    Ok(())
-}
-
-async fn run_broker(config: config::BrokerConfig) -> anyhow::Result<Arc<broker::Broker>> {
-    let main_listener = bind(config.listen_port, "broker").await?;
-    let vip_port = config
-        .listen_port
-        .checked_sub(2)
-        .context("listenPort must be at least 2")?;
-    let vip_listener = bind(vip_port, "broker VIP channel").await?;
-    let started = std::time::Instant::now();
-    let tls = config.tls.server()?;
-    let tls_mode = config.tls.effective_mode();
-    let broker = broker::Broker::open(config)?;
-    broker.start();
-    tokio::spawn(remoting::serve(main_listener, broker.clone(), tls.clone()));
-    tokio::spawn(remoting::serve(vip_listener, broker.clone(), tls));
-    tracing::info!(
-        port = broker.config.listen_port,
-        vip_port,
-        ?tls_mode,
-        store = %broker.config.store.root_dir.display(),
-        namesrv = ?broker.config.namesrv_addr,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "broker started"
-    );
-    Ok(broker)
-}
-
 async fn run(args: Args) -> anyhow::Result<()> {
     let config_path = args.config.as_deref();
-    let broker = match args.role {
-        Role::Namesrv => {
-            run_namesrv(config::load_namesrv(config_path)?).await?;
-            None
-        }
+    let running = match args.role {
+        Role::Namesrv => Running::namesrv(config::load_namesrv(config_path)?).await?,
         Role::Broker => {
             let mut broker = config::load_broker(config_path)?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
@@ -149,27 +76,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
             if broker.namesrv_addrs().is_empty() {
                 tracing::warn!("no name server configured (namesrvAddr, -n or NAMESRV_ADDR)");
             }
-            Some(run_broker(broker).await?)
+            Running::broker(broker).await?
         }
         Role::Standalone => {
             let (mut broker, namesrv) = config::load_standalone(config_path)?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
-            let embedded = format!("127.0.0.1:{}", namesrv.listen_port);
-            broker.namesrv_addr = Some(match args.namesrv.or(broker.namesrv_addr.take()) {
-                Some(extra) if !extra.split(';').any(|a| a.trim() == embedded) => {
-                    format!("{embedded};{extra}")
-                }
-                _ => embedded,
-            });
-            run_namesrv(namesrv).await?;
-            Some(run_broker(broker).await?)
+            if let Some(extra) = args.namesrv {
+                broker.namesrv_addr = Some(extra);
+            }
+            Running::standalone(broker, namesrv).await?
         }
     };
+    let timeout = running
+        .broker
+        .as_ref()
+        .map_or(Duration::from_secs(10), |b| {
+            Duration::from_millis(b.config.shutdown_timeout_ms)
+        });
     wait_for_shutdown_signal().await;
-    tracing::info!("shutting down");
-    if let Some(broker) = broker {
-        broker.shutdown().await;
-    }
+    running.stop(timeout).await;
     Ok(())
 }
 

@@ -14,8 +14,7 @@ use rmq_codec::message::decode_offset_msg_id;
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
 use crate::remoting::connection::CallError;
-use crate::remoting::server::finish_response;
-use crate::remoting::{Connection, Outbound};
+use crate::remoting::{Answer, Connection, Outbound};
 
 /// Java's `Broker2Client.callClient` waits 10 s.
 const CALL_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,20 +24,22 @@ impl Broker {
     pub(super) fn consumer_running_info(
         &self,
         conn: &Connection,
-        req: RemotingCommand,
-    ) -> Result<Option<Outbound>, ServiceError> {
+        req: &RemotingCommand,
+    ) -> Result<Answer, ServiceError> {
         let h = GetConsumerRunningInfoRequestHeader::decode(&req.ext_fields)?;
-        self.call_consumer(conn, req, &h.consumer_group, &h.client_id)
+        self.call_consumer(conn, req, req.clone(), &h.consumer_group, &h.client_id)
     }
 
     /// CONSUME_MESSAGE_DIRECTLY (309): the broker adds its name and the record `msgId` points at.
     pub(super) fn consume_message_directly(
         &self,
         conn: &Connection,
-        mut req: RemotingCommand,
-    ) -> Result<Option<Outbound>, ServiceError> {
+        req: &RemotingCommand,
+    ) -> Result<Answer, ServiceError> {
         let h = ConsumeMessageDirectlyRequestHeader::decode(&req.ext_fields)?;
-        req.ext_fields
+        let mut forward = req.clone();
+        forward
+            .ext_fields
             .insert("brokerName".into(), self.config.broker_name.clone());
         if let Some(msg_id) = h.msg_id.as_deref() {
             let (_, offset) = decode_offset_msg_id(msg_id)?;
@@ -48,19 +49,21 @@ impl Broker {
                     format!("can not find message by the offset, {offset}"),
                 )
             })?;
-            req.body = record;
+            forward.body = record;
         }
         let client_id = h.client_id.unwrap_or_default();
-        self.call_consumer(conn, req, &h.consumer_group, &client_id)
+        self.call_consumer(conn, req, forward, &h.consumer_group, &client_id)
     }
 
+    /// Relays `forward` (a copy of `req`, amended) to the consumer and answers `req` with its response.
     fn call_consumer(
         &self,
         conn: &Connection,
-        req: RemotingCommand,
+        req: &RemotingCommand,
+        forward: RemotingCommand,
         group: &str,
         client_id: &str,
-    ) -> Result<Option<Outbound>, ServiceError> {
+    ) -> Result<Answer, ServiceError> {
         let target = self.clients.lock().consumers.get(group).and_then(|g| {
             g.channels
                 .values()
@@ -73,13 +76,19 @@ impl Broker {
                 format!("The Consumer <{group}> <{client_id}> not online"),
             ));
         };
-        let mut forward = RemotingCommand::new_request(RequestCode::from(req.code), req.ext_fields);
-        forward.body = req.body;
-        let (admin, opaque, serialize_type) = (conn.clone(), req.opaque, req.serialize_type);
-        let oneway = req.flag & rmq_codec::command::RPC_ONEWAY != 0;
+        let responder = conn.responder(req);
+        let body = forward.body;
+        let mut forward =
+            RemotingCommand::new_request(RequestCode::from(req.code), forward.ext_fields);
+        forward.body = body;
         let (group, client_id) = (group.to_string(), client_id.to_string());
         tokio::spawn(async move {
-            let mut resp = match target.call(forward, CALL_CLIENT_TIMEOUT).await {
+            // The admin gone, the consumer's answer has nowhere to go: stop waiting for it.
+            let outcome = tokio::select! {
+                outcome = target.call(forward, CALL_CLIENT_TIMEOUT) => outcome,
+                _ = responder.closed() => return,
+            };
+            let resp = match outcome {
                 Ok(resp) => resp,
                 Err(e @ CallError::Timeout(..)) => reply_error(
                     ResponseCode::ConsumeMsgTimeout,
@@ -92,11 +101,8 @@ impl Broker {
                 )
                 .into_response(),
             };
-            if !oneway {
-                finish_response(&mut resp, opaque, serialize_type);
-                admin.send(Outbound::Command(resp));
-            }
+            responder.answer(Outbound::Command(resp));
         });
-        Ok(None)
+        Ok(Answer::Later)
     }
 }

@@ -7,11 +7,11 @@ pub mod clients;
 mod filter;
 mod groups;
 mod heartbeat;
+mod long_poll;
 mod offsets;
 mod order_lock;
 mod pop;
 mod pull;
-mod pull_wait;
 pub mod register;
 mod reset_offset;
 mod retro;
@@ -40,11 +40,12 @@ use crate::error::ServiceError;
 use crate::namesrv::{not_supported, success};
 use crate::remoting::client::RemotingClient;
 use crate::remoting::connection::now_ms;
-use crate::remoting::{Connection, Outbound, RequestHandler};
+use crate::remoting::{Answer, Connection, RequestHandler};
 use clients::ClientRegistry;
 use groups::GroupTable;
+use long_poll::LongPolling;
 use offsets::OffsetTable;
-use pull_wait::PullWaiters;
+use register::Registrar;
 use topics::TopicTable;
 
 pub struct Broker {
@@ -54,7 +55,10 @@ pub struct Broker {
     offsets: OffsetTable,
     groups: GroupTable,
     clients: Mutex<ClientRegistry>,
-    pulls: PullWaiters,
+    /// Pulls and pops waiting for messages.
+    polling: LongPolling,
+    /// The registration task's inbox: answers that wait for the name servers to learn new routes.
+    registrar: Registrar,
     /// Delivery of delayed and timer messages (`SCHEDULE_TOPIC_XXXX`, `rmq_sys_wheel_timer`).
     schedule: schedule::Schedule,
     /// Per-queue locks of orderly consumer groups (LOCK_BATCH_MQ).
@@ -68,7 +72,7 @@ pub struct Broker {
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
-    /// Lets `&self` methods hand an owned broker to spawned tasks (parked pulls).
+    /// Lets `&self` methods hand an owned broker to spawned tasks (parked requests).
     me: Weak<Broker>,
     /// Plain ACL checked before every request (`aclEnable=true`); None when off.
     acl: Option<Arc<crate::acl::Acl>>,
@@ -110,7 +114,8 @@ impl Broker {
             acl,
             store: Arc::new(store),
             clients: Mutex::new(ClientRegistry::default()),
-            pulls: PullWaiters::default(),
+            polling: LongPolling::new(&config),
+            registrar: Registrar::default(),
             schedule,
             order_locks: order_lock::OrderLocks::default(),
             selectors: filter::SelectorCache::default(),
@@ -153,9 +158,25 @@ impl Broker {
         });
     }
 
+    /// The first half of a shutdown, while connections are still open: parked pulls and pops are
+    /// answered now with what they find, answers waiting for a registration are sent, and the broker
+    /// leaves the name servers so clients route elsewhere.
+    pub async fn stop_serving(&self) {
+        self.polling.drain();
+        self.registrar.stop();
+        register::unregister_all(self).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.polling.parked() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tracing::info!(
+            still_parked = self.polling.parked(),
+            "parked requests answered"
+        );
+    }
+
     /// Flushes and persists everything; the store removes its abort file.
     pub async fn shutdown(&self) {
-        register::unregister_all(self).await;
         if let Err(e) = self.offsets.persist() {
             tracing::error!(error = %e, "persisting consumer offsets failed");
         }
@@ -170,76 +191,72 @@ impl Broker {
         }
     }
 
-    /// Runs the processor; if it changed the topic table, registers with the name servers before the
-    /// response goes out, so a client that gets the answer also finds the new route (Java does the same).
-    fn dispatch(
-        &self,
-        conn: &Connection,
-        req: RemotingCommand,
-    ) -> Result<Option<Outbound>, ServiceError> {
+    /// Checks the ACL, runs the processor, and when the request changed the topic table, sends its answer
+    /// only once the name servers know the new routes (Java registers inside the request), through the
+    /// registration task.
+    fn dispatch(&self, conn: &Connection, req: &RemotingCommand) -> Answer {
         if let Some(acl) = &self.acl {
-            if let Err(denied) = acl.check(conn.peer().ip(), &req) {
+            if let Err(denied) = acl.check(conn.peer().ip(), req) {
                 acl.log_refusal(conn.peer(), req.code, &denied);
-                return Ok((!req.is_oneway()).then(|| Outbound::Command(denied.into_response())));
+                return denied.into_response().into();
             }
         }
         let changes_before = self.topics.change_count();
-        let outcome = self.process(conn, req);
-        if self.topics.change_count() != changes_before {
-            tokio::task::block_in_place(|| {
-                tokio::runtime::Handle::current().block_on(register::register_once(self))
-            });
+        let answer = self
+            .process(conn, req)
+            .unwrap_or_else(|e| e.into_response().into());
+        if self.topics.change_count() == changes_before {
+            return answer;
         }
-        outcome
+        self.registrar
+            .answer_after_registration(answer, conn.responder(req))
     }
 
-    fn process(
-        &self,
-        conn: &Connection,
-        req: RemotingCommand,
-    ) -> Result<Option<Outbound>, ServiceError> {
+    fn process(&self, conn: &Connection, req: &RemotingCommand) -> Result<Answer, ServiceError> {
         let reply = match RequestCode::from(req.code) {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
-                return Ok(self.send_message(conn, &req))
+                return Ok(self.send_message(conn, req))
             }
-            RequestCode::SendBatchMessage => return Ok(self.send_batch(conn, &req)),
+            RequestCode::SendBatchMessage => return Ok(self.send_batch(conn, req)),
             RequestCode::PullMessage | RequestCode::LitePullMessage => {
-                return Ok(self.pull(conn, req, true))
+                return Ok(self.pull(conn, req))
             }
-            RequestCode::QueryMessage => return self.query_message(&req).map(Some),
-            RequestCode::HeartBeat => self.heartbeat(conn, &req),
-            RequestCode::ConsumerSendMsgBack => self.consumer_send_msg_back(&req),
-            RequestCode::UnregisterClient => self.unregister_client(conn, &req),
-            RequestCode::GetConsumerListByGroup => self.consumer_list(&req),
-            RequestCode::QueryConsumerOffset => self.query_consumer_offset(&req),
-            RequestCode::UpdateConsumerOffset => self.update_consumer_offset(&req),
-            RequestCode::GetMaxOffset => self.max_offset(&req),
-            RequestCode::GetMinOffset => self.min_offset(&req),
-            RequestCode::GetEarliestMsgStoretime => self.earliest_store_time(&req),
-            RequestCode::UpdateAndCreateTopic => self.create_topic(&req),
-            RequestCode::DeleteTopicInBroker => self.delete_topic(&req),
+            RequestCode::QueryMessage => return self.query_message(req).map(Answer::Now),
+            RequestCode::HeartBeat => self.heartbeat(conn, req),
+            RequestCode::ConsumerSendMsgBack => self.consumer_send_msg_back(req),
+            RequestCode::UnregisterClient => self.unregister_client(conn, req),
+            RequestCode::GetConsumerListByGroup => self.consumer_list(req),
+            RequestCode::QueryConsumerOffset => self.query_consumer_offset(req),
+            RequestCode::UpdateConsumerOffset => self.update_consumer_offset(req),
+            RequestCode::GetMaxOffset => self.max_offset(req),
+            RequestCode::GetMinOffset => self.min_offset(req),
+            RequestCode::GetEarliestMsgStoretime => self.earliest_store_time(req),
+            RequestCode::UpdateAndCreateTopic => self.create_topic(req),
+            RequestCode::DeleteTopicInBroker => self.delete_topic(req),
             RequestCode::GetAllTopicConfig => self.all_topic_config(),
-            RequestCode::ViewMessageById => self.view_message(&req),
-            RequestCode::LockBatchMq => self.lock_batch_mq(&req),
-            RequestCode::UnlockBatchMq => self.unlock_batch_mq(&req),
+            RequestCode::ViewMessageById => self.view_message(req),
+            RequestCode::LockBatchMq => self.lock_batch_mq(req),
+            RequestCode::UnlockBatchMq => self.unlock_batch_mq(req),
             RequestCode::EndTransaction => {
-                return self.end_transaction(&req).map(|r| r.map(Outbound::Command))
+                return self
+                    .end_transaction(req)
+                    .map(|r| r.map_or(Answer::Nothing, Answer::from))
             }
-            RequestCode::CheckClientConfig => self.check_client_config(&req),
-            RequestCode::SearchOffsetByTimestamp => self.search_offset(&req),
-            RequestCode::InvokeBrokerToResetOffset => self.reset_offset(&req),
+            RequestCode::CheckClientConfig => self.check_client_config(req),
+            RequestCode::SearchOffsetByTimestamp => self.search_offset(req),
+            RequestCode::InvokeBrokerToResetOffset => self.reset_offset(req),
             RequestCode::GetConsumerRunningInfo => return self.consumer_running_info(conn, req),
             RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
             RequestCode::GetBrokerRuntimeInfo => self.broker_runtime_info(),
             RequestCode::PopMessage => return self.pop_message(conn, req),
-            RequestCode::AckMessage => self.ack_message(&req),
-            RequestCode::BatchAckMessage => self.batch_ack_message(&req),
-            RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(&req),
-            RequestCode::QueryAssignment => self.query_assignment(&req),
-            RequestCode::SetMessageRequestMode => self.set_message_request_mode(&req),
+            RequestCode::AckMessage => self.ack_message(req),
+            RequestCode::BatchAckMessage => self.batch_ack_message(req),
+            RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(req),
+            RequestCode::QueryAssignment => self.query_assignment(req),
+            RequestCode::SetMessageRequestMode => self.set_message_request_mode(req),
             other => Err(not_supported(req.code, other)),
         };
-        reply.map(|r| Some(Outbound::Command(r)))
+        reply.map(Answer::from)
     }
 
     /// NOTIFY_CONSUMER_IDS_CHANGED (oneway) to every member of `group`, so they rebalance now rather
@@ -265,9 +282,8 @@ impl RequestHandler for Broker {
         self.config.max_outbound_bytes_per_connection
     }
 
-    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
-        self.dispatch(conn, request)
-            .unwrap_or_else(|e| Some(Outbound::Command(e.into_response())))
+    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Answer {
+        self.dispatch(conn, &request)
     }
 
     /// Answers to broker-initiated requests (307/309 forwarded to a consumer).

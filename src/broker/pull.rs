@@ -1,7 +1,7 @@
 //! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), with long polling (compat-map §3.4).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
@@ -10,11 +10,11 @@ use rmq_store::config::{perm, SubscriptionGroupConfig, TopicConfig};
 use rmq_store::{GetResult, GetStatus};
 
 use super::clients::Subscription;
+use super::long_poll::Attempt;
 use super::sql92::Selector;
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
-use crate::remoting::server::finish_response;
-use crate::remoting::{Connection, Outbound};
+use crate::remoting::{Answer, Connection, Outbound};
 
 /// What a pull filters with: the subscription (tags) and, for SQL92, the compiled selector.
 type PullFilter = (Subscription, Option<Arc<Selector>>);
@@ -30,25 +30,55 @@ const MAX_TRANSFER_COUNT: i32 = 32;
 const MAX_TRANSFER_BYTES: usize = 256 * 1024;
 
 impl Broker {
-    /// Runs one pull. `first_execution` is false when a parked pull is re-run: it then never parks
-    /// again and never commits the offset a second time.
-    pub(super) fn pull(
-        self: &Broker,
-        conn: &Connection,
-        req: RemotingCommand,
-        first_execution: bool,
-    ) -> Option<Outbound> {
+    /// PULL_MESSAGE / LITE_PULL_MESSAGE: answered now, or — with the suspend flag and nothing to hand
+    /// out — parked until a message arrives in the queue, a reset is pending, or the suspend time
+    /// (bounded by `longPollingMaxTimeMills`; `shortPollingTimeMills` with long polling off) ends.
+    pub(super) fn pull(&self, conn: &Connection, req: &RemotingCommand) -> Answer {
         let h = match PullMessageRequestHeader::decode(&req.ext_fields) {
             Ok(h) => h,
-            Err(e) => return Some(Outbound::Command(ServiceError::from(e).into_response())),
+            Err(e) => return ServiceError::from(e).into_response().into(),
         };
-        let (subscription, selector) = match self.check_pull(&h) {
+        let (out, may_park) = self.pull_once(&h, true);
+        if !may_park {
+            return out.into();
+        }
+        let wait = if self.config.long_polling_enable {
+            self.polling.bounded_wait(h.suspend_timeout_millis)
+        } else {
+            Duration::from_millis(self.config.short_polling_time_ms)
+        };
+        let watched = vec![(h.topic.clone(), h.queue_id)];
+        let parked = self.park(
+            conn.responder(req),
+            watched,
+            wait,
+            move |broker, attempt| {
+                let arrived = broker.store.max_offset_in_queue(&h.topic, h.queue_id)
+                    > h.queue_offset
+                    || broker
+                        .offsets
+                        .has_reset(&h.topic, &h.consumer_group, h.queue_id);
+                (arrived || attempt == Attempt::Final).then(|| broker.pull_once(&h, false).0)
+            },
+        );
+        match parked {
+            Ok(()) => Answer::Later,
+            // Oneway, or no parking place left: the client pulls again.
+            Err(_) => out.into(),
+        }
+    }
+
+    /// Runs one pull: the answer, and whether it found nothing and may wait for a message. A parked pull
+    /// re-runs with `first_execution` false: it never parks again and never commits the offset twice (as
+    /// Java's `executeRequestWhenWakeup` with `brokerAllowSuspend` false).
+    fn pull_once(&self, h: &PullMessageRequestHeader, first_execution: bool) -> (Outbound, bool) {
+        let (subscription, selector) = match self.check_pull(h) {
             Ok(s) => s,
-            Err(e) => return Some(Outbound::Command(e.into_response())),
+            Err(e) => return (Outbound::Command(e.into_response()), false),
         };
         let commit = first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0;
-        if let Some(moved) = self.pull_after_reset(&h, commit) {
-            return Some(Outbound::Command(moved));
+        if let Some(moved) = self.pull_after_reset(h, commit) {
+            return (Outbound::Command(moved), false);
         }
         let max_nums = h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT);
         // A SQL92 subscription passes every consume-queue unit and is decided on the record.
@@ -71,19 +101,8 @@ impl Broker {
         let code = response_code(result.status, h.queue_offset);
         let may_park =
             first_execution && code == ResponseCode::PullNotFound && h.sys_flag & FLAG_SUSPEND != 0;
-        if may_park {
-            if let Some(me) = self.self_arc() {
-                let timeout_ms = if self.config.long_polling_enable {
-                    h.suspend_timeout_millis.max(0) as u64
-                } else {
-                    self.config.short_polling_time_ms
-                };
-                spawn_parked(me, conn.clone(), req, h, timeout_ms);
-                return None;
-            }
-        }
         self.runtime.record_get(result.messages.len());
-        Some(pull_response(code, result))
+        (pull_response(code, result), may_park)
     }
 
     /// The group's config (created on first use when auto-creation is on) when it may consume, with Java's
@@ -227,68 +246,5 @@ fn pull_response(code: ResponseCode, result: GetResult) -> Outbound {
         }
     } else {
         Outbound::Command(cmd)
-    }
-}
-
-/// Waits for a message on the pull's queue, then answers the pull on its connection.
-fn spawn_parked(
-    broker: Arc<Broker>,
-    conn: Connection,
-    req: RemotingCommand,
-    h: PullMessageRequestHeader,
-    timeout_ms: u64,
-) {
-    tokio::spawn(async move {
-        let opaque = req.opaque;
-        let serialize_type = req.serialize_type;
-        {
-            let Some(_slot) = broker.pulls.try_park() else {
-                respond_now(&broker, &conn, req, opaque, serialize_type);
-                return;
-            };
-            let signal = broker.pulls.signal(&h.topic, h.queue_id);
-            let deadline = Instant::now() + Duration::from_millis(timeout_ms);
-            loop {
-                let notified = signal.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if broker.store.max_offset_in_queue(&h.topic, h.queue_id) > h.queue_offset
-                    || broker
-                        .offsets
-                        .has_reset(&h.topic, &h.consumer_group, h.queue_id)
-                    || conn.is_closed()
-                {
-                    break;
-                }
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if remaining.is_zero() {
-                    break;
-                }
-                tokio::select! {
-                    _ = notified => {}
-                    _ = tokio::time::sleep(remaining) => break,
-                }
-            }
-        }
-        if !conn.is_closed() {
-            respond_now(&broker, &conn, req, opaque, serialize_type);
-        }
-    });
-}
-
-fn respond_now(
-    broker: &Broker,
-    conn: &Connection,
-    req: RemotingCommand,
-    opaque: i32,
-    serialize_type: rmq_codec::command::SerializeType,
-) {
-    if let Some(mut out) = broker.pull(conn, req, false) {
-        let cmd = match &mut out {
-            Outbound::Command(c) => c,
-            Outbound::Records { cmd, .. } => cmd,
-        };
-        finish_response(cmd, opaque, serialize_type);
-        conn.send(out);
     }
 }

@@ -1,8 +1,17 @@
 //! Keeps every configured name server informed: REGISTER_BROKER at start, every
 //! `registerNameServerPeriod`, and right after the topic table changes.
+//!
+//! One task registers. A request that changed the topic table hands its answer to that task
+//! ([`Registrar::answer_after_registration`]), which sends it once the name servers have the new routes,
+//! so a client that gets the answer also finds the route (Java registers inside the request), without a
+//! tokio worker blocking on the name servers meanwhile.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use bytes::Bytes;
 use rmq_codec::code::{RequestCode, ResponseCode};
@@ -14,10 +23,61 @@ use rmq_codec::header::{
 use rmq_codec::message::crc32_masked;
 
 use super::Broker;
+use crate::remoting::{Answer, Outbound, Responder};
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
 /// How soon a failed registration is tried again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
+/// Answers waiting for a registration. Past this a request is answered at once; the registration it
+/// asked for is already due.
+const MAX_WAITING_ANSWERS: usize = 4096;
+
+/// An answer to send once the name servers know the current topics (None: just register soon).
+type Waiting = Option<(Responder, Outbound)>;
+
+/// The way into the registration task.
+pub struct Registrar {
+    tx: mpsc::Sender<Waiting>,
+    rx: Mutex<Option<mpsc::Receiver<Waiting>>>,
+    stop: CancellationToken,
+}
+
+impl Default for Registrar {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel(MAX_WAITING_ANSWERS);
+        Registrar {
+            tx,
+            rx: Mutex::new(Some(rx)),
+            stop: CancellationToken::new(),
+        }
+    }
+}
+
+impl Registrar {
+    /// Sends `answer` after the next registration (a `Later` answer is left to its own path; the
+    /// registration is still asked for).
+    pub fn answer_after_registration(&self, answer: Answer, responder: Responder) -> Answer {
+        let Answer::Now(out) = answer else {
+            let _ = self.tx.try_send(None);
+            return answer;
+        };
+        if responder.is_oneway() {
+            let _ = self.tx.try_send(None);
+            return Answer::Now(out);
+        }
+        match self.tx.try_send(Some((responder, out))) {
+            Ok(()) => Answer::Later,
+            Err(mpsc::error::TrySendError::Full(Some((_, out))))
+            | Err(mpsc::error::TrySendError::Closed(Some((_, out)))) => Answer::Now(out),
+            Err(_) => Answer::Later,
+        }
+    }
+
+    /// Ends the registration task (shutdown), answering whatever still waits.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
 
 /// The uncompressed `RegisterBrokerBody` JSON.
 fn register_body(broker: &Broker) -> Bytes {
@@ -77,16 +137,24 @@ pub async fn register_once(broker: &Broker) -> bool {
     all_accepted
 }
 
-/// Registers now and then every `registerNameServerPeriod`, until the broker is dropped. Topic changes
-/// register at once from the request that made them (`Broker::dispatch`).
+/// Registers now, then every `registerNameServerPeriod` and whenever a request asks, until the broker is
+/// dropped or [`Registrar::stop`].
 pub fn spawn_registration(broker: &Arc<Broker>) {
+    let Some(mut rx) = broker.registrar.rx.lock().take() else {
+        return;
+    };
+    let stop = broker.registrar.stop.clone();
     let weak = Arc::downgrade(broker);
     let period = Duration::from_millis(broker.config.register_name_server_period_ms.max(1000));
     tokio::spawn(async move {
+        let mut waiting: Vec<(Responder, Outbound)> = Vec::new();
         loop {
             let Some(broker) = weak.upgrade() else { return };
             let accepted = register_once(&broker).await;
             drop(broker);
+            for (responder, out) in waiting.drain(..) {
+                responder.answer(out);
+            }
             // A name server that is not up yet (started after the broker) should not leave the broker
             // unroutable for a whole period.
             let wait = if accepted {
@@ -94,7 +162,27 @@ pub fn spawn_registration(broker: &Arc<Broker>) {
             } else {
                 RETRY_AFTER_FAILURE.min(period)
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                asked = rx.recv() => {
+                    let Some(first) = asked else { return };
+                    waiting.extend(first);
+                    // Every request that changed topics meanwhile rides on the same registration.
+                    while let Ok(more) = rx.try_recv() {
+                        waiting.extend(more);
+                    }
+                }
+                _ = stop.cancelled() => {
+                    rx.close();
+                    while let Ok(more) = rx.try_recv() {
+                        waiting.extend(more);
+                    }
+                    for (responder, out) in waiting.drain(..) {
+                        responder.answer(out);
+                    }
+                    return;
+                }
+            }
         }
     });
 }

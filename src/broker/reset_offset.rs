@@ -105,7 +105,7 @@ impl Broker {
                 tracing::warn!(topic = %h.topic, group = %h.group, queue_id, offset, "illegal reset offset ignored");
             }
             // A pull parked on this queue answers now instead of at its timeout.
-            self.pulls.message_arrived(&h.topic, queue_id);
+            self.polling.message_arrived(&h.topic, queue_id);
         }
         tracing::info!(topic = %h.topic, group = %h.group, timestamp = h.timestamp, ?targets, "consumer offsets reset on the broker");
         let mut resp = ok();
@@ -185,7 +185,7 @@ mod tests {
 
     use super::*;
     use crate::config::BrokerConfig;
-    use crate::remoting::{Connection, Outbound};
+    use crate::remoting::{Answer, Connection, Outbound};
 
     struct Fixture {
         broker: Arc<Broker>,
@@ -293,9 +293,10 @@ mod tests {
             max_msg_bytes: None,
         };
         let req = RemotingCommand::new_request(RequestCode::PullMessage, h.to_ext_fields());
-        let (cmd, n) = match b.pull(&conn, req, true).expect("answered at once") {
-            Outbound::Command(cmd) => (cmd, 0),
-            Outbound::Records { cmd, records } => (cmd, records.len()),
+        let (cmd, n) = match b.pull(&conn, &req) {
+            Answer::Now(Outbound::Command(cmd)) => (cmd, 0),
+            Answer::Now(Outbound::Records { cmd, records }) => (cmd, records.len()),
+            _ => panic!("a pull without the suspend flag is answered at once"),
         };
         let header = PullMessageResponseHeader::decode(&cmd.ext_fields).expect("pull header");
         (ResponseCode::from(cmd.code), header, cmd.remark, n)

@@ -138,7 +138,7 @@ impl Broker {
         self.store
             .put_deferred(&mut msg, tags_code, false)
             .map_err(|e| reply_error(ResponseCode::SystemError, e.to_string()))?;
-        self.pulls.message_arrived(&msg.topic, msg.queue_id);
+        self.polling.message_arrived(&msg.topic, msg.queue_id);
         Ok(ok())
     }
 

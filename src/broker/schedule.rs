@@ -383,7 +383,7 @@ impl Schedule {
 fn redeliver(broker: &Broker, msg: &mut StoredMessage) -> Result<(), StoreError> {
     let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
     broker.store.put_deferred(msg, tags_code, false)?;
-    broker.pulls.message_arrived(&msg.topic, msg.queue_id);
+    broker.polling.message_arrived(&msg.topic, msg.queue_id);
     Ok(())
 }
 

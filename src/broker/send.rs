@@ -11,8 +11,7 @@ use rmq_store::{FlushOutcome, FlushWaiter, StoreError};
 use super::topics::{is_send_forbidden, validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
-use crate::remoting::server::finish_response;
-use crate::remoting::{Connection, Outbound};
+use crate::remoting::{Answer, Connection, Outbound};
 
 /// Java's limit on the property string (it is stored with an int16 length).
 const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
@@ -34,16 +33,12 @@ struct Stored {
 }
 
 impl Broker {
-    pub(super) fn send_message(
-        &self,
-        conn: &Connection,
-        req: &RemotingCommand,
-    ) -> Option<Outbound> {
+    pub(super) fn send_message(&self, conn: &Connection, req: &RemotingCommand) -> Answer {
         let result = self.store_single(conn, req);
         self.answer_send(conn, req, result)
     }
 
-    pub(super) fn send_batch(&self, conn: &Connection, req: &RemotingCommand) -> Option<Outbound> {
+    pub(super) fn send_batch(&self, conn: &Connection, req: &RemotingCommand) -> Answer {
         let result = self.store_batch(conn, req);
         self.answer_send(conn, req, result)
     }
@@ -55,34 +50,29 @@ impl Broker {
         conn: &Connection,
         req: &RemotingCommand,
         result: Result<Stored, ServiceError>,
-    ) -> Option<Outbound> {
+    ) -> Answer {
         let trace_on = self.config.trace_on;
         let stored = match result {
             Ok(stored) => stored,
             Err(e) => {
                 let mut resp = e.into_response();
                 add_send_ext_fields(&mut resp, &self.config.region_id, trace_on);
-                return Some(Outbound::Command(resp));
+                return resp.into();
             }
         };
-        let Some(flush) = stored.flush else {
-            let resp = send_response(
-                ResponseCode::Success,
-                &stored.header,
-                &self.config.region_id,
-                trace_on,
-            );
-            return Some(Outbound::Command(resp));
+        let Stored { header, flush } = stored;
+        let flush = match flush {
+            // A oneway send waits for nobody; the flusher makes the record durable all the same.
+            Some(flush) if !req.is_oneway() => flush,
+            _ => {
+                let region = &self.config.region_id;
+                return send_response(ResponseCode::Success, &header, region, trace_on).into();
+            }
         };
         let region = self.config.region_id.clone();
-        let (conn, opaque, serialize_type) = (conn.clone(), req.opaque, req.serialize_type);
-        let oneway = req.is_oneway();
-        let header = stored.header;
+        let responder = conn.responder(req);
         flush.on_complete(move |outcome| {
-            if oneway {
-                return;
-            }
-            let mut resp = match outcome {
+            let resp = match outcome {
                 FlushOutcome::Flushed => {
                     send_response(ResponseCode::Success, &header, &region, trace_on)
                 }
@@ -95,10 +85,9 @@ impl Broker {
                     resp
                 }
             };
-            finish_response(&mut resp, opaque, serialize_type);
-            conn.send(Outbound::Command(resp));
+            responder.answer(Outbound::Command(resp));
         });
-        None
+        Answer::Later
     }
 
     fn store_single(
@@ -195,7 +184,7 @@ impl Broker {
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;
-        self.pulls.message_arrived(&msg.topic, msg.queue_id);
+        self.polling.message_arrived(&msg.topic, msg.queue_id);
         let header = SendMessageResponseHeader {
             msg_id: put.msg_id,
             queue_id,
@@ -285,7 +274,7 @@ impl Broker {
         let (puts, flush) =
             self.store
                 .put_batch_deferred(&mut records, &tags_codes, wait_store_ok)?;
-        self.pulls.message_arrived(&h.topic, queue_id);
+        self.polling.message_arrived(&h.topic, queue_id);
         let msg_ids: Vec<String> = puts.iter().map(|p| p.msg_id.clone()).collect();
         let header = SendMessageResponseHeader {
             msg_id: msg_ids.join(","),

@@ -23,7 +23,7 @@ use rmq_codec::message::crc32_masked;
 use crate::config::NamesrvConfig;
 use crate::error::ServiceError;
 use crate::remoting::connection::now_ms;
-use crate::remoting::{Connection, Outbound, RequestHandler};
+use crate::remoting::{Answer, Connection, RequestHandler};
 use routes::RouteTable;
 
 /// Clients at or above this version (V4_9_4) get standard JSON routes; older ones, including the Go
@@ -212,11 +212,10 @@ impl NameServer {
 }
 
 impl RequestHandler for NameServer {
-    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
-        let response = self
-            .dispatch(conn, &request)
-            .unwrap_or_else(ServiceError::into_response);
-        Some(Outbound::Command(response))
+    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Answer {
+        self.dispatch(conn, &request)
+            .unwrap_or_else(ServiceError::into_response)
+            .into()
     }
 
     fn on_disconnect(&self, conn: &Connection) {

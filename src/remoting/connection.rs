@@ -13,6 +13,8 @@ use rmq_codec::command::{ExtFields, RemotingCommand, RPC_ONEWAY, RPC_TYPE_RESPON
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::responder::Responder;
+
 /// Frames waiting for the writer task, per connection. A peer that stops reading fills this queue and is
 /// disconnected instead of growing the broker's memory.
 pub const OUTBOUND_QUEUE_LEN: usize = 4096;
@@ -55,6 +57,13 @@ pub enum Outbound {
 }
 
 impl Outbound {
+    /// The command of the frame (the header and, for `Command`, the body).
+    pub fn command_mut(&mut self) -> &mut RemotingCommand {
+        match self {
+            Outbound::Command(cmd) | Outbound::Records { cmd, .. } => cmd,
+        }
+    }
+
     /// The bytes this frame is counted as while it waits for the writer.
     pub fn accounted_bytes(&self) -> usize {
         FRAME_OVERHEAD_BYTES
@@ -71,16 +80,22 @@ pub struct Connection {
     inner: Arc<ConnectionInner>,
 }
 
-struct ConnectionInner {
+pub(super) struct ConnectionInner {
     id: u64,
     peer: SocketAddr,
     tx: mpsc::Sender<Outbound>,
     /// Bytes in frames queued for the writer and not yet taken by it ([`Outbound::accounted_bytes`]).
     queued_bytes: Arc<AtomicUsize>,
     max_queued_bytes: usize,
-    /// Cancelled when the peer stopped reading (queue or byte bound hit): the reader and writer tasks
-    /// both stop, even a writer stuck in a write the peer never drains.
+    /// Cancelled once the connection is done: its reader ended (EOF, error, idle timeout, shutdown) or its
+    /// peer stopped reading. Everything parked on the connection ([`Responder::closed`]) ends with it, and
+    /// the writer sends what is already queued (for a bounded time) and closes the socket.
+    closed: CancellationToken,
+    /// Cancelled (with `closed`) when the peer stopped reading (queue or byte bound hit): the writer stops
+    /// at once, even stuck in a write the peer never drains.
     overflow: CancellationToken,
+    /// Requests parked on this connection (long polling), bounded per connection.
+    pub(super) parked: Arc<AtomicUsize>,
     next_opaque: AtomicI32,
     last_read_ms: AtomicU64,
     /// Opaque of each outstanding broker-initiated request -> where its response goes. Entries leave
@@ -122,12 +137,33 @@ impl Connection {
                 tx,
                 queued_bytes: Arc::new(AtomicUsize::new(0)),
                 max_queued_bytes,
+                closed: CancellationToken::new(),
                 overflow: CancellationToken::new(),
+                parked: Arc::new(AtomicUsize::new(0)),
                 next_opaque: AtomicI32::new(1),
                 last_read_ms: AtomicU64::new(now_ms()),
                 pending: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    pub(super) fn from_inner(inner: Arc<ConnectionInner>) -> Self {
+        Connection { inner }
+    }
+
+    /// The way to answer `request` after the handler returned ([`super::Answer::Later`]).
+    pub fn responder(&self, request: &RemotingCommand) -> Responder {
+        Responder::new(&self.inner, self.inner.closed.clone(), self.peer(), request)
+    }
+
+    /// Marks the connection done: parked requests end, the writer drains and closes the socket.
+    pub fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// A token cancelled when the connection is done (for the writer task, which must not hold it).
+    pub fn closed_token(&self) -> CancellationToken {
+        self.inner.closed.clone()
     }
 
     pub fn id(&self) -> u64 {
@@ -139,7 +175,13 @@ impl Connection {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.inner.tx.is_closed()
+        self.inner.closed.is_cancelled() || self.inner.tx.is_closed()
+    }
+
+    /// Requests parked on this connection right now.
+    #[cfg(test)]
+    pub fn parked(&self) -> usize {
+        self.inner.parked.load(Ordering::Acquire)
     }
 
     pub fn touch(&self) {
@@ -151,6 +193,9 @@ impl Connection {
     /// connection is closed ([`Connection::overflowed`]).
     pub fn send(&self, frame: Outbound) -> bool {
         let inner = &*self.inner;
+        if inner.closed.is_cancelled() {
+            return false;
+        }
         let size = frame.accounted_bytes();
         let before = inner.queued_bytes.fetch_add(size, Ordering::AcqRel);
         if before > 0 && before + size > inner.max_queued_bytes {
@@ -161,6 +206,7 @@ impl Connection {
                 "outbound bytes over the limit, closing connection"
             );
             inner.overflow.cancel();
+            inner.closed.cancel();
             return false;
         }
         match inner.tx.try_send(frame) {
@@ -170,6 +216,7 @@ impl Connection {
                 if matches!(e, mpsc::error::TrySendError::Full(_)) {
                     tracing::warn!(peer = %self.peer(), "outbound queue full, closing connection");
                     inner.overflow.cancel();
+                    inner.closed.cancel();
                 }
                 false
             }
@@ -237,7 +284,7 @@ impl Connection {
         }
         tokio::select! {
             answer = rx => answer.map_err(|_| CallError::Closed(peer)),
-            _ = self.inner.tx.closed() => Err(CallError::Closed(peer)),
+            _ = self.inner.closed.cancelled() => Err(CallError::Closed(peer)),
             _ = tokio::time::sleep(timeout) => {
                 Err(CallError::Timeout(peer, timeout.as_millis() as u64))
             }

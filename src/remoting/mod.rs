@@ -1,14 +1,16 @@
 //! Remoting transport: TCP listeners, per-connection reader/writer tasks, and an outbound client.
 //!
 //! The codec crate turns bytes into `RemotingCommand`s; this module moves frames between sockets and the
-//! role-specific request handlers (broker, name server). Handlers *return* responses; only the
-//! per-connection writer task touches the socket's write half.
+//! role-specific request handlers (broker, name server). Handlers *return* an [`Answer`]: the response
+//! now, or later through a [`Responder`]. Only this module stamps response frames and writes to sockets.
 
 pub mod client;
 pub mod connection;
 pub mod frame;
+pub mod responder;
 pub mod server;
 pub mod tls;
 
 pub use connection::{Connection, Outbound};
-pub use server::{serve, RequestHandler};
+pub use responder::{Answer, ParkingPlace, Responder};
+pub use server::{serve, RequestHandler, Shutdown};

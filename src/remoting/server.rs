@@ -5,14 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rmq_codec::code::{LanguageCode, RMQD_VERSION};
-use rmq_codec::command::{RemotingCommand, RPC_TYPE_RESPONSE};
+use rmq_codec::command::RemotingCommand;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::connection::{Connection, Outbound, MAX_OUTBOUND_BYTES, OUTBOUND_QUEUE_LEN};
 use super::frame::{self, FrameError, FrameReader};
+use super::responder::{finish_response, Answer};
 use super::tls::{Accepted, TlsServer};
 
 /// Java closes a channel after 120 s without traffic (`serverChannelMaxIdleTimeSeconds`); clients
@@ -22,14 +24,17 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_CONNECTIONS: usize = 10_000;
 /// Bytes the writer gathers before issuing one write, so bursts of small responses share a syscall.
 const WRITE_COALESCE_BYTES: usize = 64 * 1024;
+/// How long a closing connection's writer may spend sending what was queued before the close (the
+/// answers to a client's last requests before its EOF, or a shutdown's final answers).
+const CLOSING_DRAIN: Duration = Duration::from_secs(1);
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A role (broker or name server) that answers requests. `handle` runs on the connection's reader task
-/// and must not block for long; work that waits (long polling) is spawned and answered later through
-/// `Connection::send`, in which case `handle` returns `None`.
+/// and must not block for long: work that waits takes a [`super::Responder`] and returns
+/// [`Answer::Later`].
 pub trait RequestHandler: Send + Sync + 'static {
-    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Option<Outbound>;
+    fn handle(&self, conn: &Connection, request: RemotingCommand) -> Answer;
 
     /// Called once when the connection is gone, so per-connection registrations can be dropped.
     fn on_disconnect(&self, _conn: &Connection) {}
@@ -43,17 +48,54 @@ pub trait RequestHandler: Send + Sync + 'static {
     }
 }
 
-/// Serves `listener` until the process exits; `tls` is `None` when `tls.server.mode` is disabled.
+/// How listeners are stopped: first they stop accepting, then their connections are closed (each
+/// writer still sends what was queued, for at most [`CLOSING_DRAIN`]); `closed` tells when every
+/// connection task has ended.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    accepting: CancellationToken,
+    connections: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Shutdown {
+    pub fn stop_accepting(&self) {
+        self.accepting.cancel();
+    }
+
+    pub fn close_connections(&self) {
+        self.accepting.cancel();
+        self.connections.cancel();
+    }
+
+    /// Waits until every connection task of the listeners served with this handle has ended.
+    pub async fn closed(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    /// Connection tasks still running.
+    pub fn open_connections(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+/// Serves `listener` until `shutdown` stops it; `tls` is `None` when `tls.server.mode` is disabled.
 pub async fn serve<H: RequestHandler>(
     listener: TcpListener,
     handler: Arc<H>,
     tls: Option<Arc<TlsServer>>,
+    shutdown: Shutdown,
 ) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut refused_since_log = 0u64;
     let mut last_refusal_log = std::time::Instant::now() - Duration::from_secs(60);
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.accepting.cancelled() => return,
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -75,8 +117,9 @@ pub async fn serve<H: RequestHandler>(
         };
         let handler = handler.clone();
         let tls = tls.clone();
-        tokio::spawn(async move {
-            open_connection(stream, peer, handler, tls).await;
+        let stop = shutdown.connections.clone();
+        shutdown.tasks.spawn(async move {
+            open_connection(stream, peer, handler, tls, stop).await;
             drop(permit);
         });
     }
@@ -88,6 +131,7 @@ async fn open_connection<H: RequestHandler>(
     peer: std::net::SocketAddr,
     handler: Arc<H>,
     tls: Option<Arc<TlsServer>>,
+    stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
     let stream = match tls {
@@ -100,11 +144,11 @@ async fn open_connection<H: RequestHandler>(
     match stream {
         Accepted::Plain(stream) => {
             let (read_half, write_half) = stream.into_split();
-            run_connection(read_half, write_half, peer, handler).await
+            run_connection(read_half, write_half, peer, handler, stop).await
         }
         Accepted::Tls(stream) => {
             let (read_half, write_half) = tokio::io::split(*stream);
-            run_connection(read_half, write_half, peer, handler).await
+            run_connection(read_half, write_half, peer, handler, stop).await
         }
     }
 }
@@ -114,6 +158,7 @@ async fn run_connection<H, R, W>(
     write_half: W,
     peer: std::net::SocketAddr,
     handler: Arc<H>,
+    stop: CancellationToken,
 ) where
     H: RequestHandler,
     R: AsyncRead + Unpin + Send + 'static,
@@ -123,39 +168,58 @@ async fn run_connection<H, R, W>(
     let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
     let conn = Connection::with_outbound_limit(id, peer, tx, handler.max_outbound_bytes());
     tracing::debug!(%peer, id, "connection opened");
-    let (queued_bytes, overflow) = (conn.queued_bytes_counter(), conn.overflow_token());
-    // On overflow the writer is dropped mid-write: a peer that never reads would otherwise keep it (and
-    // every queued frame) alive forever.
+    let queued_bytes = conn.queued_bytes_counter();
+    let (closed, overflow) = (conn.closed_token(), conn.overflow_token());
+    // The writer ends when the connection is closed, whoever still holds a `Connection` handle (client
+    // tables, broker-initiated calls); on overflow it is dropped mid-write, since a peer that never reads
+    // would otherwise keep it (and every queued frame) alive forever.
     let writer = tokio::spawn(async move {
         tokio::select! {
-            _ = write_loop(write_half, rx, queued_bytes) => {}
+            _ = write_loop(write_half, rx, queued_bytes, closed) => {}
             _ = overflow.cancelled() => {}
         }
     });
+    read_loop(read_half, &conn, &*handler, stop).await;
+    conn.close();
+    handler.on_disconnect(&conn);
+    drop(conn);
+    let _ = writer.await;
+    tracing::debug!(%peer, id, "connection closed");
+}
 
+/// Reads and handles requests until EOF, a bad frame, the idle timeout, the connection's close
+/// (overflow) or the listeners' shutdown.
+async fn read_loop<H, R>(read_half: R, conn: &Connection, handler: &H, stop: CancellationToken)
+where
+    H: RequestHandler,
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let peer = conn.peer();
     let mut frames = FrameReader::new(read_half, frame::process_budget());
     // Created once: a fresh waiter per frame would lock the token's waiter list on every request.
-    let overflow_token = conn.overflow_token();
-    let overflowed = overflow_token.cancelled();
-    tokio::pin!(overflowed);
+    let closed_token = conn.closed_token();
+    let closed = closed_token.cancelled();
+    let stopped = stop.cancelled();
+    tokio::pin!(closed, stopped);
     loop {
-        // Cancelling `next_frame` (idle timeout, overflow) loses the stream position: both close.
+        // Cancelling `next_frame` (idle timeout, close) loses the stream position: all of them close.
         let next = tokio::select! {
             next = tokio::time::timeout(IDLE_TIMEOUT, frames.next_frame()) => next,
-            _ = &mut overflowed => break,
+            _ = &mut closed => return,
+            _ = &mut stopped => return,
         };
         let frame = match next {
             Ok(Ok(Some(frame))) => frame,
             // TLS peers (Java's Netty among them) often close without close_notify: a plain close.
-            Ok(Err(FrameError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Ok(Err(FrameError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
             Ok(Err(e)) => {
                 tracing::info!(%peer, error = %e, "bad frame, closing connection");
-                break;
+                return;
             }
-            Ok(Ok(None)) => break,
+            Ok(Ok(None)) => return,
             Err(_) => {
                 tracing::info!(%peer, "idle for 120 s, closing connection");
-                break;
+                return;
             }
         };
         conn.touch();
@@ -163,79 +227,92 @@ async fn run_connection<H, R, W>(
             Ok(c) => c,
             Err(e) => {
                 tracing::info!(%peer, error = %e, "undecodable frame, closing connection");
-                break;
+                return;
             }
         };
         if command.is_response() {
-            handler.on_response(&conn, command);
+            handler.on_response(conn, command);
             continue;
         }
-        let oneway = command.is_oneway();
-        let opaque = command.opaque;
-        let serialize_type = command.serialize_type;
-        if let Some(mut out) = handler.handle(&conn, command) {
+        let (oneway, opaque, serialize_type) =
+            (command.is_oneway(), command.opaque, command.serialize_type);
+        if let Answer::Now(mut out) = handler.handle(conn, command) {
             if oneway {
                 continue;
             }
-            let cmd = match &mut out {
-                Outbound::Command(c) => c,
-                Outbound::Records { cmd, .. } => cmd,
-            };
-            finish_response(cmd, opaque, serialize_type);
+            finish_response(out.command_mut(), opaque, serialize_type);
             if !conn.send(out) {
-                break;
+                return;
             }
         }
     }
-    drop(frames);
-    handler.on_disconnect(&conn);
-    drop(conn);
-    let _ = writer.await;
-    tracing::debug!(%peer, id, "connection closed");
-}
-
-/// Stamps what every response carries: the request's opaque, the response flag, our version.
-pub fn finish_response(
-    cmd: &mut RemotingCommand,
-    opaque: i32,
-    serialize_type: rmq_codec::command::SerializeType,
-) {
-    cmd.opaque = opaque;
-    cmd.flag |= RPC_TYPE_RESPONSE;
-    cmd.version = RMQD_VERSION;
-    cmd.language = LanguageCode::Java;
-    cmd.serialize_type = serialize_type;
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut socket: W,
     mut rx: mpsc::Receiver<Outbound>,
     queued_bytes: Arc<AtomicUsize>,
+    closed: CancellationToken,
 ) {
     let mut buf = BytesMut::with_capacity(WRITE_COALESCE_BYTES);
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        while let Some(frame) = next.take() {
-            // Off the queue: what it still holds is this one frame and the coalescing buffer.
-            queued_bytes.fetch_sub(frame.accounted_bytes(), Ordering::AcqRel);
-            if let Err(e) = write_frame(&mut socket, &mut buf, frame).await {
-                tracing::debug!(error = %e, "write failed");
+    {
+        let closing = closed.cancelled();
+        tokio::pin!(closing);
+        loop {
+            let first = tokio::select! {
+                biased;
+                frame = rx.recv() => match frame {
+                    Some(frame) => frame,
+                    None => break,
+                },
+                _ = &mut closing => break,
+            };
+            if write_batch(&mut socket, &mut buf, &mut rx, &queued_bytes, first)
+                .await
+                .is_err()
+            {
                 return;
             }
-            if buf.len() < WRITE_COALESCE_BYTES {
-                next = rx.try_recv().ok();
-            }
-        }
-        if !buf.is_empty() && socket.write_all(&buf).await.is_err() {
-            return;
-        }
-        buf.clear();
-        // A no-op on TCP; TLS may still hold encrypted bytes the socket did not take yet.
-        if socket.flush().await.is_err() {
-            return;
         }
     }
-    let _ = socket.shutdown().await;
+    // Closed: what was queued before the close still goes out (a client's last answers before its EOF,
+    // a shutdown's final answers), but a peer that does not take it cannot hold the connection open.
+    rx.close();
+    let drain = async {
+        while let Some(first) = rx.recv().await {
+            write_batch(&mut socket, &mut buf, &mut rx, &queued_bytes, first).await?;
+        }
+        socket.shutdown().await
+    };
+    let _ = tokio::time::timeout(CLOSING_DRAIN, drain).await;
+}
+
+/// Writes `first` and whatever else is queued, gathered into writes of up to [`WRITE_COALESCE_BYTES`].
+async fn write_batch<W: AsyncWrite + Unpin>(
+    socket: &mut W,
+    buf: &mut BytesMut,
+    rx: &mut mpsc::Receiver<Outbound>,
+    queued_bytes: &AtomicUsize,
+    first: Outbound,
+) -> std::io::Result<()> {
+    let mut next = Some(first);
+    while let Some(frame) = next.take() {
+        // Off the queue: what it still holds is this one frame and the coalescing buffer.
+        queued_bytes.fetch_sub(frame.accounted_bytes(), Ordering::AcqRel);
+        if let Err(e) = write_frame(socket, buf, frame).await {
+            tracing::debug!(error = %e, "write failed");
+            return Err(e);
+        }
+        if buf.len() < WRITE_COALESCE_BYTES {
+            next = rx.try_recv().ok();
+        }
+    }
+    if !buf.is_empty() {
+        socket.write_all(buf).await?;
+    }
+    buf.clear();
+    // A no-op on TCP; TLS may still hold encrypted bytes the socket did not take yet.
+    socket.flush().await
 }
 
 async fn write_frame<W: AsyncWrite + Unpin>(
@@ -289,10 +366,10 @@ mod tests {
     }
 
     impl RequestHandler for BigAnswers {
-        fn handle(&self, conn: &Connection, _request: RemotingCommand) -> Option<Outbound> {
+        fn handle(&self, conn: &Connection, _request: RemotingCommand) -> Answer {
             self.peak_queued
                 .fetch_max(conn.queued_bytes(), Ordering::Relaxed);
-            Some(Outbound::Records {
+            Answer::Now(Outbound::Records {
                 cmd: RemotingCommand::new_response(ResponseCode::Success, None),
                 records: vec![self.body.clone()],
             })
@@ -316,7 +393,7 @@ mod tests {
             peak_queued: AtomicUsize::new(0),
             disconnected: AtomicBool::new(false),
         });
-        tokio::spawn(serve(listener, handler.clone(), None));
+        tokio::spawn(serve(listener, handler.clone(), None, Shutdown::default()));
         let mut client = TcpStream::connect(addr).await.unwrap();
         let mut frame = BytesMut::new();
         RemotingCommand::new_request(RequestCode::PullMessage, ExtFields::new()).encode(&mut frame);

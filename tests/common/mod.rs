@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Rmqd {
@@ -12,6 +13,42 @@ pub struct Rmqd {
     /// `127.0.0.1:<name server port>`.
     pub namesrv: String,
     _dir: tempfile::TempDir,
+}
+
+impl Rmqd {
+    /// What rmqd logged so far (its stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self._dir.path().join("rmqd.log")
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self._dir.path().join("store")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits up to `wait` for the exit; None if rmqd is still running then.
+    pub fn terminate(&mut self, wait: Duration) -> Option<ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
 }
 
 impl Drop for Rmqd {
@@ -53,11 +90,13 @@ pub fn start_rmqd(extra_conf: &str) -> Rmqd {
         ),
     )
     .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_rmqd"))
+    // RMQD_TEST_BIN runs the suites against another build (a release binary, an older commit).
+    let bin = std::env::var("RMQD_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rmqd").into());
+    let child = Command::new(bin)
         .args(["standalone", "-c"])
         .arg(&conf)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("rmqd.log")).unwrap())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -95,3 +95,13 @@ pub fn raise_fd_limit() -> u64 {
     }
     fd_limits().0
 }
+
+/// The broker's sockets on `port` whose peer has closed but which the broker has not (TCP CLOSE_WAIT).
+pub fn close_wait_count(port: u16) -> usize {
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port_hex = format!(":{port:04X}");
+    tcp.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 3 && f[1].ends_with(&port_hex) && f[3] == "08")
+        .count()
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rmq_codec::code::RequestCode;
 use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::pop::PopMessageRequestHeader;
 use rmq_codec::header::{CommandHeader, PullMessageRequestHeader, SendMessageRequestHeader};
 use rmq_codec::message::{peek_record, RecordPeek};
 
@@ -104,6 +105,35 @@ pub fn pull_header(topic: &str, queue_id: i32, offset: i64) -> PullMessageReques
 
 pub fn pull_request(header: &PullMessageRequestHeader) -> RemotingCommand {
     RemotingCommand::new_request(RequestCode::PullMessage, header.to_ext_fields())
+}
+
+/// An hour: longer than any wait rmqd grants.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// A pull of an empty queue (queue 1 of `topic`, from offset 0) that may wait an hour.
+pub fn parking_pull(topic: &str) -> RemotingCommand {
+    let mut header = pull_header(topic, 1, 0);
+    header.sys_flag |= 0x2;
+    header.suspend_timeout_millis = HOUR_MS;
+    pull_request(&header)
+}
+
+/// A pop of every queue of `topic` that may wait an hour.
+pub fn parking_pop(topic: &str) -> RemotingCommand {
+    let header = PopMessageRequestHeader {
+        consumer_group: "HostilePopCG".into(),
+        topic: topic.into(),
+        queue_id: -1,
+        max_msg_nums: 32,
+        invisible_time: 60_000,
+        poll_time: HOUR_MS,
+        born_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+        ..PopMessageRequestHeader::default()
+    };
+    RemotingCommand::new_request(RequestCode::PopMessage, header.to_ext_fields())
 }
 
 /// A well-behaved client on a fresh connection: send one message and pull it back.

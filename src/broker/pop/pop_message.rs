@@ -4,7 +4,6 @@
 //! for a put on one of those queues (Java's `PopLongPollingService`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
@@ -18,23 +17,22 @@ use rmq_store::GetStatus;
 use super::checkpoint::Checkpoint;
 use super::extra_info::{pop_retry_topic, push_msg_offsets, push_start_offset};
 use crate::broker::clients::Subscription;
+use crate::broker::long_poll::Attempt;
 use crate::broker::sql92::Selector;
 use crate::broker::topics::RETRY_GROUP_TOPIC_PREFIX;
 use crate::broker::{reply_error, Broker};
 use crate::error::ServiceError;
 use crate::remoting::connection::now_ms;
-use crate::remoting::server::finish_response;
-use crate::remoting::{Connection, Outbound};
+use crate::remoting::{Answer, Connection, Outbound};
 
 /// Java refuses pops of more than 32 messages.
 const MAX_POP_NUMS: i32 = 32;
 const MAX_TRANSFER_BYTES: usize = 1024 * 1024;
 /// `popFromRetryProbability`: the share of pops that serve the retry topic first.
 const RETRY_FIRST_PERCENT: u32 = 20;
-/// A parked pop re-checks this often even without a wake-up (e.g. a retry topic created meanwhile).
-const POLL_RECHECK: Duration = Duration::from_millis(500);
-/// Upper bound on the long-polling wait a client may ask for.
-const MAX_POLL_MS: i64 = 120_000;
+/// `PopMessageRequestHeader.isTimeoutTooMuch`: a pop whose bornTime + pollTime passed more than this long
+/// ago is answered POLLING_TIMEOUT at once.
+const TIMEOUT_TOO_MUCH_MS: i64 = 500;
 /// `ConsumeInitMode.MIN`.
 const INIT_MODE_MIN: i32 = 0;
 
@@ -54,21 +52,44 @@ impl Broker {
     pub(in crate::broker) fn pop_message(
         &self,
         conn: &Connection,
-        req: RemotingCommand,
-    ) -> Result<Option<Outbound>, ServiceError> {
+        req: &RemotingCommand,
+    ) -> Result<Answer, ServiceError> {
         let h = PopMessageRequestHeader::decode(&req.ext_fields)?;
+        let now = now_ms() as i64;
+        // PopMessageRequestHeader.isTimeoutTooMuch: the client has given up on this request already.
+        if now - h.born_time - h.poll_time > TIMEOUT_TOO_MUCH_MS {
+            return Err(reply_error(
+                ResponseCode::PollingTimeout,
+                format!(
+                    "the broker[{}] pop message is timeout too much",
+                    self.config.broker_ip1
+                ),
+            ));
+        }
         let filter = self.check_pop(&h)?;
         let popped = self.pop_once(&h, &filter);
         if !popped.records.is_empty() || h.poll_time <= 0 {
-            return Ok(Some(pop_response(&h, popped, ResponseCode::PullNotFound)));
+            return Ok(pop_response(&h, popped, ResponseCode::PullNotFound).into());
         }
-        match self.self_arc() {
-            Some(me) => {
-                spawn_polling(me, conn.clone(), req, h, filter);
-                Ok(None)
+        // Java waits until bornTime + pollTime; never longer than pollTime from now (clock skew), nor
+        // than longPollingMaxTimeMills.
+        let wait = self
+            .polling
+            .bounded_wait((h.born_time + h.poll_time - now).min(h.poll_time));
+        let watched = self.pop_watched_queues(&h);
+        let parked = self.park(conn.responder(req), watched, wait, {
+            let h = h.clone();
+            move |broker, attempt| {
+                let p = broker.pop_once(&h, &filter);
+                (!p.records.is_empty() || attempt == Attempt::Final)
+                    .then(|| pop_response(&h, p, ResponseCode::PollingTimeout))
             }
-            None => Ok(Some(pop_response(&h, popped, ResponseCode::PullNotFound))),
-        }
+        });
+        Ok(match parked {
+            Ok(()) => Answer::Later,
+            // PopLongPollingService.polling: POLLING_FULL when no parking place is left.
+            Err(_) => pop_response(&h, popped, ResponseCode::PollingFull).into(),
+        })
     }
 
     /// Java's checks, in its order and with its remarks.
@@ -263,21 +284,17 @@ impl Broker {
         offset
     }
 
-    /// Wake-ups for a parked pop: every queue it pops from, the retry topic's included.
-    fn pop_signals(&self, h: &PopMessageRequestHeader) -> Vec<Arc<tokio::sync::Notify>> {
+    /// The queues a parked pop waits on: every queue it pops from, the retry topic's included.
+    fn pop_watched_queues(&self, h: &PopMessageRequestHeader) -> Vec<(String, i32)> {
         let queues: Vec<i32> = if h.queue_id >= 0 {
             vec![h.queue_id]
         } else {
             let n = self.topics.get(&h.topic).map_or(0, |t| t.read_queue_nums);
             (0..n).collect()
         };
-        let retry = pop_retry_topic(&h.topic, &h.consumer_group);
-        let mut signals: Vec<_> = queues
-            .into_iter()
-            .map(|q| self.pulls.signal(&h.topic, q))
-            .collect();
-        signals.push(self.pulls.signal(&retry, 0));
-        signals
+        let mut watched: Vec<_> = queues.into_iter().map(|q| (h.topic.clone(), q)).collect();
+        watched.push((pop_retry_topic(&h.topic, &h.consumer_group), 0));
+        watched
     }
 }
 
@@ -307,57 +324,4 @@ fn pop_response(h: &PopMessageRequestHeader, p: Popped, empty: ResponseCode) -> 
     } else {
         Outbound::Command(cmd)
     }
-}
-
-/// Parks a pop that found nothing until a put wakes it and it finds something, or `pollTime` passes.
-fn spawn_polling(
-    broker: Arc<Broker>,
-    conn: Connection,
-    req: RemotingCommand,
-    h: PopMessageRequestHeader,
-    filter: PopFilter,
-) {
-    tokio::spawn(async move {
-        let out = {
-            let Some(_slot) = broker.pulls.try_park() else {
-                let p = broker.pop_once(&h, &filter);
-                respond(&conn, &req, pop_response(&h, p, ResponseCode::PollingFull));
-                return;
-            };
-            let wait = Duration::from_millis(h.poll_time.clamp(0, MAX_POLL_MS) as u64);
-            let deadline = Instant::now() + wait;
-            let signals = broker.pop_signals(&h);
-            loop {
-                let mut wakeups: Vec<_> = signals.iter().map(|s| Box::pin(s.notified())).collect();
-                for w in &mut wakeups {
-                    w.as_mut().enable();
-                }
-                if conn.is_closed() {
-                    return;
-                }
-                let p = broker.pop_once(&h, &filter);
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if !p.records.is_empty() || remaining.is_zero() {
-                    break pop_response(&h, p, ResponseCode::PollingTimeout);
-                }
-                tokio::select! {
-                    _ = futures::future::select_all(wakeups) => {}
-                    _ = tokio::time::sleep(remaining.min(POLL_RECHECK)) => {}
-                }
-            }
-        };
-        if !conn.is_closed() {
-            respond(&conn, &req, out);
-        }
-    });
-}
-
-/// Sends the answer of a parked pop with the request's opaque.
-fn respond(conn: &Connection, req: &RemotingCommand, mut out: Outbound) {
-    let cmd = match &mut out {
-        Outbound::Command(c) => c,
-        Outbound::Records { cmd, .. } => cmd,
-    };
-    finish_response(cmd, req.opaque, req.serialize_type);
-    conn.send(out);
 }

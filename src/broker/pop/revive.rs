@@ -84,7 +84,7 @@ impl Broker {
         let mut msg = revived_record(original, topic, ck.pop_time, self.store_host);
         let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
         self.store.put_deferred(&mut msg, tags_code, false)?;
-        self.pulls.message_arrived(&msg.topic, msg.queue_id);
+        self.polling.message_arrived(&msg.topic, msg.queue_id);
         Ok(())
     }
 }

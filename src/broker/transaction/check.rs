@@ -10,13 +10,12 @@
 //! the pass ends when it reaches them.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use rmq_codec::code::RequestCode;
-use rmq_codec::command::{RemotingCommand, RPC_ONEWAY};
+use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{CheckTransactionStateRequestHeader, CommandHeader};
 use rmq_codec::message::{self, properties, StoredMessage};
 use rmq_store::config::perm;
@@ -24,7 +23,6 @@ use rmq_store::config::perm;
 use super::{parse_op_body, CHECK_MAX_TIME_TOPIC, HALF_TOPIC, OP_TOPIC, REMOVE_TAG, SYSTEM_GROUP};
 use crate::broker::Broker;
 use crate::remoting::connection::now_ms;
-use crate::remoting::Outbound;
 
 /// Java stops a queue's pass after 60 s (`MAX_PROCESS_TIME_LIMIT`) so one queue cannot starve the rest.
 const MAX_PASS_MS: u64 = 60_000;
@@ -32,10 +30,6 @@ const MAX_PASS_MS: u64 = 60_000;
 const OP_READ_BATCH: i64 = 32;
 /// Halves checked back per queue and pass, bounding the CHECK_TRANSACTION_STATE burst a pass can send.
 const MAX_CHECKS_PER_PASS: usize = 10_000;
-
-/// Opaque of broker-initiated CHECK_TRANSACTION_STATE requests. The client answers with a new
-/// END_TRANSACTION, never with a response, so the value only has to look like a request id.
-static NEXT_OPAQUE: AtomicI32 = AtomicI32::new(1);
 
 /// Starts the periodic check (one pass at a time; the store work runs on a blocking thread).
 pub fn spawn(broker: &Arc<Broker>) {
@@ -380,7 +374,7 @@ impl Broker {
         let Some(cmd) = check_request(half, &self.config.broker_name) else {
             return;
         };
-        conn.send(Outbound::Command(cmd));
+        conn.send_oneway_command(cmd);
     }
 }
 
@@ -413,10 +407,9 @@ fn check_request(half: &StoredMessage, broker_name: &str) -> Option<RemotingComm
         tracing::error!(error = %e, "encoding a half message for its check failed");
         return None;
     }
-    let mut cmd =
+    // Sent oneway (Broker2Client.checkProducerTransactionState); the connection stamps flag and opaque.
+    Some(
         RemotingCommand::new_request(RequestCode::CheckTransactionState, header.to_ext_fields())
-            .with_body(body.freeze());
-    cmd.flag |= RPC_ONEWAY;
-    cmd.opaque = NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed);
-    Some(cmd)
+            .with_body(body.freeze()),
+    )
 }

@@ -149,7 +149,7 @@ impl Broker {
             super::schedule::route_delayed(&mut msg, rules, now_ms() as i64)?;
             let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
             self.store.put_deferred(&mut msg, tags_code, false)?;
-            self.pulls.message_arrived(&msg.topic, msg.queue_id);
+            self.polling.message_arrived(&msg.topic, msg.queue_id);
         }
         tracing::debug!(
             msg_id = h.msg_id,

@@ -12,15 +12,15 @@ use tokio::net::TcpListener;
 use super::*;
 use crate::remoting::client::RemotingClient;
 use crate::remoting::server::{serve, RequestHandler};
-use crate::remoting::{Connection, Outbound};
+use crate::remoting::{Answer, Connection, Shutdown};
 
 /// Answers every request with SUCCESS and the request's body.
 struct Echo;
 
 impl RequestHandler for Echo {
-    fn handle(&self, _conn: &Connection, request: RemotingCommand) -> Option<Outbound> {
+    fn handle(&self, _conn: &Connection, request: RemotingCommand) -> Answer {
         let response = RemotingCommand::new_response(ResponseCode::Success, None);
-        Some(Outbound::Command(response.with_body(request.body)))
+        response.with_body(request.body).into()
     }
 }
 
@@ -165,7 +165,7 @@ async fn start(settings: &TlsSettings) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let tls = settings.server().unwrap();
-    tokio::spawn(serve(listener, Arc::new(Echo), tls));
+    tokio::spawn(serve(listener, Arc::new(Echo), tls, Shutdown::default()));
     addr
 }
 

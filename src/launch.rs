@@ -1,0 +1,186 @@
+//! Starting and stopping the roles of one process: binds the listeners, opens the broker, and drains on
+//! SIGTERM (stop accepting, unregister, answer parked requests, close connections, persist and flush).
+//!
+//! A listen port of 0 binds an ephemeral port (tests); the broker then has no VIP channel, whose port
+//! Java derives as `listenPort - 2`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::broker::Broker;
+use crate::config::{BrokerConfig, NamesrvConfig};
+use crate::namesrv::NameServer;
+use crate::remoting::{self, Shutdown};
+
+/// Java's listen backlog (`serverSocketBacklog`); tokio's default of 128 drops SYNs when many clients
+/// connect at once, each costing the client a 1 s retransmit.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// The roles running in this process and the handle that stops their listeners.
+pub struct Running {
+    pub broker: Option<Arc<Broker>>,
+    /// The broker's listen port (the one bound, when 0 was configured).
+    pub broker_port: Option<u16>,
+    pub namesrv_port: Option<u16>,
+    listeners: Shutdown,
+}
+
+fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    let listen = || -> std::io::Result<TcpListener> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(std::net::SocketAddr::from(([0, 0, 0, 0], port)))?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().with_context(|| format!("cannot listen on port {port} for the {what}"))
+}
+
+fn bound_port(listener: &TcpListener) -> anyhow::Result<u16> {
+    Ok(listener.local_addr()?.port())
+}
+
+impl Running {
+    fn new() -> Self {
+        Running {
+            broker: None,
+            broker_port: None,
+            namesrv_port: None,
+            listeners: Shutdown::default(),
+        }
+    }
+
+    /// The name server alone (like `mqnamesrv`).
+    pub async fn namesrv(config: NamesrvConfig) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        running.start_namesrv(config)?;
+        Ok(running)
+    }
+
+    /// The broker alone (like `mqbroker`).
+    pub async fn broker(config: BrokerConfig) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        running.start_broker(config)?;
+        Ok(running)
+    }
+
+    /// Name server and broker in one process; the broker registers with the embedded name server first,
+    /// then with any other configured one.
+    pub async fn standalone(
+        mut broker: BrokerConfig,
+        namesrv: NamesrvConfig,
+    ) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        let port = running.start_namesrv(namesrv)?;
+        let embedded = format!("127.0.0.1:{port}");
+        broker.namesrv_addr = Some(match broker.namesrv_addr.take() {
+            Some(extra) if !extra.split(';').any(|a| a.trim() == embedded) => {
+                format!("{embedded};{extra}")
+            }
+            _ => embedded,
+        });
+        running.start_broker(broker)?;
+        Ok(running)
+    }
+
+    fn start_namesrv(&mut self, config: NamesrvConfig) -> anyhow::Result<u16> {
+        let listener = bind(config.listen_port, "name server")?;
+        let port = bound_port(&listener)?;
+        let tls = config.tls.server()?;
+        let ns = NameServer::with_kv_config(config.kv_config_path.clone())?;
+        ns.spawn_expiry(&config);
+        let tls_mode = config.tls.effective_mode();
+        tracing::info!(port, ?tls_mode, "name server listening");
+        tokio::spawn(remoting::serve(listener, ns, tls, self.listeners.clone()));
+        self.namesrv_port = Some(port);
+        Ok(port)
+    }
+
+    fn start_broker(&mut self, mut config: BrokerConfig) -> anyhow::Result<()> {
+        let main_listener = bind(config.listen_port, "broker")?;
+        let vip_listener = match config.listen_port {
+            0 => None,
+            port => {
+                let vip = port
+                    .checked_sub(2)
+                    .context("listenPort must be at least 2")?;
+                Some((bind(vip, "broker VIP channel")?, vip))
+            }
+        };
+        config.listen_port = bound_port(&main_listener)?;
+        let started = Instant::now();
+        let tls = config.tls.server()?;
+        let tls_mode = config.tls.effective_mode();
+        let broker = Broker::open(config)?;
+        broker.start();
+        let serve = |listener| {
+            remoting::serve(
+                listener,
+                broker.clone(),
+                tls.clone(),
+                self.listeners.clone(),
+            )
+        };
+        tokio::spawn(serve(main_listener));
+        let vip_port = vip_listener.map(|(listener, port)| {
+            tokio::spawn(serve(listener));
+            port
+        });
+        tracing::info!(
+            port = broker.config.listen_port,
+            vip_port,
+            ?tls_mode,
+            store = %broker.config.store.root_dir.display(),
+            namesrv = ?broker.config.namesrv_addr,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "broker started"
+        );
+        self.broker_port = Some(broker.config.listen_port);
+        self.broker = Some(broker);
+        Ok(())
+    }
+
+    /// The orderly stop (SIGTERM): no new connections; the broker leaves the name servers and answers
+    /// its parked requests; connections close once their queued answers are out (each at most 1 s), at
+    /// most `timeout` in all; then offsets and configs are persisted and the store flushed, whatever
+    /// time is left.
+    pub async fn stop(self, timeout: Duration) {
+        let started = Instant::now();
+        tracing::info!(
+            timeout_ms = timeout.as_millis() as u64,
+            "shutting down: no new connections"
+        );
+        self.listeners.stop_accepting();
+        if let Some(broker) = &self.broker {
+            let leaving = broker.stop_serving();
+            if tokio::time::timeout(timeout / 2, leaving).await.is_err() {
+                tracing::warn!("name servers did not answer the unregistration in time");
+            }
+        }
+        self.listeners.close_connections();
+        let left = timeout.saturating_sub(started.elapsed());
+        if tokio::time::timeout(left, self.listeners.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = self.listeners.open_connections(),
+                "connections still open at the shutdown timeout, leaving them"
+            );
+        } else {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "connections closed"
+            );
+        }
+        if let Some(broker) = &self.broker {
+            broker.shutdown().await;
+        }
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "shutdown complete"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! `rmqd`: an Apache RocketMQ broker and name server, wire- and store-compatible with the Java ones.
+//!
+//! Layout:
+//! - [`launch`]: binding the listeners, starting the roles, and the SIGTERM drain.
+//! - [`config`]: broker.conf / namesrv.conf parsing (Java property names).
+//! - [`remoting`]: TCP listeners, per-connection tasks, late answers ([`remoting::Responder`]), the
+//!   outbound client.
+//! - [`namesrv`]: the name-server role (routes, broker liveness).
+//! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
+//! - [`error`]: the mapping from failures to RocketMQ response codes.
+//! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
+//! - [`bench`]: `rmqd bench`, a load generator for any RocketMQ broker.
+//!
+//! The binary (`src/main.rs`) parses the command line and calls [`launch`]; tests start the same roles
+//! in-process on port 0.
+
+pub mod acl;
+pub mod bench;
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod launch;
+pub mod namesrv;
+pub mod remoting;
