@@ -380,6 +380,19 @@ fn route_in_both_forms() {
     );
     let again = TopicRouteData::decode(route.encode_standard().as_bytes()).unwrap();
     assert_eq!(again, route);
+    // Quoted keys that read as integers come back from the unquoted form.
+    let keys = format!(
+        r#"{{"brokerDatas":[{{"brokerAddrs":{{"-1":"a"," 5":"b","{}":"c"}}}}]}}"#,
+        i64::MIN
+    );
+    let route = TopicRouteData::decode(keys.as_bytes()).unwrap();
+    assert_eq!(route.broker_datas[0].broker_addrs.len(), 3);
+    let fastjson = route.encode_fastjson();
+    assert_eq!(
+        TopicRouteData::decode(fastjson.as_bytes()).unwrap(),
+        route,
+        "{fastjson}"
+    );
 }
 
 #[test]
