@@ -1,5 +1,5 @@
 //! Bodies the name server reads and sends, converted between the route table and the typed bodies of
-//! `rmq_codec::body` (compat-map §3.1.3, §3.1.4, §3.15).
+//! `rmq_codec::body`.
 
 use rmq_codec::body::{self as wire, ClusterInfo, RegisterBrokerBody, TopicRouteData};
 use rmq_codec::fastjson::Value;
