@@ -71,6 +71,40 @@ FASTJSON_TEXT = {
     "lenient": "/* c */ {'a':'x\\u4e2d\\x41\\v', b: [1L, 2.5e3, -0, true, null,], // tail\n}",
 }
 
+# Seeds of the typed body targets (codec/src/body/): the JSON bodies above plus the shapes each reads.
+ROUTE = {
+    "brokerDatas": [{"brokerAddrs": {"0": "127.0.0.1:10911", "1": "127.0.0.1:10921"}, "brokerName": "b",
+                     "cluster": "c", "enableActingMaster": False}],
+    "filterServerTable": {"127.0.0.1:10911": ["127.0.0.1:30000"]},
+    "queueDatas": [{"brokerName": "b", "perm": 6, "readQueueNums": 4, "topicSysFlag": 0, "writeQueueNums": 8}],
+}
+BODY_TARGETS = {
+    "body_heartbeat": {
+        "heartbeat": json.dumps(JSON_BODIES["heartbeat"], separators=(",", ":")),
+        "int_group": '{"clientID":"c","producerDataSet":[{"groupName":12}],"consumerDataSet":[{"groupName":"g",'
+        '"subscriptionDataSet":[{"topic":"T","subString":"a||b","subVersion":"7","codeSet":[97,"x"]}]}]}',
+        "null_set": '{"consumerDataSet":null}',
+    },
+    "body_lock_batch": {
+        "lock_batch": json.dumps(JSON_BODIES["lock_batch"], separators=(",", ":")),
+        "lock_response": '{"lockOKMQSet":[{"brokerName":"b","queueId":1,"topic":"T"}]}',
+        "odd_queues": '{"consumerGroup":"g","clientId":"c","mqSet":[1,{"topic":"T"},'
+        '{"brokerName":"b","queueId":"2","topic":"T"}]}',
+    },
+    "body_register_broker": {
+        "register_broker": FASTJSON_TEXT["register_broker"],
+        "bare_wrapper": '{"dataVersion":{"counter":"3"},"topicConfigTable":{"T":{"attributes":{"+a":"b"}},'
+        '7:{"perm":[]},{"a":1}:{}}}',
+        "data_version": json.dumps(JSON_BODIES["data_version"], separators=(",", ":")),
+    },
+    "body_route": {
+        "route_standard": json.dumps(ROUTE, separators=(",", ":")),
+        "route_fastjson": json.dumps(ROUTE, separators=(",", ":")).replace('"0":', "0:").replace('"1":', "1:"),
+        "cluster_info": '{"brokerAddrTable":{"b":{"brokerAddrs":{0:"h:1"},"brokerName":"b","cluster":"c"}},'
+        '"clusterAddrTable":{"c":["b"]}}',
+    },
+}
+
 
 def main():
     seen = set()
@@ -105,6 +139,9 @@ def main():
     for name, text in FASTJSON_TEXT.items():
         put("json_body", name, text)
         put("config_json", name, text)
+    for target, seeds in BODY_TARGETS.items():
+        for name, text in seeds.items():
+            put(target, name, text)
     headers = {
         "pull": "consumerGroup=CG\ntopic=T\nqueueId=0\nqueueOffset=0\nmaxMsgNums=32\nsysFlag=2\n"
         "commitOffset=0\nsuspendTimeoutMillis=15000\nsubscription=*\nsubVersion=0\nexpressionType=TAG",

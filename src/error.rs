@@ -71,33 +71,11 @@ fn store_error_code(e: &StoreError) -> ResponseCode {
 /// What fastjson's `JSON.parseObject(text, Bean.class)` makes of a parsed body or field: `Ok(None)` where
 /// Java gets a null bean (`null`, `[]`, `""`), `Ok(Some(_))` for an object, and for any other value the
 /// SYSTEM_ERROR Java's remoting layer answers when fastjson throws "syntax error, expect {, actual ...".
-pub fn java_bean<'a>(value: &'a Value, what: &str) -> Result<Option<&'a Value>, ServiceError> {
-    let actual = match value {
-        Value::Object(_) => return Ok(Some(value)),
-        Value::Null => return Ok(None),
-        Value::Array(items) if items.is_empty() => return Ok(None),
-        Value::Str(text) if text.is_empty() => return Ok(None),
-        Value::Array(_) => "[",
-        Value::Str(_) => "string",
-        Value::Int(_) => "int",
-        Value::Float(_) => "float",
-        Value::Bool(true) => "true",
-        Value::Bool(false) => "false",
-    };
-    Err(ServiceError::reply(
-        ResponseCode::SystemError,
-        format!(
-            "com.alibaba.fastjson.JSONException: syntax error, expect {{, actual {actual}, {what}"
-        ),
-    ))
-}
-
-/// The SYSTEM_ERROR Java answers when a processor dereferences a field the body left null.
-pub fn null_field(what: &str) -> ServiceError {
-    ServiceError::reply(
-        ResponseCode::SystemError,
-        format!("java.lang.NullPointerException: {what} is null"),
-    )
+pub fn java_bean<'a>(
+    value: &'a Value,
+    what: &'static str,
+) -> Result<Option<&'a Value>, ServiceError> {
+    Ok(rmq_codec::body::java_bean(value, what)?)
 }
 
 #[cfg(test)]

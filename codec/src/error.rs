@@ -30,4 +30,25 @@ pub enum CodecError {
     /// Text that is not UTF-8 where UTF-8 is required.
     #[error("invalid utf-8 in {0}")]
     Utf8(&'static str),
+    /// A JSON body, or a bean inside one, that fastjson cannot bind: `JSON.parseObject(text, Bean.class)`
+    /// throws for anything but an object, `null`, `[]` or `""`.
+    #[error(
+        "com.alibaba.fastjson.JSONException: syntax error, expect {{, actual {actual}, {bean}"
+    )]
+    NotABean {
+        bean: &'static str,
+        actual: &'static str,
+    },
+    /// A body field Java's processor dereferences is null: a NullPointerException in Java.
+    #[error("java.lang.NullPointerException: {0} is null")]
+    NullField(&'static str),
+    /// A `Set` field of a body that is neither an array nor null.
+    #[error("{0} is not a set")]
+    NotASet(&'static str),
+    /// A required body field that is absent or not a string.
+    #[error("{0} is missing")]
+    MissingBodyField(&'static str),
+    /// A body collection longer than rmqd accepts in one request.
+    #[error("too many {what} in one request: {count}")]
+    TooMany { what: &'static str, count: usize },
 }

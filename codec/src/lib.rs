@@ -6,11 +6,13 @@
 //! - [`code`][]: `RequestCode`, `ResponseCode`, `LanguageCode` (unknown numbers are kept, never lost).
 //! - [`command`][]: `RemotingCommand` and the frame format (JSON and ROCKETMQ binary headers).
 //! - [`header`][]: typed request/response headers, converted once from/to `extFields`.
+//! - [`body`][]: typed JSON bodies (heartbeat, lock batch, broker registration, topic route).
 //! - [`message`][]: the stored-message record (commit log / pull body layout), properties, batches, ids, CRC.
 //! - [`fastjson`][]: a small JSON value model that reads and writes what fastjson 1.x writes
 //!   (unquoted integer and object map keys).
 //! - [`error`][]: `CodecError`.
 
+pub mod body;
 pub mod code;
 pub mod command;
 pub mod error;

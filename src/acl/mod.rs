@@ -270,7 +270,7 @@ pub fn required_resources(req: &RemotingCommand) -> Result<BTreeMap<String, u8>,
         RequestCode::QueryMessage => add(field("topic").map(String::from), SUB),
         RequestCode::HeartBeat => {
             let hb = crate::broker::clients::parse_heartbeat(&req.body)
-                .map_err(|e| Denied::new(AT_PARSE, e))?;
+                .map_err(|e| Denied::new(AT_PARSE, e.to_string()))?;
             for consumer in &hb.consumers {
                 add(Some(group_resource(&consumer.group)), SUB);
                 for sub in &consumer.subscriptions {

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use rmq_codec::body::{BrokerData, ClusterInfo, TopicRouteData};
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
-use rmq_codec::fastjson::{self, Value};
 use rmq_codec::header::{
     CommandHeader, CreateTopicRequestHeader, GetMaxOffsetRequestHeader, GetRouteInfoRequestHeader,
     OffsetResponseHeader,
@@ -56,51 +56,25 @@ async fn ask_namesrv(
     Err(last_error)
 }
 
-/// The master (broker id 0) address in a `BrokerData`'s `brokerAddrs`.
-fn master_addr(broker_data: &Value) -> Option<String> {
-    let addrs = broker_data.get("brokerAddrs")?.as_object()?;
-    addrs
-        .iter()
-        .find(|(id, _)| id.as_i64() == Some(0))
-        .and_then(|(_, addr)| addr.as_str().map(str::to_string))
-}
-
 /// Parses a `TopicRouteData` body (fastjson or standard JSON) into the master brokers' queues.
 pub fn parse_route(body: &[u8]) -> anyhow::Result<Vec<BrokerQueues>> {
-    let route = fastjson::parse_slice(body).context("route body")?;
-    let brokers = route
-        .get("brokerDatas")
-        .and_then(Value::as_array)
-        .unwrap_or(&[]);
-    let queues = route
-        .get("queueDatas")
-        .and_then(Value::as_array)
-        .unwrap_or(&[]);
+    let route = TopicRouteData::decode(body).context("route body")?;
     let mut out = Vec::new();
-    for queue in queues {
-        let Some(name) = queue.get("brokerName").and_then(Value::as_str) else {
-            continue;
-        };
-        let broker = brokers
+    for queue in &route.queue_datas {
+        let broker = route
+            .broker_datas
             .iter()
-            .find(|b| b.get("brokerName").and_then(Value::as_str) == Some(name));
-        let Some(addr) = broker.and_then(master_addr) else {
+            .find(|b| b.broker_name == queue.broker_name);
+        let Some(addr) = broker.and_then(BrokerData::master_addr) else {
             continue; // no master: nothing to send to or pull from
         };
-        let perm = queue.get("perm").and_then(Value::as_i64).unwrap_or(0);
-        let count = |key: &str, bit: i64| {
-            let n = queue.get(key).and_then(Value::as_i32).unwrap_or(0);
-            if perm & bit != 0 {
-                n
-            } else {
-                0
-            }
-        };
+        let perm = i64::from(queue.perm);
+        let count = |n: i32, bit: i64| if perm & bit != 0 { n } else { 0 };
         out.push(BrokerQueues {
-            name: name.to_string(),
-            addr,
-            write_queues: count("writeQueueNums", PERM_WRITE),
-            read_queues: count("readQueueNums", PERM_READ),
+            name: queue.broker_name.clone(),
+            addr: addr.to_string(),
+            write_queues: count(queue.write_queue_nums, PERM_WRITE),
+            read_queues: count(queue.read_queue_nums, PERM_READ),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -134,14 +108,11 @@ async fn master_brokers(client: &RemotingClient, namesrv: &str) -> anyhow::Resul
         RemotingCommand::new_request(RequestCode::GetBrokerClusterInfo, Default::default());
     let response = ask_namesrv(client, namesrv, request).await?;
     check(&response, "GET_BROKER_CLUSTER_INFO")?;
-    let info = fastjson::parse_slice(&response.body).context("cluster info body")?;
-    let table = info
-        .get("brokerAddrTable")
-        .and_then(Value::as_object)
-        .unwrap_or(&[]);
-    Ok(table
-        .iter()
-        .filter_map(|(_, data)| master_addr(data))
+    let info = ClusterInfo::decode(&response.body).context("cluster info body")?;
+    Ok(info
+        .broker_addr_table
+        .values()
+        .filter_map(|data| data.master_addr().map(str::to_string))
         .collect())
 }
 

@@ -2,11 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rmq_codec::code::ResponseCode;
-use rmq_codec::fastjson::{self, Value};
+use rmq_codec::body::{ConsumerData, HeartbeatData};
 use rmq_codec::message::java_string_hash;
+use rmq_codec::CodecError;
 
-use crate::error::{java_bean, null_field, ServiceError};
 use crate::remoting::Connection;
 
 /// Upper bound on distinct consumer plus producer groups, so a misbehaving client cannot grow the
@@ -92,79 +91,45 @@ pub struct Heartbeat {
     pub producer_groups: Vec<String>,
 }
 
-/// Parses `HeartbeatData` leniently (Java, Go and C++ clients differ in details), except where Java's
-/// broker fails: fastjson refuses a body or set element that is not an object, and `heartBeat` throws a
-/// NullPointerException on a null body, set, element or group name. Both are answered SYSTEM_ERROR (the
-/// caller's job: every `Err` here is one).
-pub fn parse_heartbeat(body: &[u8]) -> Result<Heartbeat, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "heartbeat body is not UTF-8".to_string())?;
-    let doc = fastjson::parse(text).map_err(|e| e.to_string())?;
-    heartbeat_fields(&doc).map_err(|e| e.to_string())
-}
-
-fn heartbeat_fields(doc: &Value) -> Result<Heartbeat, ServiceError> {
-    let doc = java_bean(doc, "HeartbeatData")?.ok_or_else(|| null_field("heartbeatData"))?;
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let mut consumers = Vec::new();
-    for c in bean_set(doc, "consumerDataSet")? {
-        let mut subscriptions = Vec::new();
-        for sub in bean_set(c, "subscriptionDataSet")? {
-            let topic = s(sub, "topic");
-            let version = sub.get("subVersion").and_then(Value::as_i64).unwrap_or(0);
-            let mut parsed = Subscription::from_expression(&topic, &s(sub, "subString"), version);
-            let expression_type = s(sub, "expressionType");
-            if !expression_type.is_empty() {
-                parsed.expression_type = expression_type;
-            }
-            subscriptions.push(parsed);
-        }
-        consumers.push(ConsumerHeartbeat {
-            group: group_name(c)?,
-            message_model: s(c, "messageModel"),
-            consume_type: s(c, "consumeType"),
-            consume_from_where: s(c, "consumeFromWhere"),
-            subscriptions,
-        });
-    }
-    let mut producer_groups = Vec::new();
-    for p in bean_set(doc, "producerDataSet")? {
-        let group = group_name(p)?;
-        if !group.is_empty() {
-            producer_groups.push(group);
-        }
-    }
+/// Reads a HEART_BEAT body (`HeartbeatData::decode`: every `Err` is Java's SYSTEM_ERROR). Subscriptions
+/// are rebuilt from their expression; the client's `tagsSet` and `codeSet` are not trusted.
+pub fn parse_heartbeat(body: &[u8]) -> Result<Heartbeat, CodecError> {
+    let hb = HeartbeatData::decode(body)?;
     Ok(Heartbeat {
-        client_id: s(doc, "clientID"),
-        consumers,
-        producer_groups,
+        client_id: hb.client_id,
+        consumers: hb
+            .consumer_data_set
+            .into_iter()
+            .map(consumer_heartbeat)
+            .collect(),
+        producer_groups: hb
+            .producer_data_set
+            .into_iter()
+            .map(|p| p.group_name)
+            .filter(|group| !group.is_empty())
+            .collect(),
     })
 }
 
-/// The elements of a `Set<Bean>` field the processor iterates. Absent is the bean's empty default; `null`
-/// (or a null element) is the NullPointerException of the loop; anything else fastjson refuses.
-fn bean_set<'a>(doc: &'a Value, key: &str) -> Result<Vec<&'a Value>, ServiceError> {
-    let items = match doc.get(key) {
-        None => return Ok(Vec::new()),
-        Some(Value::Null) => return Err(null_field(key)),
-        Some(Value::Array(items)) => items,
-        Some(other) => {
-            let not_a_set =
-                ServiceError::reply(ResponseCode::SystemError, format!("{key} is not a set"));
-            return java_bean(other, key).and(Err(not_a_set));
-        }
-    };
-    items
-        .iter()
-        .map(|item| java_bean(item, key)?.ok_or_else(|| null_field(key)))
-        .collect()
-}
-
-/// Java looks the group up in a ConcurrentHashMap, which throws on a null key.
-fn group_name(data: &Value) -> Result<String, ServiceError> {
-    match data.get("groupName") {
-        None | Some(Value::Null) => Err(null_field("groupName")),
-        Some(Value::Int(n)) => Ok(n.to_string()),
-        Some(v) => Ok(v.as_str().unwrap_or("").to_string()),
+fn consumer_heartbeat(c: ConsumerData) -> ConsumerHeartbeat {
+    let subscriptions = c
+        .subscription_data_set
+        .into_iter()
+        .map(|sub| {
+            let mut parsed =
+                Subscription::from_expression(&sub.topic, &sub.sub_string, sub.sub_version);
+            if !sub.expression_type.is_empty() {
+                parsed.expression_type = sub.expression_type;
+            }
+            parsed
+        })
+        .collect();
+    ConsumerHeartbeat {
+        group: c.group_name,
+        message_model: c.message_model,
+        consume_type: c.consume_type,
+        consume_from_where: c.consume_from_where,
+        subscriptions,
     }
 }
 

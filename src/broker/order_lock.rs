@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use rmq_codec::body::{LockBatchRequestBody, LockBatchResponseBody};
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
-use rmq_codec::fastjson::{self, Key, Value};
 
 use super::{ok, reply_error, Broker, Reply};
 use crate::remoting::connection::now_ms;
@@ -24,16 +24,8 @@ pub const LOCK_MAX_LIVE_MS: u64 = 60_000;
 /// new queue is refused (the client retries at its next 20 s lock tick).
 const MAX_LOCK_ENTRIES: usize = 1_000_000;
 
-/// Upper bound on queues in one request, so a single body cannot make the broker do unbounded work.
-const MAX_MQS_PER_REQUEST: usize = 65_536;
-
 /// `MessageQueue`: what a lock is held on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct QueueKey {
-    pub topic: String,
-    pub broker_name: String,
-    pub queue_id: i32,
-}
+pub use rmq_codec::body::MessageQueue as QueueKey;
 
 #[derive(Debug, Clone)]
 struct LockEntry {
@@ -144,87 +136,29 @@ impl OrderLocks {
     }
 }
 
-/// `LockBatchRequestBody` / `UnlockBatchRequestBody`.
-#[derive(Debug, PartialEq)]
-pub struct LockBatchBody {
-    pub consumer_group: String,
-    pub client_id: String,
-    pub mqs: Vec<QueueKey>,
-}
-
-/// Parses the request body; entries that are not message queues are skipped.
-pub fn parse_lock_body(body: &[u8]) -> Result<LockBatchBody, String> {
-    let doc = fastjson::parse_slice(body).map_err(|e| e.to_string())?;
-    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(String::from);
-    let consumer_group = text(&doc, "consumerGroup").ok_or("consumerGroup is missing")?;
-    let client_id = text(&doc, "clientId").ok_or("clientId is missing")?;
-    let items = doc.get("mqSet").and_then(Value::as_array).unwrap_or(&[]);
-    if items.len() > MAX_MQS_PER_REQUEST {
-        return Err(format!("too many queues in one request: {}", items.len()));
-    }
-    let mut mqs: Vec<QueueKey> = items
-        .iter()
-        .filter_map(|mq| {
-            Some(QueueKey {
-                topic: text(mq, "topic")?,
-                broker_name: text(mq, "brokerName")?,
-                queue_id: i32::try_from(mq.get("queueId")?.as_i64()?).ok()?,
-            })
-        })
-        .collect();
-    // mqSet is a Java Set: duplicates mean nothing.
-    mqs.sort();
-    mqs.dedup();
-    Ok(LockBatchBody {
-        consumer_group,
-        client_id,
-        mqs,
-    })
-}
-
-/// `LockBatchResponseBody`: `{"lockOKMQSet":[{"brokerName":..,"queueId":..,"topic":..}]}` (fastjson sorts
-/// bean properties by name).
-pub fn lock_response_body(mqs: &[QueueKey]) -> String {
-    let items = mqs
-        .iter()
-        .map(|mq| {
-            Value::Object(vec![
-                (
-                    Key::Str("brokerName".into()),
-                    Value::Str(mq.broker_name.clone()),
-                ),
-                (
-                    Key::Str("queueId".into()),
-                    Value::Int(i64::from(mq.queue_id)),
-                ),
-                (Key::Str("topic".into()), Value::Str(mq.topic.clone())),
-            ])
-        })
-        .collect();
-    let doc = Value::Object(vec![(Key::Str("lockOKMQSet".into()), Value::Array(items))]);
-    fastjson::to_string(&doc)
-}
-
 impl Broker {
     pub(super) fn lock_batch_mq(&self, req: &RemotingCommand) -> Reply {
-        let body = parse_lock_body(&req.body)
+        let body = LockBatchRequestBody::decode(&req.body)
             .map_err(|e| reply_error(ResponseCode::SystemError, format!("bad lock body: {e}")))?;
         let locked = self.order_locks.try_lock_batch(
             &body.consumer_group,
-            &body.mqs,
+            &body.mq_set,
             &body.client_id,
             now_ms(),
         );
         let mut resp = ok();
-        resp.body = Bytes::from(lock_response_body(&locked));
+        let response = LockBatchResponseBody {
+            lock_ok_mq_set: locked,
+        };
+        resp.body = Bytes::from(response.encode());
         Ok(resp)
     }
 
     pub(super) fn unlock_batch_mq(&self, req: &RemotingCommand) -> Reply {
-        let body = parse_lock_body(&req.body)
+        let body = LockBatchRequestBody::decode(&req.body)
             .map_err(|e| reply_error(ResponseCode::SystemError, format!("bad unlock body: {e}")))?;
         self.order_locks
-            .unlock_batch(&body.consumer_group, &body.mqs, &body.client_id);
+            .unlock_batch(&body.consumer_group, &body.mq_set, &body.client_id);
         Ok(ok())
     }
 
@@ -301,19 +235,5 @@ mod tests {
         locks.unlock_batch("g", &[mq(0)], "c3");
         locks.unlock_batch("g", &[mq(1)], "c2");
         assert!(!locks.group_holds_lock("g", t0 + 2));
-    }
-
-    #[test]
-    fn parses_a_java_lock_body_and_writes_the_response() {
-        let body = br#"{"clientId":"10.0.0.1@123#456","consumerGroup":"cg","mqSet":[{"brokerName":"broker-a","queueId":3,"topic":"T"},{"brokerName":"broker-a","queueId":1,"topic":"T"},{"brokerName":"broker-a","queueId":1,"topic":"T"}],"onlyThisBroker":false}"#;
-        let parsed = parse_lock_body(body).unwrap();
-        assert_eq!(parsed.consumer_group, "cg");
-        assert_eq!(parsed.client_id, "10.0.0.1@123#456");
-        assert_eq!(parsed.mqs, vec![mq(1), mq(3)]);
-        assert_eq!(
-            lock_response_body(&[mq(1)]),
-            r#"{"lockOKMQSet":[{"brokerName":"broker-a","queueId":1,"topic":"T"}]}"#
-        );
-        assert!(parse_lock_body(br#"{"mqSet":[]}"#).is_err());
     }
 }

@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use bytes::Bytes;
+use rmq_codec::body::RegisterBrokerBody;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
-use rmq_codec::fastjson::{self, Key, Value};
 use rmq_codec::header::{
     CommandHeader, RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader,
 };
@@ -81,17 +81,11 @@ impl Registrar {
 
 /// The uncompressed `RegisterBrokerBody` JSON.
 fn register_body(broker: &Broker) -> Bytes {
-    let doc = Value::Object(vec![
-        (
-            Key::Str("filterServerList".into()),
-            Value::Array(Vec::new()),
-        ),
-        (
-            Key::Str("topicConfigSerializeWrapper".into()),
-            broker.topics.wrapper_value(),
-        ),
-    ]);
-    Bytes::from(fastjson::to_string(&doc))
+    let body = RegisterBrokerBody {
+        topic_config_serialize_wrapper: broker.topics.register_wrapper(),
+        filter_server_list: Vec::new(),
+    };
+    Bytes::from(body.encode())
 }
 
 /// Registers with every configured name server. Returns true when all of them accepted.

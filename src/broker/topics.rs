@@ -115,9 +115,14 @@ impl TopicTable {
         self.file.lock().topics.keys().cloned().collect()
     }
 
-    /// The `TopicConfigSerializeWrapper` JSON used for registration and GET_ALL_TOPIC_CONFIG.
+    /// The `TopicConfigSerializeWrapper` JSON, the body of GET_ALL_TOPIC_CONFIG.
     pub fn wrapper_value(&self) -> rmq_codec::fastjson::Value {
         self.file.lock().to_wrapper_value()
+    }
+
+    /// The `TopicConfigSerializeWrapper` a REGISTER_BROKER body carries.
+    pub fn register_wrapper(&self) -> rmq_codec::body::TopicConfigSerializeWrapper {
+        (&*self.file.lock()).into()
     }
 
     /// Inserts or replaces a topic (UPDATE_AND_CREATE_TOPIC). Returns false if nothing changed.

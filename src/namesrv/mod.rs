@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use rmq_codec::body::DataVersion;
 use rmq_codec::code::{RequestCode, ResponseCode, RMQD_VERSION};
 use rmq_codec::command::RemotingCommand;
-use rmq_codec::fastjson::{self, Value};
+use rmq_codec::fastjson;
 use rmq_codec::header::{
     CommandHeader, DeleteTopicRequestHeader, GetKvConfigRequestHeader, GetKvConfigResponseHeader,
     GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader, PutKvConfigRequestHeader,
@@ -84,8 +85,7 @@ impl NameServer {
             }
             RequestCode::GetRouteinfoByTopic => self.route_by_topic(req),
             RequestCode::GetBrokerClusterInfo => {
-                let doc = body::cluster_info(&self.routes.lock());
-                Ok(with_body(fastjson::to_string(&doc)))
+                Ok(with_body(body::cluster_info(&self.routes.lock()).encode()))
             }
             RequestCode::GetAllTopicListFromNameserver => {
                 let names: Vec<String> = self.routes.lock().topic_names().cloned().collect();
@@ -158,7 +158,7 @@ impl NameServer {
 
     fn route_by_topic(&self, req: &RemotingCommand) -> Reply {
         let h = GetRouteInfoRequestHeader::decode(&req.ext_fields)?;
-        let Some(doc) = body::topic_route(&self.routes.lock(), &h.topic) else {
+        let Some(route) = body::topic_route(&self.routes.lock(), &h.topic) else {
             return Err(ServiceError::reply(
                 ResponseCode::TopicNotExist,
                 format!(
@@ -170,18 +170,17 @@ impl NameServer {
         let standard = req.version >= STANDARD_JSON_ROUTE_VERSION
             || h.accept_standard_json_only.unwrap_or(false);
         let text = if standard {
-            fastjson::to_standard_string(&doc)
+            route.encode_standard()
         } else {
-            fastjson::to_string(&doc)
+            route.encode_fastjson()
         };
         Ok(with_body(text))
     }
 
     fn query_data_version(&self, req: &RemotingCommand) -> Reply {
         let h = UnregisterBrokerRequestHeader::decode(&req.ext_fields)?;
-        let text = std::str::from_utf8(&req.body).unwrap_or("{}");
-        let doc = fastjson::parse(text).unwrap_or(Value::Null);
-        let version = body::parse_data_version(Some(&doc));
+        // A body that does not decode reads as a zero DataVersion.
+        let version = DataVersion::decode(&req.body).unwrap_or_default();
         let mut routes = self.routes.lock();
         let changed = routes.data_version_changed(&h.broker_addr, version, now_ms());
         let mut resp = success();
@@ -189,7 +188,7 @@ impl NameServer {
             .insert("changed".into(), changed.to_string());
         // Java answers with the version the name server holds (none for an unknown broker).
         if let Some(stored) = routes.data_version(&h.broker_addr) {
-            resp.body = Bytes::from(fastjson::to_string(&body::data_version_value(&stored)));
+            resp.body = Bytes::from(stored.encode());
         }
         Ok(resp)
     }

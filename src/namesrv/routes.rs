@@ -26,12 +26,7 @@ pub struct BrokerData {
 }
 
 /// `DataVersion`: the name server rebuilds a broker's queue data only when this changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DataVersion {
-    pub state_version: i64,
-    pub timestamp: i64,
-    pub counter: i64,
-}
+pub use rmq_codec::body::DataVersion;
 
 struct LiveBroker {
     last_update_ms: u64,

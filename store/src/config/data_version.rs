@@ -67,6 +67,16 @@ impl DataVersion {
     }
 }
 
+impl From<DataVersion> for rmq_codec::body::DataVersion {
+    fn from(v: DataVersion) -> Self {
+        rmq_codec::body::DataVersion {
+            state_version: v.state_version,
+            timestamp: v.timestamp,
+            counter: v.counter,
+        }
+    }
+}
+
 impl Default for DataVersion {
     fn default() -> DataVersion {
         DataVersion::new()

@@ -61,6 +61,21 @@ fn topics_json_example_decodes_and_reencodes() {
 }
 
 #[test]
+fn register_wrapper_is_the_file_json() {
+    let mut file = TopicConfigFile::from_value(&parse(TOPICS_JSON)).unwrap();
+    let topic = file.topics.get_mut("TopicTest").unwrap();
+    topic
+        .attributes
+        .insert("+message.type".into(), "FIFO".into());
+    topic.order = true;
+    let wrapper = rmq_codec::body::TopicConfigSerializeWrapper::from(&file);
+    assert_eq!(
+        fastjson::to_string(&wrapper.to_value()),
+        fastjson::to_string(&file.to_wrapper_value())
+    );
+}
+
+#[test]
 fn topics_json_4x_shape_and_lenient_fields() {
     // 4.x: no attributes; fastjson also accepts numbers as strings, enum ordinals and a missing topicName.
     let v = parse(

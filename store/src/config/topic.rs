@@ -179,3 +179,33 @@ impl TopicConfigFile {
         persist_json_file(path, &self.to_wrapper_value())
     }
 }
+
+/// The topic as REGISTER_BROKER carries it.
+impl From<&TopicConfig> for rmq_codec::body::TopicConfig {
+    fn from(t: &TopicConfig) -> Self {
+        rmq_codec::body::TopicConfig {
+            topic_name: t.topic_name.clone(),
+            read_queue_nums: t.read_queue_nums,
+            write_queue_nums: t.write_queue_nums,
+            perm: t.perm,
+            topic_filter_type: t.topic_filter_type.clone(),
+            topic_sys_flag: t.topic_sys_flag,
+            order: t.order,
+            attributes: t.attributes.clone(),
+        }
+    }
+}
+
+/// The `topicConfigSerializeWrapper` of a REGISTER_BROKER body: the same JSON as [`TopicConfigFile::to_wrapper_value`].
+impl From<&TopicConfigFile> for rmq_codec::body::TopicConfigSerializeWrapper {
+    fn from(file: &TopicConfigFile) -> Self {
+        rmq_codec::body::TopicConfigSerializeWrapper {
+            data_version: file.data_version.into(),
+            topic_config_table: file
+                .topics
+                .iter()
+                .map(|(name, t)| (name.clone(), t.into()))
+                .collect(),
+        }
+    }
+}
