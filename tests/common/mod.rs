@@ -58,9 +58,15 @@ impl Drop for Rmqd {
     }
 }
 
+/// A free port below 32768: the ephemeral range starts there, and the client sockets the suites leave in
+/// TIME-WAIT could otherwise hold a broker's derived ports (p-2, p+1).
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    loop {
+        let p = rand::random_range(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
 }
 
 /// A port p with p-2 (the VIP channel) and p+1 (HA) also free.
