@@ -92,7 +92,7 @@ async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
     listen().with_context(|| format!("cannot listen on port {port} for the {what}"))
 }
 
-async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<()> {
+async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<Arc<namesrv::NameServer>> {
     let listener = bind(config.listen_port, "name server").await?;
     let tls = config.tls.server()?;
     let ns = namesrv::NameServer::with_kv_config(config.kv_config_path.clone())?;
@@ -103,8 +103,8 @@ async fn run_namesrv(config: config::NamesrvConfig) -> anyhow::Result<()> {
         ?tls_mode,
         "name server listening"
     );
-    tokio::spawn(remoting::serve(listener, ns, tls));
-    Ok(())
+    tokio::spawn(remoting::serve(listener, ns.clone(), tls));
+    Ok(ns)
 }
 
 async fn run_broker(config: config::BrokerConfig) -> anyhow::Result<Arc<broker::Broker>> {
@@ -135,11 +135,11 @@ async fn run_broker(config: config::BrokerConfig) -> anyhow::Result<Arc<broker::
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let config_path = args.config.as_deref();
-    let broker = match args.role {
-        Role::Namesrv => {
-            run_namesrv(config::load_namesrv(config_path)?).await?;
-            None
-        }
+    let (namesrv, broker) = match args.role {
+        Role::Namesrv => (
+            Some(run_namesrv(config::load_namesrv(config_path)?).await?),
+            None,
+        ),
         Role::Broker => {
             let mut broker = config::load_broker(config_path)?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
@@ -149,7 +149,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             if broker.namesrv_addrs().is_empty() {
                 tracing::warn!("no name server configured (namesrvAddr, -n or NAMESRV_ADDR)");
             }
-            Some(run_broker(broker).await?)
+            (None, Some(run_broker(broker).await?))
         }
         Role::Standalone => {
             let (mut broker, namesrv) = config::load_standalone(config_path)?;
@@ -161,14 +161,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 }
                 _ => embedded,
             });
-            run_namesrv(namesrv).await?;
-            Some(run_broker(broker).await?)
+            let namesrv = run_namesrv(namesrv).await?;
+            (Some(namesrv), Some(run_broker(broker).await?))
         }
     };
     wait_for_shutdown_signal().await;
     tracing::info!("shutting down");
     if let Some(broker) = broker {
         broker.shutdown().await;
+    }
+    if let Some(namesrv) = namesrv {
+        namesrv.shutdown();
     }
     Ok(())
 }

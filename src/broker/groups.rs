@@ -1,9 +1,9 @@
 //! Subscription group configs (`config/subscriptionGroup.json`), auto-created on first use like Java.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rmq_store::config::{SubscriptionGroupConfig, SubscriptionGroupFile};
+use rmq_store::config::{PersistedFile, Persister, SubscriptionGroupConfig, SubscriptionGroupFile};
 
 use crate::config::BrokerConfig;
 
@@ -20,13 +20,14 @@ const SYSTEM_GROUPS: [&str; 8] = [
 ];
 
 pub struct GroupTable {
-    file: Mutex<SubscriptionGroupFile>,
-    path: PathBuf,
+    file: Arc<Mutex<SubscriptionGroupFile>>,
+    /// `config/subscriptionGroup.json`, written by the broker's persister thread after each change.
+    persisted: PersistedFile,
     auto_create: bool,
 }
 
 impl GroupTable {
-    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::subscription_group_path(&config.store.root_dir);
         let mut file = SubscriptionGroupFile::load(&path)?;
         for name in SYSTEM_GROUPS {
@@ -35,9 +36,14 @@ impl GroupTable {
                 .or_insert_with(|| SubscriptionGroupConfig::new(name));
         }
         file.persist(&path)?;
+        let file = Arc::new(Mutex::new(file));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path, move || Some(file.lock().to_value()))
+        };
         Ok(GroupTable {
-            file: Mutex::new(file),
-            path,
+            file,
+            persisted,
             auto_create: config.auto_create_subscription_group,
         })
     }
@@ -54,9 +60,7 @@ impl GroupTable {
         let created = SubscriptionGroupConfig::new(group);
         file.groups.insert(group.to_string(), created.clone());
         file.data_version.next_version();
-        if let Err(e) = file.persist(&self.path) {
-            tracing::error!(error = %e, "persisting subscription groups failed");
-        }
+        self.persisted.mark_changed();
         tracing::info!(group, "subscription group auto-created");
         Some(created)
     }

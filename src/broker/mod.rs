@@ -33,6 +33,7 @@ use parking_lot::Mutex;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::header::{CommandHeader, NotifyConsumerIdsChangedRequestHeader};
+use rmq_store::config::Persister;
 use rmq_store::MessageStore;
 
 use crate::config::BrokerConfig;
@@ -72,6 +73,8 @@ pub struct Broker {
     me: Weak<Broker>,
     /// Plain ACL checked before every request (`aclEnable=true`); None when off.
     acl: Option<Arc<crate::acl::Acl>>,
+    /// The thread that writes the tables' config files (topics, groups, offsets, delay and pop state).
+    persister: Persister,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
@@ -91,11 +94,13 @@ impl Broker {
                 config.store.root_dir.display()
             )
         })?;
-        let topics = TopicTable::load(&config)?;
-        let offsets = OffsetTable::load(&config)?;
-        let groups = GroupTable::load(&config)?;
-        let schedule = schedule::Schedule::load(&config)?;
-        let pop = pop::PopState::load(&rmq_store::config::config_dir(&config.store.root_dir))?;
+        let persister = Persister::start().context("cannot start the config persister thread")?;
+        let topics = TopicTable::load(&config, &persister)?;
+        let offsets = OffsetTable::load(&config, &persister)?;
+        let groups = GroupTable::load(&config, &persister)?;
+        let schedule = schedule::Schedule::load(&config, &persister)?;
+        let config_dir = rmq_store::config::config_dir(&config.store.root_dir);
+        let pop = pop::PopState::load(&config_dir, &persister)?;
         let acl = if config.acl_enable {
             Some(crate::acl::Acl::load(&config.acl_file_path)?)
         } else {
@@ -119,6 +124,7 @@ impl Broker {
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
+            persister,
         }))
     }
 
@@ -156,14 +162,11 @@ impl Broker {
     /// Flushes and persists everything; the store removes its abort file.
     pub async fn shutdown(&self) {
         register::unregister_all(self).await;
-        if let Err(e) = self.offsets.persist() {
-            tracing::error!(error = %e, "persisting consumer offsets failed");
-        }
-        if let Err(e) = self.schedule.shutdown() {
-            tracing::error!(error = %e, "persisting delayOffset.json failed");
-        }
-        if let Err(e) = self.pop.persist() {
-            tracing::error!(error = %e, "persisting pop checkpoints failed");
+        self.offsets.persist();
+        self.schedule.shutdown();
+        self.pop.persist();
+        if let Err(e) = self.persister.stop() {
+            tracing::error!(error = %e, "persisting config files failed");
         }
         if let Err(e) = self.store.shutdown() {
             tracing::error!(error = %e, "store shutdown failed");

@@ -1,6 +1,5 @@
 //! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,15 +12,17 @@ use rmq_codec::header::{
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
     QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
-use rmq_store::config::ConsumerOffsetFile;
+use rmq_store::config::{ConsumerOffsetFile, PersistedFile, Persister};
 
 use super::reset_offset::ResetTable;
 use super::{ok, reply_error, Broker, Reply};
 use crate::config::BrokerConfig;
 
 pub struct OffsetTable {
-    file: Mutex<ConsumerOffsetFile>,
-    path: PathBuf,
+    file: Arc<Mutex<ConsumerOffsetFile>>,
+    /// `config/consumerOffset.json`, handed to the broker's persister thread by [`persist`](Self::persist).
+    persisted: PersistedFile,
+    /// Offsets changed since the last [`persist`](Self::persist).
     dirty: AtomicBool,
     /// Server-side resets not yet taken by a pull (memory only, like Java). Lock order: `resets`, then
     /// `file`, so a commit cannot slip between a reset's two writes.
@@ -29,11 +30,20 @@ pub struct OffsetTable {
 }
 
 impl OffsetTable {
-    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::consumer_offset_path(&config.store.root_dir);
+        let file = Arc::new(Mutex::new(ConsumerOffsetFile::load(&path)?));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path, move || {
+                let mut file = file.lock();
+                file.data_version.next_version();
+                Some(file.to_value())
+            })
+        };
         Ok(OffsetTable {
-            file: Mutex::new(ConsumerOffsetFile::load(&path)?),
-            path,
+            file,
+            persisted,
             dirty: AtomicBool::new(false),
             resets: Mutex::new(ResetTable::default()),
         })
@@ -99,17 +109,14 @@ impl OffsetTable {
         true
     }
 
-    pub fn persist(&self) -> anyhow::Result<()> {
-        if !self.dirty.swap(false, Ordering::Relaxed) {
-            return Ok(());
+    /// Hands the offsets to the persister thread when they changed since the last call.
+    pub fn persist(&self) {
+        if self.dirty.swap(false, Ordering::Relaxed) {
+            self.persisted.mark_changed();
         }
-        let mut file = self.file.lock();
-        file.data_version.next_version();
-        file.persist(&self.path)?;
-        Ok(())
     }
 
-    /// Writes offsets every `flushConsumerOffsetInterval`, like Java.
+    /// Persists offsets every `flushConsumerOffsetInterval`, like Java.
     pub fn spawn_persist(&self, broker: &Arc<Broker>) {
         let weak = Arc::downgrade(broker);
         let period =
@@ -119,9 +126,7 @@ impl OffsetTable {
             loop {
                 tick.tick().await;
                 let Some(broker) = weak.upgrade() else { return };
-                if let Err(e) = broker.offsets.persist() {
-                    tracing::error!(error = %e, "persisting consumer offsets failed");
-                }
+                broker.offsets.persist();
             }
         });
     }

@@ -318,7 +318,7 @@ impl Broker {
             ));
         }
         let created = if h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-            Some(self.topics.ensure(&h.topic, 1, perm::READ | perm::WRITE)?)
+            Some(self.topics.ensure(&h.topic, 1, perm::READ | perm::WRITE))
         } else {
             let sys_flag = if h.unit_mode { 1 } else { 0 };
             self.topics.create_from_default(
@@ -326,7 +326,7 @@ impl Broker {
                 &h.default_topic,
                 h.default_topic_queue_nums,
                 sys_flag,
-            )?
+            )
         };
         let Some(topic) = created else {
             return Err(reply_error(

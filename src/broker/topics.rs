@@ -2,11 +2,11 @@
 //! DataVersion that tells name servers when routes changed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rmq_store::config::{perm, ConfigError, TopicConfig, TopicConfigFile};
-use std::sync::atomic::{AtomicU64, Ordering};
+use rmq_store::config::{perm, PersistedFile, Persister, TopicConfig, TopicConfigFile};
 
 use crate::config::BrokerConfig;
 
@@ -71,15 +71,16 @@ pub fn is_send_forbidden(topic: &str) -> bool {
 }
 
 pub struct TopicTable {
-    file: Mutex<TopicConfigFile>,
-    path: PathBuf,
+    file: Arc<Mutex<TopicConfigFile>>,
+    /// `config/topics.json`, written by the broker's persister thread after each change.
+    persisted: PersistedFile,
     /// Bumped on every change, so the broker can tell that a request changed routes and must
     /// re-register before answering (as Java's `registerBrokerAll` inside the request does).
     changes: AtomicU64,
 }
 
 impl TopicTable {
-    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::topics_path(&config.store.root_dir);
         let mut file = TopicConfigFile::load(&path)?;
         for system in system_topics(config) {
@@ -95,9 +96,14 @@ impl TopicTable {
         }
         file.data_version.next_version();
         file.persist(&path)?;
+        let file = Arc::new(Mutex::new(file));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path, move || Some(file.lock().to_wrapper_value()))
+        };
         Ok(TopicTable {
-            file: Mutex::new(file),
-            path,
+            file,
+            persisted,
             changes: AtomicU64::new(0),
         })
     }
@@ -121,11 +127,11 @@ impl TopicTable {
     }
 
     /// Inserts or replaces a topic (UPDATE_AND_CREATE_TOPIC). Returns false if nothing changed.
-    pub fn upsert(&self, config: TopicConfig) -> Result<bool, ConfigError> {
+    pub fn upsert(&self, config: TopicConfig) -> bool {
         {
             let mut file = self.file.lock();
             if file.topics.get(&config.topic_name) == Some(&config) {
-                return Ok(false);
+                return false;
             }
             tracing::info!(
                 topic = config.topic_name,
@@ -136,23 +142,23 @@ impl TopicTable {
             );
             file.topics.insert(config.topic_name.clone(), config);
             file.data_version.next_version();
-            file.persist(&self.path)?;
         }
+        self.persisted.mark_changed();
         self.changes.fetch_add(1, Ordering::Relaxed);
-        Ok(true)
+        true
     }
 
-    pub fn delete(&self, topic: &str) -> Result<bool, ConfigError> {
+    pub fn delete(&self, topic: &str) -> bool {
         {
             let mut file = self.file.lock();
             if file.topics.remove(topic).is_none() {
-                return Ok(false);
+                return false;
             }
             file.data_version.next_version();
-            file.persist(&self.path)?;
         }
+        self.persisted.mark_changed();
         self.changes.fetch_add(1, Ordering::Relaxed);
-        Ok(true)
+        true
     }
 
     /// Creates `topic` from the template `default_topic` when the template has the INHERIT bit
@@ -163,42 +169,51 @@ impl TopicTable {
         default_topic: &str,
         client_queue_nums: i32,
         topic_sys_flag: i32,
-    ) -> Result<Option<TopicConfig>, ConfigError> {
+    ) -> Option<TopicConfig> {
         if let Some(existing) = self.get(topic) {
-            return Ok(Some(existing));
+            return Some(existing);
         }
-        let Some(template) = self.get(default_topic) else {
-            return Ok(None);
-        };
+        let template = self.get(default_topic)?;
         if !perm::is_inherited(template.perm) {
             tracing::warn!(
                 topic,
                 default_topic,
                 "template topic lacks INHERIT; not auto-creating"
             );
-            return Ok(None);
+            return None;
         }
         let queues = client_queue_nums.min(template.write_queue_nums).max(0);
         let mut config = topic_config(topic, queues, queues, template.perm & !perm::INHERIT);
         config.topic_filter_type = template.topic_filter_type.clone();
         config.topic_sys_flag = topic_sys_flag;
-        self.upsert(config.clone())?;
-        Ok(Some(config))
+        Some(self.insert_if_absent(config))
     }
 
     /// Creates a retry or DLQ topic with `queues` queues when missing (`createTopicInSendMessageBackMethod`).
-    pub fn ensure(
-        &self,
-        topic: &str,
-        queues: i32,
-        perm_bits: i32,
-    ) -> Result<TopicConfig, ConfigError> {
-        if let Some(existing) = self.get(topic) {
-            return Ok(existing);
+    pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> TopicConfig {
+        self.insert_if_absent(topic_config(topic, queues, queues, perm_bits))
+    }
+
+    /// The existing config of `config.topic_name`, or `config` once inserted.
+    fn insert_if_absent(&self, config: TopicConfig) -> TopicConfig {
+        {
+            let mut file = self.file.lock();
+            if let Some(existing) = file.topics.get(&config.topic_name) {
+                return existing.clone();
+            }
+            tracing::info!(
+                topic = config.topic_name,
+                queues = config.write_queue_nums,
+                perm = config.perm,
+                "topic auto-created"
+            );
+            file.topics
+                .insert(config.topic_name.clone(), config.clone());
+            file.data_version.next_version();
         }
-        let config = topic_config(topic, queues, queues, perm_bits);
-        self.upsert(config.clone())?;
-        Ok(config)
+        self.persisted.mark_changed();
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        config
     }
 }
 
@@ -262,10 +277,10 @@ mod tests {
             },
             ..BrokerConfig::default()
         };
-        let table = TopicTable::load(&config).unwrap();
+        let persister = Persister::start().unwrap();
+        let table = TopicTable::load(&config, &persister).unwrap();
         let created = table
             .create_from_default("NewTopic", AUTO_CREATE_TOPIC_KEY, 4, 0)
-            .unwrap()
             .unwrap();
         assert_eq!(
             (
@@ -278,11 +293,11 @@ mod tests {
         // A topic without INHERIT is no template.
         assert!(table
             .create_from_default("Other", "NewTopic", 4, 0)
-            .unwrap()
             .is_none());
         // The table survives a reload.
         drop(table);
-        let reloaded = TopicTable::load(&config).unwrap();
+        persister.stop().unwrap();
+        let reloaded = TopicTable::load(&config, &persister).unwrap();
         assert_eq!(reloaded.get("NewTopic").unwrap().read_queue_nums, 4);
     }
 }

@@ -21,7 +21,7 @@ const FIRST_POP_TIME: &str = "1ST_POP_TIME";
 /// Queues of a pop retry topic (Java's `addRetryTopicIfNotExist`).
 const RETRY_QUEUES: i32 = 1;
 
-/// Revives due checkpoints and persists the in-flight ones once a second.
+/// Revives due checkpoints and hands the in-flight ones to the persister once a second.
 pub fn spawn(broker: &Arc<Broker>) {
     let weak = Arc::downgrade(broker);
     tokio::spawn(async move {
@@ -30,9 +30,7 @@ pub fn spawn(broker: &Arc<Broker>) {
             tick.tick().await;
             let Some(broker) = weak.upgrade() else { return };
             broker.revive_due(now_ms() as i64);
-            if let Err(e) = broker.pop.persist() {
-                tracing::error!(error = %e, "persisting pop checkpoints failed");
-            }
+            broker.pop.persist();
         }
     });
 }
@@ -80,7 +78,7 @@ impl Broker {
             pop_retry_topic(&ck.topic, &ck.group)
         };
         self.topics
-            .ensure(&topic, RETRY_QUEUES, perm::READ | perm::WRITE)?;
+            .ensure(&topic, RETRY_QUEUES, perm::READ | perm::WRITE);
         let mut msg = revived_record(original, topic, ck.pop_time, self.store_host);
         let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
         self.store.put_deferred(&mut msg, tags_code, false)?;

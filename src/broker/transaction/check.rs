@@ -211,13 +211,10 @@ impl Broker {
     /// One check pass over every half queue.
     pub(crate) fn check_transactions(&self, now: u64) {
         // Java's fetchMessageQueues creates the half topic's config on its first pass.
-        let queues = match self.topics.ensure(HALF_TOPIC, 1, perm::READ | perm::WRITE) {
-            Ok(config) => config.read_queue_nums,
-            Err(e) => {
-                tracing::error!(error = %e, "creating the half topic failed");
-                return;
-            }
-        };
+        let queues = self
+            .topics
+            .ensure(HALF_TOPIC, 1, perm::READ | perm::WRITE)
+            .read_queue_nums;
         for queue_id in 0..queues.max(0) {
             self.check_half_queue(queue_id, now);
         }
@@ -331,13 +328,8 @@ impl Broker {
             uniq_key = properties::get(&half.properties, properties::UNIQ_KEY),
             "half message checked too many times, moved to {CHECK_MAX_TIME_TOPIC}"
         );
-        if let Err(e) = self
-            .topics
-            .ensure(CHECK_MAX_TIME_TOPIC, 1, perm::READ | perm::WRITE)
-        {
-            tracing::error!(error = %e, "creating {CHECK_MAX_TIME_TOPIC} failed");
-            return;
-        }
+        self.topics
+            .ensure(CHECK_MAX_TIME_TOPIC, 1, perm::READ | perm::WRITE);
         let mut moved = StoredMessage {
             topic: CHECK_MAX_TIME_TOPIC.to_string(),
             magic: message::magic_for_topic(CHECK_MAX_TIME_TOPIC),
