@@ -9,6 +9,7 @@ mod groups;
 mod heartbeat;
 mod offsets;
 mod order_lock;
+mod periodic;
 mod pop;
 mod pull;
 mod pull_wait;
@@ -75,9 +76,14 @@ pub struct Broker {
     acl: Option<Arc<crate::acl::Acl>>,
     /// The thread that writes the tables' config files (topics, groups, offsets, delay and pop state).
     persister: Persister,
+    /// Offset persistence, client expiry, delivery, revive, checks and samples; stopped by `shutdown`.
+    periodic: periodic::PeriodicTasks,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
+
+/// How often client channels are checked for expiry (Java's `ClientHousekeepingService`: 10 s).
+const CLIENT_EXPIRY_PERIOD: Duration = Duration::from_secs(10);
 
 impl Broker {
     pub fn open(config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
@@ -125,6 +131,7 @@ impl Broker {
             store_host,
             config,
             persister,
+            periodic: periodic::PeriodicTasks::default(),
         }))
     }
 
@@ -132,35 +139,50 @@ impl Broker {
         self.me.upgrade()
     }
 
-    /// Starts the background work: registration, offset persistence, client expiry.
+    /// Starts the background work: registration and the periodic tasks.
     pub fn start(self: &Arc<Self>) {
         register::spawn_registration(self);
-        self.offsets.spawn_persist(self);
-        transaction::check::spawn(self);
-        schedule::spawn(self);
-        pop::spawn(self);
-        runtime_info::spawn(self);
-        if let Some(acl) = &self.acl {
-            acl.spawn_reload();
-        }
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                tick.tick().await;
-                let Some(broker) = weak.upgrade() else { return };
-                let timeout = broker.config.channel_expired_timeout_ms;
-                let changed = broker.clients.lock().expire(now_ms(), timeout);
-                for group in changed {
-                    tracing::info!(group, "consumer channel expired");
-                    broker.notify_consumer_ids_changed(&group);
-                }
-            }
+        let tasks = &self.periodic;
+        let offsets_period =
+            Duration::from_millis(self.config.flush_consumer_offset_interval_ms.max(100));
+        tasks.every("consumer-offsets", self, offsets_period, |b| async move {
+            b.offsets.persist()
         });
+        tasks.every(
+            "client-expiry",
+            self,
+            CLIENT_EXPIRY_PERIOD,
+            |b| async move { b.expire_clients() },
+        );
+        transaction::check::schedule(self);
+        schedule::schedule(self);
+        pop::schedule(self);
+        runtime_info::schedule(self);
+        if let Some(acl) = &self.acl {
+            tasks.every(
+                "acl-reload",
+                acl,
+                crate::acl::RELOAD_POLL,
+                |acl| async move {
+                    tokio::task::block_in_place(|| acl.reload_if_changed());
+                },
+            );
+        }
+    }
+
+    /// Closes the channels of clients silent for `channelExpiredTimeout` and tells their groups.
+    fn expire_clients(&self) {
+        let timeout = self.config.channel_expired_timeout_ms;
+        let changed = self.clients.lock().expire(now_ms(), timeout);
+        for group in changed {
+            tracing::info!(group, "consumer channel expired");
+            self.notify_consumer_ids_changed(&group);
+        }
     }
 
     /// Flushes and persists everything; the store removes its abort file.
     pub async fn shutdown(&self) {
+        self.periodic.stop().await;
         register::unregister_all(self).await;
         self.offsets.persist();
         self.schedule.shutdown();

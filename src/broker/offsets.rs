@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use rmq_codec::code::ResponseCode;
@@ -114,21 +113,6 @@ impl OffsetTable {
         if self.dirty.swap(false, Ordering::Relaxed) {
             self.persisted.mark_changed();
         }
-    }
-
-    /// Persists offsets every `flushConsumerOffsetInterval`, like Java.
-    pub fn spawn_persist(&self, broker: &Arc<Broker>) {
-        let weak = Arc::downgrade(broker);
-        let period =
-            Duration::from_millis(broker.config.flush_consumer_offset_interval_ms.max(100));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            loop {
-                tick.tick().await;
-                let Some(broker) = weak.upgrade() else { return };
-                broker.offsets.persist();
-            }
-        });
     }
 }
 

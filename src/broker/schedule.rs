@@ -383,23 +383,22 @@ fn redeliver(broker: &Broker, msg: &mut StoredMessage) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Starts the delivery task; it holds only a `Weak<Broker>` and ends with the broker.
-pub fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(TICK_MS));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ticks: u64 = 0;
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
-            broker.schedule.tick(&broker, now_ms() as i64);
+/// Schedules delivery every [`TICK_MS`], and the cursors' persistence every [`PERSIST_EVERY_TICKS`].
+pub fn schedule(broker: &Arc<Broker>) {
+    let mut ticks: u64 = 0;
+    let period = Duration::from_millis(TICK_MS);
+    broker
+        .periodic
+        .every("delayed-delivery", broker, period, move |broker| {
             ticks += 1;
-            if ticks.is_multiple_of(PERSIST_EVERY_TICKS) {
-                broker.schedule.persist_if_dirty();
+            let persist = ticks.is_multiple_of(PERSIST_EVERY_TICKS);
+            async move {
+                broker.schedule.tick(&broker, now_ms() as i64);
+                if persist {
+                    broker.schedule.persist_if_dirty();
+                }
             }
-        }
-    });
+        });
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@
 //!   written the way fastjson writes them, atomically.
 //! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
 //! - [`error`][]: `StoreError`.
+//! - `background`: `BackgroundThread`, the stop-and-join handle every store thread runs under.
 
+mod background;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;

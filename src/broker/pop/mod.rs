@@ -25,7 +25,7 @@ use parking_lot::Mutex;
 use rmq_codec::fastjson::Value;
 use rmq_store::config::Persister;
 
-pub use revive::spawn;
+pub use revive::schedule;
 
 /// `reviveQueueNum`: the revive queue id handed out rotates over this many values.
 const REVIVE_QUEUE_NUM: u64 = 8;

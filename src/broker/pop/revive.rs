@@ -21,18 +21,14 @@ const FIRST_POP_TIME: &str = "1ST_POP_TIME";
 /// Queues of a pop retry topic (Java's `addRetryTopicIfNotExist`).
 const RETRY_QUEUES: i32 = 1;
 
-/// Revives due checkpoints and hands the in-flight ones to the persister once a second.
-pub fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(REVIVE_INTERVAL);
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
+/// Schedules reviving due checkpoints and handing the in-flight ones to the persister once a second.
+pub fn schedule(broker: &Arc<Broker>) {
+    broker
+        .periodic
+        .every("pop-revive", broker, REVIVE_INTERVAL, |broker| async move {
             broker.revive_due(now_ms() as i64);
             broker.pop.persist();
-        }
-    });
+        });
 }
 
 impl Broker {

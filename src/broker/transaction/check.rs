@@ -37,22 +37,18 @@ const MAX_CHECKS_PER_PASS: usize = 10_000;
 /// END_TRANSACTION, never with a response, so the value only has to look like a request id.
 static NEXT_OPAQUE: AtomicI32 = AtomicI32::new(1);
 
-/// Starts the periodic check (one pass at a time; the store work runs on a blocking thread).
-pub fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
+/// Schedules the periodic check, first one interval after the start as in Java (one pass at a time; the
+/// store work runs on a blocking thread).
+pub fn schedule(broker: &Arc<Broker>) {
     let period = Duration::from_millis(broker.config.transaction_check_interval_ms.max(100));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.tick().await; // the first tick fires at once; Java waits one interval first
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
+    broker
+        .periodic
+        .every("transaction-check", broker, period, |broker| async move {
             let pass = tokio::task::spawn_blocking(move || broker.check_transactions(now_ms()));
             if let Err(e) = pass.await {
                 tracing::error!(error = %e, "transaction check pass failed");
             }
-        }
-    });
+        });
 }
 
 /// Op messages read so far for one half queue: which half offsets they resolve, and which op offsets are

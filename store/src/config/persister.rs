@@ -17,13 +17,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rmq_codec::fastjson::Value;
 use thiserror::Error;
 
 use super::{persist_json_file, ConfigError};
+use crate::background::BackgroundThread;
 
 /// Renders a file's document from its table; `None` when there is nothing to write yet.
 type Render = Arc<dyn Fn() -> Option<Value> + Send + Sync>;
@@ -110,7 +110,7 @@ impl State {
 
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the thread: a change, or `stop`.
+    /// Wakes the thread: a change, or a stop.
     work: Condvar,
     /// Wakes `flush`: a write ended or the thread exited.
     progress: Condvar,
@@ -120,7 +120,7 @@ struct Shared {
 /// The persister thread and the files registered with it. Dropping it stops it like [`stop`](Self::stop).
 pub struct Persister {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: BackgroundThread,
 }
 
 /// A file the persister writes; held by the table whose state it is.
@@ -155,16 +155,20 @@ impl Persister {
             progress: Condvar::new(),
             write,
         });
+        let nudge = {
+            let shared = Arc::clone(&shared);
+            move || {
+                let mut state = shared.state.lock();
+                state.retry_failed();
+                state.stopping = true;
+                shared.work.notify_one();
+            }
+        };
         let thread = {
             let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
-                .name("rmq-config-persist".into())
-                .spawn(move || run(&shared))?
+            BackgroundThread::spawn_nudged("rmq-config-persist", nudge, move |_| run(&shared))?
         };
-        Ok(Persister {
-            shared,
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(Persister { shared, thread })
     }
 
     /// Registers `path`, written from `render`'s document whenever the returned handle is marked changed.
@@ -198,19 +202,7 @@ impl Persister {
 
     /// Writes every changed file (failed ones once more), then stops and joins the thread. Idempotent.
     pub fn stop(&self) -> Result<(), Unwritten> {
-        {
-            let mut state = self.shared.state.lock();
-            if !state.stopping {
-                state.retry_failed();
-                state.stopping = true;
-            }
-            self.shared.work.notify_one();
-        }
-        if let Some(thread) = self.thread.lock().take() {
-            if thread.join().is_err() {
-                tracing::error!("config persister thread panicked");
-            }
-        }
+        self.thread.stop();
         self.shared.state.lock().unwritten()
     }
 }

@@ -117,7 +117,10 @@ fn a_file_never_goes_back_to_an_older_state() {
         let writes = log.written(path);
         // A change marked after the render of the write in progress makes one more write of the
         // same state; never one of an older state.
-        assert!(writes.windows(2).all(|w| w[0] <= w[1]), "{path}: {writes:?}");
+        assert!(
+            writes.windows(2).all(|w| w[0] <= w[1]),
+            "{path}: {writes:?}"
+        );
         assert_eq!(writes.last(), Some(&800), "{path}: the newest state last");
         assert!(writes.len() < 800, "{path}: changes coalesced");
     }
@@ -138,7 +141,7 @@ fn stop_writes_what_is_pending_and_joins() {
     persister.stop().expect("everything written");
     assert_eq!(log.written("a.json").last(), Some(&2));
     assert_eq!(log.written("b.json"), vec![7]);
-    assert!(persister.thread.lock().is_none(), "joined");
+    assert!(persister.shared.state.lock().exited, "joined");
 
     // After the stop a change is refused, reported, and never written.
     set(&a, 3);

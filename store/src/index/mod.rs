@@ -14,7 +14,7 @@ mod catch_up;
 mod file;
 mod query;
 
-pub use catch_up::{CatchUpEnd, CatchUpPlan, CatchUpThread};
+pub use catch_up::{CatchUpEnd, CatchUpPlan};
 
 pub use file::{key_hash, Entry, IndexFile, ENTRY_SIZE, HEADER_SIZE, SLOT_SIZE};
 pub use query::{OffsetQuery, QueryResult};
