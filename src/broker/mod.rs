@@ -35,7 +35,7 @@ use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::header::{CommandHeader, NotifyConsumerIdsChangedRequestHeader};
 use rmq_store::config::Persister;
-use rmq_store::MessageStore;
+use rmq_store::{MessageStore, StoreHooks};
 
 use crate::config::BrokerConfig;
 use crate::error::ServiceError;
@@ -92,9 +92,10 @@ impl Broker {
             .ok()
             .and_then(|mut a| a.next())
             .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
-        let store_config = config.store.clone();
-        MessageStore::install_blocking_hook(blocking::run_off_worker);
-        let store = MessageStore::open(store_config).with_context(|| {
+        let hooks = StoreHooks {
+            blocking: Some(Arc::new(blocking::run_off_worker)),
+        };
+        let store = MessageStore::open_with(config.store.clone(), hooks).with_context(|| {
             format!(
                 "cannot open the store at {}",
                 config.store.root_dir.display()

@@ -6,12 +6,14 @@
 pub mod durability;
 mod flush;
 mod get;
+mod hooks;
 mod put;
 mod recovery;
 mod store_config;
 
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
 pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
+pub use hooks::{BlockingHook, StoreHooks};
 pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 pub use store_config::{StoreConfig, DEFAULT_DELAY_LEVELS_MS};
 
@@ -117,6 +119,7 @@ pub struct MessageStore {
     cleaner: Cleaner,
     /// Re-indexes what the index files miss after open (`index/catch_up.rs`); `None` when nothing is missed.
     index_catch_up: Option<BackgroundThread>,
+    hooks: StoreHooks,
 }
 
 fn now_ms() -> i64 {
@@ -143,9 +146,18 @@ fn patch_record(
 
 impl MessageStore {
     /// Locks `<root>/lock`, loads and recovers the commit log and consume queues, re-dispatches records the
-    /// consume queues miss, creates `<root>/abort`, and starts the async flusher when configured.
+    /// consume queues miss, creates `<root>/abort`, and starts the async flusher when configured. Blocking
+    /// work runs inline; see [`open_with`](Self::open_with).
     pub fn open(config: StoreConfig) -> Result<Self, StoreError> {
-        let inner = Arc::new(recovery::open(config)?);
+        Self::open_with(config, StoreHooks::default())
+    }
+
+    /// [`open`](Self::open) with the owner's hooks, e.g. how to run put work that may block.
+    pub fn open_with(config: StoreConfig, hooks: StoreHooks) -> Result<Self, StoreError> {
+        let inner = recovery::open(config)?;
+        #[cfg(test)]
+        let inner = hooks.pause_index(inner);
+        let inner = Arc::new(inner);
         let flusher = Flusher::start(&inner)?;
         let cleaner = Cleaner::start(&inner)?;
         let index_catch_up = recovery::start_index_catch_up(&inner)?;
@@ -154,6 +166,7 @@ impl MessageStore {
             flusher,
             cleaner,
             index_catch_up,
+            hooks,
         })
     }
 

@@ -266,7 +266,6 @@ pub(crate) use pause::Pause;
 
 #[cfg(test)]
 mod pause {
-    use std::path::{Path, PathBuf};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -275,7 +274,7 @@ mod pause {
     use crate::background::StopSignal;
 
     /// Test hook: holds the catch-up thread before each batch (and before the hand-over) until the test
-    /// allows it through. Installed per index directory before the store opens.
+    /// allows it through. Given to the store at open (`StoreHooks::index_pause`).
     #[derive(Debug, Default)]
     pub(crate) struct Pause {
         state: Mutex<PauseState>,
@@ -294,19 +293,13 @@ mod pause {
         at_handover: bool,
     }
 
-    static INSTALLED: Mutex<Vec<(PathBuf, Arc<Pause>)>> = Mutex::new(Vec::new());
-
     impl Pause {
-        /// The next `Index::load` of `index_dir` uses this pause; catch-up starts held.
-        pub(crate) fn install(index_dir: &Path, batch_records: usize) -> Arc<Pause> {
-            let pause = Arc::new(Pause {
+        /// A pause for a store to open with (`StoreHooks::index_pause`); its catch-up starts held.
+        pub(crate) fn new(batch_records: usize) -> Arc<Pause> {
+            Arc::new(Pause {
                 batch_records,
                 ..Pause::default()
-            });
-            INSTALLED
-                .lock()
-                .push((index_dir.to_path_buf(), Arc::clone(&pause)));
-            pause
+            })
         }
 
         /// Makes the hand-over stop with the append and index locks held, until `release_handover`.
@@ -339,12 +332,6 @@ mod pause {
             while state.hold_handover && !stop.is_stopped() {
                 self.changed.wait_for(&mut state, Duration::from_millis(5));
             }
-        }
-
-        pub(crate) fn take(index_dir: &Path) -> Option<Arc<Pause>> {
-            let mut installed = INSTALLED.lock();
-            let at = installed.iter().position(|(dir, _)| dir == index_dir)?;
-            Some(installed.swap_remove(at).1)
         }
 
         /// Lets `n` more batches through.
