@@ -5,6 +5,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rmq_store::config::{PersistedFile, Persister, SubscriptionGroupConfig, SubscriptionGroupFile};
 
+use super::auto_create::AutoCreateLimit;
 use crate::config::BrokerConfig;
 
 /// Groups every Java broker creates at start (`SubscriptionGroupManager.init`).
@@ -24,9 +25,13 @@ pub struct GroupTable {
     /// `config/subscriptionGroup.json`, written by the broker's persister thread after each change.
     persisted: PersistedFile,
     auto_create: bool,
+    /// `autoCreateSubscriptionGroupLimit`: groups clients may still make.
+    auto_create_limit: AutoCreateLimit,
 }
 
 impl GroupTable {
+    /// Loads `config/subscriptionGroup.json`, adds the system groups and writes the file at once
+    /// (startup, before `persister` writes it), then registers it with `persister`.
     pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::subscription_group_path(&config.store.root_dir);
         let mut file = SubscriptionGroupFile::load(&path)?;
@@ -45,16 +50,23 @@ impl GroupTable {
             file,
             persisted,
             auto_create: config.auto_create_subscription_group,
+            auto_create_limit: AutoCreateLimit::new(config.auto_create_subscription_group_limit),
         })
     }
 
-    /// The group's config, created with Java defaults when auto-creation is on. None when unknown.
+    /// The group's config, created with Java defaults when auto-creation is on and the broker is below
+    /// `autoCreateSubscriptionGroupLimit`. None when unknown.
     pub fn ensure(&self, group: &str) -> Option<SubscriptionGroupConfig> {
         let mut file = self.file.lock();
         if let Some(existing) = file.groups.get(group) {
             return Some(existing.clone());
         }
-        if !self.auto_create {
+        let entries = file.groups.len();
+        if !self.auto_create
+            || !self
+                .auto_create_limit
+                .allows(entries, "subscription group", group)
+        {
             return None;
         }
         let created = SubscriptionGroupConfig::new(group);
@@ -76,5 +88,46 @@ impl GroupTable {
             .groups
             .get(group)
             .is_none_or(|g| g.notify_consumer_ids_changed_enable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmq_store::StoreConfig;
+
+    use super::*;
+
+    #[test]
+    fn groups_stop_being_auto_created_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BrokerConfig {
+            store: StoreConfig {
+                root_dir: dir.path().to_path_buf(),
+                ..StoreConfig::default()
+            },
+            auto_create_subscription_group_limit: SYSTEM_GROUPS.len() + 1,
+            ..BrokerConfig::default()
+        };
+        let persister = Persister::start().unwrap();
+        let groups = GroupTable::load(&config, &persister).unwrap();
+        assert!(groups.ensure("first").is_some());
+        assert!(groups.ensure("second").is_none(), "at the limit");
+        assert!(!groups.contains("second"));
+        assert!(
+            groups.ensure("first").is_some(),
+            "an existing group is still found"
+        );
+        assert!(
+            groups.ensure("TOOLS_CONSUMER").is_some(),
+            "system groups exist"
+        );
+
+        persister.flush().unwrap(); // before the next load writes the same file
+        let off = BrokerConfig {
+            auto_create_subscription_group: false,
+            ..config
+        };
+        let groups = GroupTable::load(&off, &persister).unwrap();
+        assert!(groups.ensure("third").is_none(), "auto-creation off");
     }
 }

@@ -1,6 +1,7 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
 mod admin;
+pub mod auto_create;
 mod blocking;
 mod call_client;
 pub mod clients;

@@ -318,7 +318,8 @@ impl Broker {
             ));
         }
         let created = if h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-            Some(self.topics.ensure(&h.topic, 1, perm::READ | perm::WRITE))
+            self.topics
+                .ensure_within_limit(&h.topic, 1, perm::READ | perm::WRITE)
         } else {
             let sys_flag = if h.unit_mode { 1 } else { 0 };
             self.topics.create_from_default(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rmq_store::config::{perm, PersistedFile, Persister, TopicConfig, TopicConfigFile};
 
+use super::auto_create::AutoCreateLimit;
 use crate::config::BrokerConfig;
 
 pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
@@ -77,9 +78,13 @@ pub struct TopicTable {
     /// Bumped on every change, so the broker can tell that a request changed routes and must
     /// re-register before answering (as Java's `registerBrokerAll` inside the request does).
     changes: AtomicU64,
+    /// `autoCreateTopicLimit`: topics a send may still make.
+    auto_create_limit: AutoCreateLimit,
 }
 
 impl TopicTable {
+    /// Loads `config/topics.json`, adds the system topics and writes the file at once (startup, before
+    /// `persister` writes it), then registers it with `persister`.
     pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::topics_path(&config.store.root_dir);
         let mut file = TopicConfigFile::load(&path)?;
@@ -105,6 +110,7 @@ impl TopicTable {
             file,
             persisted,
             changes: AtomicU64::new(0),
+            auto_create_limit: AutoCreateLimit::new(config.auto_create_topic_limit),
         })
     }
 
@@ -162,7 +168,8 @@ impl TopicTable {
     }
 
     /// Creates `topic` from the template `default_topic` when the template has the INHERIT bit
-    /// (`createTopicInSendMessageMethod`). Returns the topic's config if it exists afterwards.
+    /// (`createTopicInSendMessageMethod`) and the broker is below `autoCreateTopicLimit`. Returns the
+    /// topic's config if it exists afterwards.
     pub fn create_from_default(
         &self,
         topic: &str,
@@ -186,31 +193,58 @@ impl TopicTable {
         let mut config = topic_config(topic, queues, queues, template.perm & !perm::INHERIT);
         config.topic_filter_type = template.topic_filter_type.clone();
         config.topic_sys_flag = topic_sys_flag;
-        Some(self.insert_if_absent(config))
+        self.insert_within_limit(config)
     }
 
-    /// Creates a retry or DLQ topic with `queues` queues when missing (`createTopicInSendMessageBackMethod`).
+    /// Creates a retry, DLQ or system topic with `queues` queues when missing
+    /// (`createTopicInSendMessageBackMethod`). Not limited: these belong to a known group or to the broker.
     pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> TopicConfig {
-        self.insert_if_absent(topic_config(topic, queues, queues, perm_bits))
+        let mut file = self.file.lock();
+        match file.topics.get(topic) {
+            Some(existing) => existing.clone(),
+            None => self.insert_new(&mut file, topic_config(topic, queues, queues, perm_bits)),
+        }
     }
 
-    /// The existing config of `config.topic_name`, or `config` once inserted.
-    fn insert_if_absent(&self, config: TopicConfig) -> TopicConfig {
-        {
-            let mut file = self.file.lock();
-            if let Some(existing) = file.topics.get(&config.topic_name) {
-                return existing.clone();
-            }
-            tracing::info!(
-                topic = config.topic_name,
-                queues = config.write_queue_nums,
-                perm = config.perm,
-                "topic auto-created"
-            );
-            file.topics
-                .insert(config.topic_name.clone(), config.clone());
-            file.data_version.next_version();
+    /// [`ensure`](Self::ensure) for a topic a client named in a send (a `%RETRY%` topic, which Java makes
+    /// in `msgCheck` when the send cannot create it from its template): None at `autoCreateTopicLimit`.
+    pub fn ensure_within_limit(
+        &self,
+        topic: &str,
+        queues: i32,
+        perm_bits: i32,
+    ) -> Option<TopicConfig> {
+        self.insert_within_limit(topic_config(topic, queues, queues, perm_bits))
+    }
+
+    /// The existing config of `config.topic_name`, or `config` once inserted; None when the table is at
+    /// `autoCreateTopicLimit`.
+    fn insert_within_limit(&self, config: TopicConfig) -> Option<TopicConfig> {
+        let mut file = self.file.lock();
+        if let Some(existing) = file.topics.get(&config.topic_name) {
+            return Some(existing.clone());
         }
+        let entries = file.topics.len();
+        if !self
+            .auto_create_limit
+            .allows(entries, "topic", &config.topic_name)
+        {
+            return None;
+        }
+        Some(self.insert_new(&mut file, config))
+    }
+
+    /// Inserts `config`, which `file` (the locked table) does not have.
+    fn insert_new(&self, file: &mut TopicConfigFile, config: TopicConfig) -> TopicConfig {
+        tracing::info!(
+            topic = config.topic_name,
+            queues = config.write_queue_nums,
+            perm = config.perm,
+            "topic auto-created"
+        );
+        file.topics
+            .insert(config.topic_name.clone(), config.clone());
+        file.data_version.next_version();
         self.persisted.mark_changed();
         self.changes.fetch_add(1, Ordering::Relaxed);
         config
