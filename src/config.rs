@@ -25,6 +25,10 @@ pub struct BrokerConfig {
     pub broker_ip2: Option<String>,
     pub auto_create_topic_enable: bool,
     pub auto_create_subscription_group: bool,
+    /// `autoCreateTopicLimit` and `autoCreateSubscriptionGroupLimit` (rmqd only, 30,000 each): auto-creation
+    /// by clients stops once the broker has this many topics / groups, all counted (`broker::auto_create`).
+    pub auto_create_topic_limit: usize,
+    pub auto_create_subscription_group_limit: usize,
     pub default_topic_queue_nums: i32,
     pub cluster_topic_enable: bool,
     pub broker_topic_enable: bool,
@@ -106,6 +110,8 @@ impl Default for BrokerConfig {
             broker_ip2: None,
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
+            auto_create_topic_limit: crate::broker::auto_create::DEFAULT_TOPIC_LIMIT,
+            auto_create_subscription_group_limit: crate::broker::auto_create::DEFAULT_GROUP_LIMIT,
             default_topic_queue_nums: 8,
             cluster_topic_enable: true,
             broker_topic_enable: true,
@@ -196,6 +202,10 @@ impl BrokerConfig {
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(value),
             "autoCreateSubscriptionGroup" => {
                 self.auto_create_subscription_group = parse_bool(value)
+            }
+            "autoCreateTopicLimit" => self.auto_create_topic_limit = parse(key, value)?,
+            "autoCreateSubscriptionGroupLimit" => {
+                self.auto_create_subscription_group_limit = parse(key, value)?
             }
             "defaultTopicQueueNums" => self.default_topic_queue_nums = parse(key, value)?,
             "clusterTopicEnable" => self.cluster_topic_enable = parse_bool(value),
@@ -562,6 +572,20 @@ mod tests {
         let mut config = BrokerConfig::default();
         assert!(config.apply("messageDelayLevel", "1s 1s 1s").unwrap());
         assert_eq!(config.store.message_delay_levels_ms, vec![1_000; 3]);
+    }
+
+    #[test]
+    fn auto_create_limits_default_to_thirty_thousand_and_can_be_set() {
+        let mut config = BrokerConfig::default();
+        assert_eq!(config.auto_create_topic_limit, 30_000);
+        assert_eq!(config.auto_create_subscription_group_limit, 30_000);
+        assert!(config.apply("autoCreateTopicLimit", "100").unwrap());
+        assert!(config
+            .apply("autoCreateSubscriptionGroupLimit", "50")
+            .unwrap());
+        assert_eq!(config.auto_create_topic_limit, 100);
+        assert_eq!(config.auto_create_subscription_group_limit, 50);
+        assert!(config.apply("autoCreateTopicLimit", "-1").is_err());
     }
 
     #[test]

@@ -22,6 +22,7 @@ const LISTEN_BACKLOG: u32 = 1024;
 /// The roles running in this process and the handle that stops their listeners.
 pub struct Running {
     pub broker: Option<Arc<Broker>>,
+    pub namesrv: Option<Arc<NameServer>>,
     /// The broker's listen port (the one bound, when 0 was configured).
     pub broker_port: Option<u16>,
     pub namesrv_port: Option<u16>,
@@ -46,6 +47,7 @@ impl Running {
     fn new() -> Self {
         Running {
             broker: None,
+            namesrv: None,
             broker_port: None,
             namesrv_port: None,
             listeners: Shutdown::default(),
@@ -93,7 +95,13 @@ impl Running {
         ns.spawn_expiry(&config);
         let tls_mode = config.tls.effective_mode();
         tracing::info!(port, ?tls_mode, "name server listening");
-        tokio::spawn(remoting::serve(listener, ns, tls, self.listeners.clone()));
+        tokio::spawn(remoting::serve(
+            listener,
+            ns.clone(),
+            tls,
+            self.listeners.clone(),
+        ));
+        self.namesrv = Some(ns);
         self.namesrv_port = Some(port);
         Ok(port)
     }
@@ -144,8 +152,8 @@ impl Running {
 
     /// The orderly stop (SIGTERM): no new connections; the broker leaves the name servers and answers
     /// its parked requests; connections close once their queued answers are out (each at most 1 s), at
-    /// most `timeout` in all; then offsets and configs are persisted and the store flushed, whatever
-    /// time is left.
+    /// most `timeout` in all; then offsets and configs are persisted (the name server's kvConfig.json
+    /// too) and the store flushed, whatever time is left.
     pub async fn stop(self, timeout: Duration) {
         let started = Instant::now();
         tracing::info!(
@@ -177,6 +185,9 @@ impl Running {
         }
         if let Some(broker) = &self.broker {
             broker.shutdown().await;
+        }
+        if let Some(namesrv) = &self.namesrv {
+            namesrv.shutdown();
         }
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -467,3 +467,76 @@ fn deeply_nested_sql92_selectors() {
     }
     assert_well_behaved(&rmqd, "HostileSql");
 }
+
+/// A client naming ever new topics and groups (auto-creation on) stops growing the broker at
+/// `autoCreateTopicLimit` / `autoCreateSubscriptionGroupLimit`: further sends are answered TOPIC_NOT_EXIST
+/// (17) and further pulls SUBSCRIPTION_GROUP_NOT_EXIST (26), as Java answers a topic or group it cannot
+/// create, while existing names keep working. UPDATE_CONSUMER_OFFSET for names the broker does not know is
+/// refused as Java 5.3.3 refuses it.
+#[test]
+fn names_without_end_stop_at_the_auto_create_limits() {
+    let rmqd = start_rmqd("autoCreateTopicLimit=30\nautoCreateSubscriptionGroupLimit=12");
+    let mut conn = connect(rmqd.broker_port);
+    let mut created = 0;
+    let refusal = (0..100).find_map(|i| {
+        let topic = format!("Flood{i}");
+        let answer = roundtrip(&mut conn, &send_request(&topic, 0, b"x"));
+        if answer.code == 0 {
+            created += 1;
+            return None;
+        }
+        Some((topic, answer))
+    });
+    let (topic, answer) = refusal.expect("topic creation never refused");
+    assert!((1..30).contains(&created), "{created} topics created");
+    assert_eq!(answer.code, 17, "{:?}", answer.remark);
+    let remark = answer.remark.unwrap_or_default();
+    let expected = format!("topic[{topic}] not exist, apply first please!");
+    assert!(remark.starts_with(&expected), "{remark}");
+    let retry = roundtrip(&mut conn, &send_request("%RETRY%Flood", 0, b"x"));
+    assert_eq!(
+        retry.code, 17,
+        "a %RETRY% topic named by a send is limited too"
+    );
+    assert_well_behaved(&rmqd, "Flood0");
+
+    let mut groups = 0;
+    let refused_group = (0..100).find_map(|i| {
+        let mut header = pull_header("Flood0", 0, 0);
+        header.consumer_group = format!("FloodG{i}");
+        let answer = roundtrip(&mut conn, &pull_request(&header));
+        if answer.code != 26 {
+            groups += 1;
+            return None;
+        }
+        Some(answer)
+    });
+    let answer = refused_group.expect("group creation never refused");
+    assert!((1..12).contains(&groups), "{groups} groups created");
+    assert!(answer.remark.unwrap_or_default().contains("FloodG"));
+    assert_well_behaved(&rmqd, "Flood0");
+
+    let update = |group: &str, topic: &str| {
+        let mut ext = ExtFields::new();
+        for (k, v) in [
+            ("consumerGroup", group),
+            ("topic", topic),
+            ("queueId", "0"),
+            ("commitOffset", "1"),
+        ] {
+            ext.insert(k.into(), v.into());
+        }
+        RemotingCommand::new_request(RequestCode::UpdateConsumerOffset, ext)
+    };
+    let answer = roundtrip(&mut conn, &update("NoSuchGroup", "Flood0"));
+    assert_eq!(
+        (answer.code, answer.remark.as_deref()),
+        (26, Some("Group NoSuchGroup not exist!"))
+    );
+    let answer = roundtrip(&mut conn, &update("HostileCG", "NoSuchTopic"));
+    assert_eq!(
+        (answer.code, answer.remark.as_deref()),
+        (17, Some("Topic NoSuchTopic not exist!"))
+    );
+    assert_eq!(roundtrip(&mut conn, &update("HostileCG", "Flood0")).code, 0);
+}

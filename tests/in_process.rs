@@ -17,8 +17,10 @@ use tokio::net::TcpStream;
 
 /// Broker settings for a fresh store under `dir`, listening on an ephemeral port.
 fn broker_config(dir: &tempfile::TempDir) -> BrokerConfig {
-    let mut config = BrokerConfig::default();
-    config.listen_port = 0;
+    let mut config = BrokerConfig {
+        listen_port: 0,
+        ..BrokerConfig::default()
+    };
     config.store.root_dir = dir.path().join("store");
     config.store.mapped_file_size_commit_log = 1 << 20;
     config

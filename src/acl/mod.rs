@@ -23,7 +23,7 @@ pub mod signature;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::{Mutex, RwLock};
@@ -35,7 +35,7 @@ use permission::{allows, describe, group_resource, is_group_resource, needs_admi
 
 /// How often the ACL file is checked for changes (Java's file watcher polls every 500 ms; a few seconds
 /// is plenty for an operator editing a file).
-const RELOAD_POLL: Duration = Duration::from_secs(2);
+pub const RELOAD_POLL: Duration = Duration::from_secs(2);
 
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -111,21 +111,9 @@ impl Acl {
         }))
     }
 
-    /// Polls the file's modification time and size; on a change, re-reads it. A file that no longer
-    /// parses (or is being rewritten) leaves the previous rules in force.
-    pub fn spawn_reload(self: &Arc<Self>) {
-        let weak: Weak<Acl> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(RELOAD_POLL);
-            loop {
-                tick.tick().await;
-                let Some(acl) = weak.upgrade() else { return };
-                tokio::task::block_in_place(|| acl.reload_if_changed());
-            }
-        });
-    }
-
-    /// Returns true when new rules were installed.
+    /// Checks the file's modification time and size (the broker calls this every [`RELOAD_POLL`]); on a
+    /// change, re-reads it. A file that no longer parses (or is being rewritten) leaves the previous rules
+    /// in force. Returns true when new rules were installed.
     pub fn reload_if_changed(&self) -> bool {
         let now = file_stamp(&self.path);
         if now.is_none() || now == *self.stamp.lock() {

@@ -41,14 +41,14 @@ impl Broker {
             order: h.order,
             attributes: Default::default(),
         };
-        self.topics.upsert(config)?;
+        self.topics.upsert(config);
         self.prepare_queues(&h.topic, h.write_queue_nums, h.perm);
         Ok(ok())
     }
 
     pub(super) fn delete_topic(&self, req: &RemotingCommand) -> Reply {
         let h = DeleteTopicRequestHeader::decode(&req.ext_fields)?;
-        self.topics.delete(&h.topic)?;
+        self.topics.delete(&h.topic);
         Ok(ok())
     }
 

@@ -14,8 +14,8 @@ use super::Broker;
 /// as in Java.
 const MAX_PREPARED_QUEUES: i32 = 64;
 
-/// The store's blocking hook ([`rmq_store::MessageStore::install_blocking_hook`]), for the rare put that must
-/// wait: for a new consume queue's directory and file, or for an append lock held by a stalled put.
+/// The store's blocking hook (`StoreHooks::blocking`, given to the broker's store at open), for the rare put
+/// that must wait: for a new consume queue's directory and file, or for an append lock held by a stalled put.
 ///
 /// On a worker of the multi-thread runtime, `block_in_place` hands the worker's other tasks (the other
 /// connections it serves) to another thread before `work` blocks. The request itself stays on its

@@ -1,10 +1,11 @@
 //! Subscription group configs (`config/subscriptionGroup.json`), auto-created on first use like Java.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rmq_store::config::{SubscriptionGroupConfig, SubscriptionGroupFile};
+use rmq_store::config::{PersistedFile, Persister, SubscriptionGroupConfig, SubscriptionGroupFile};
 
+use super::auto_create::AutoCreateLimit;
 use crate::config::BrokerConfig;
 
 /// Groups every Java broker creates at start (`SubscriptionGroupManager.init`).
@@ -20,13 +21,18 @@ const SYSTEM_GROUPS: [&str; 8] = [
 ];
 
 pub struct GroupTable {
-    file: Mutex<SubscriptionGroupFile>,
-    path: PathBuf,
+    file: Arc<Mutex<SubscriptionGroupFile>>,
+    /// `config/subscriptionGroup.json`, written by the broker's persister thread after each change.
+    persisted: PersistedFile,
     auto_create: bool,
+    /// `autoCreateSubscriptionGroupLimit`: groups clients may still make.
+    auto_create_limit: AutoCreateLimit,
 }
 
 impl GroupTable {
-    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+    /// Loads `config/subscriptionGroup.json`, adds the system groups and writes the file at once
+    /// (startup, before `persister` writes it), then registers it with `persister`.
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::subscription_group_path(&config.store.root_dir);
         let mut file = SubscriptionGroupFile::load(&path)?;
         for name in SYSTEM_GROUPS {
@@ -35,28 +41,38 @@ impl GroupTable {
                 .or_insert_with(|| SubscriptionGroupConfig::new(name));
         }
         file.persist(&path)?;
+        let file = Arc::new(Mutex::new(file));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path, move || Some(file.lock().to_value()))
+        };
         Ok(GroupTable {
-            file: Mutex::new(file),
-            path,
+            file,
+            persisted,
             auto_create: config.auto_create_subscription_group,
+            auto_create_limit: AutoCreateLimit::new(config.auto_create_subscription_group_limit),
         })
     }
 
-    /// The group's config, created with Java defaults when auto-creation is on. None when unknown.
+    /// The group's config, created with Java defaults when auto-creation is on and the broker is below
+    /// `autoCreateSubscriptionGroupLimit`. None when unknown.
     pub fn ensure(&self, group: &str) -> Option<SubscriptionGroupConfig> {
         let mut file = self.file.lock();
         if let Some(existing) = file.groups.get(group) {
             return Some(existing.clone());
         }
-        if !self.auto_create {
+        let entries = file.groups.len();
+        if !self.auto_create
+            || !self
+                .auto_create_limit
+                .allows(entries, "subscription group", group)
+        {
             return None;
         }
         let created = SubscriptionGroupConfig::new(group);
         file.groups.insert(group.to_string(), created.clone());
         file.data_version.next_version();
-        if let Err(e) = file.persist(&self.path) {
-            tracing::error!(error = %e, "persisting subscription groups failed");
-        }
+        self.persisted.mark_changed();
         tracing::info!(group, "subscription group auto-created");
         Some(created)
     }
@@ -72,5 +88,46 @@ impl GroupTable {
             .groups
             .get(group)
             .is_none_or(|g| g.notify_consumer_ids_changed_enable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmq_store::StoreConfig;
+
+    use super::*;
+
+    #[test]
+    fn groups_stop_being_auto_created_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = BrokerConfig {
+            store: StoreConfig {
+                root_dir: dir.path().to_path_buf(),
+                ..StoreConfig::default()
+            },
+            auto_create_subscription_group_limit: SYSTEM_GROUPS.len() + 1,
+            ..BrokerConfig::default()
+        };
+        let persister = Persister::start().unwrap();
+        let groups = GroupTable::load(&config, &persister).unwrap();
+        assert!(groups.ensure("first").is_some());
+        assert!(groups.ensure("second").is_none(), "at the limit");
+        assert!(!groups.contains("second"));
+        assert!(
+            groups.ensure("first").is_some(),
+            "an existing group is still found"
+        );
+        assert!(
+            groups.ensure("TOOLS_CONSUMER").is_some(),
+            "system groups exist"
+        );
+
+        persister.flush().unwrap(); // before the next load writes the same file
+        let off = BrokerConfig {
+            auto_create_subscription_group: false,
+            ..config
+        };
+        let groups = GroupTable::load(&off, &persister).unwrap();
+        assert!(groups.ensure("third").is_none(), "auto-creation off");
     }
 }

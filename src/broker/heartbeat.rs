@@ -31,13 +31,11 @@ impl Broker {
         for consumer in &hb.consumers {
             if let Some(group) = self.groups.ensure(&consumer.group) {
                 let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", consumer.group);
-                if let Err(e) = self.topics.ensure(
+                self.topics.ensure(
                     &retry_topic,
                     group.retry_queue_nums,
                     perm::READ | perm::WRITE,
-                ) {
-                    tracing::error!(error = %e, topic = retry_topic, "creating retry topic failed");
-                }
+                );
             }
             let changed = self
                 .clients

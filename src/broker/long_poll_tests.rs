@@ -35,10 +35,7 @@ fn fixture(tune: impl FnOnce(&mut BrokerConfig)) -> Fixture {
     config.long_polling_max_time_ms = 120_000;
     tune(&mut config);
     let broker = Broker::open(config).expect("opens");
-    broker
-        .topics
-        .ensure("T", 2, perm::READ | perm::WRITE)
-        .expect("topic");
+    broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
     Fixture { broker, _dir: dir }
 }
 

@@ -1,6 +1,7 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
 mod admin;
+pub mod auto_create;
 mod blocking;
 mod call_client;
 pub mod clients;
@@ -10,6 +11,7 @@ mod heartbeat;
 mod long_poll;
 mod offsets;
 mod order_lock;
+mod periodic;
 mod pop;
 mod pull;
 pub mod register;
@@ -33,7 +35,8 @@ use parking_lot::Mutex;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::header::{CommandHeader, NotifyConsumerIdsChangedRequestHeader};
-use rmq_store::MessageStore;
+use rmq_store::config::Persister;
+use rmq_store::{MessageStore, StoreHooks};
 
 use crate::config::BrokerConfig;
 use crate::error::ServiceError;
@@ -76,9 +79,16 @@ pub struct Broker {
     me: Weak<Broker>,
     /// Plain ACL checked before every request (`aclEnable=true`); None when off.
     acl: Option<Arc<crate::acl::Acl>>,
+    /// The thread that writes the tables' config files (topics, groups, offsets, delay and pop state).
+    persister: Persister,
+    /// Offset persistence, client expiry, delivery, revive, checks and samples; stopped by `shutdown`.
+    periodic: periodic::PeriodicTasks,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
+
+/// How often client channels are checked for expiry (Java's `ClientHousekeepingService`: 10 s).
+const CLIENT_EXPIRY_PERIOD: Duration = Duration::from_secs(10);
 
 impl Broker {
     pub fn open(config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
@@ -87,19 +97,22 @@ impl Broker {
             .ok()
             .and_then(|mut a| a.next())
             .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
-        let store_config = config.store.clone();
-        MessageStore::install_blocking_hook(blocking::run_off_worker);
-        let store = MessageStore::open(store_config).with_context(|| {
+        let hooks = StoreHooks {
+            blocking: Some(Arc::new(blocking::run_off_worker)),
+        };
+        let store = MessageStore::open_with(config.store.clone(), hooks).with_context(|| {
             format!(
                 "cannot open the store at {}",
                 config.store.root_dir.display()
             )
         })?;
-        let topics = TopicTable::load(&config)?;
-        let offsets = OffsetTable::load(&config)?;
-        let groups = GroupTable::load(&config)?;
-        let schedule = schedule::Schedule::load(&config)?;
-        let pop = pop::PopState::load(&rmq_store::config::config_dir(&config.store.root_dir))?;
+        let persister = Persister::start().context("cannot start the config persister thread")?;
+        let topics = TopicTable::load(&config, &persister)?;
+        let offsets = OffsetTable::load(&config, &persister)?;
+        let groups = GroupTable::load(&config, &persister)?;
+        let schedule = schedule::Schedule::load(&config, &persister)?;
+        let config_dir = rmq_store::config::config_dir(&config.store.root_dir);
+        let pop = pop::PopState::load(&config_dir, &persister)?;
         let acl = if config.acl_enable {
             Some(crate::acl::Acl::load(&config.acl_file_path)?)
         } else {
@@ -124,6 +137,8 @@ impl Broker {
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
+            persister,
+            periodic: periodic::PeriodicTasks::default(),
         }))
     }
 
@@ -131,31 +146,45 @@ impl Broker {
         self.me.upgrade()
     }
 
-    /// Starts the background work: registration, offset persistence, client expiry.
+    /// Starts the background work: registration and the periodic tasks.
     pub fn start(self: &Arc<Self>) {
         register::spawn_registration(self);
-        self.offsets.spawn_persist(self);
-        transaction::check::spawn(self);
-        schedule::spawn(self);
-        pop::spawn(self);
-        runtime_info::spawn(self);
-        if let Some(acl) = &self.acl {
-            acl.spawn_reload();
-        }
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                tick.tick().await;
-                let Some(broker) = weak.upgrade() else { return };
-                let timeout = broker.config.channel_expired_timeout_ms;
-                let changed = broker.clients.lock().expire(now_ms(), timeout);
-                for group in changed {
-                    tracing::info!(group, "consumer channel expired");
-                    broker.notify_consumer_ids_changed(&group);
-                }
-            }
+        let tasks = &self.periodic;
+        let offsets_period =
+            Duration::from_millis(self.config.flush_consumer_offset_interval_ms.max(100));
+        tasks.every("consumer-offsets", self, offsets_period, |b| async move {
+            b.offsets.persist()
         });
+        tasks.every(
+            "client-expiry",
+            self,
+            CLIENT_EXPIRY_PERIOD,
+            |b| async move { b.expire_clients() },
+        );
+        transaction::check::schedule(self);
+        schedule::schedule(self);
+        pop::schedule(self);
+        runtime_info::schedule(self);
+        if let Some(acl) = &self.acl {
+            tasks.every(
+                "acl-reload",
+                acl,
+                crate::acl::RELOAD_POLL,
+                |acl| async move {
+                    tokio::task::block_in_place(|| acl.reload_if_changed());
+                },
+            );
+        }
+    }
+
+    /// Closes the channels of clients silent for `channelExpiredTimeout` and tells their groups.
+    fn expire_clients(&self) {
+        let timeout = self.config.channel_expired_timeout_ms;
+        let changed = self.clients.lock().expire(now_ms(), timeout);
+        for group in changed {
+            tracing::info!(group, "consumer channel expired");
+            self.notify_consumer_ids_changed(&group);
+        }
     }
 
     /// The first half of a shutdown, while connections are still open: parked pulls and pops are
@@ -177,14 +206,12 @@ impl Broker {
 
     /// Flushes and persists everything; the store removes its abort file.
     pub async fn shutdown(&self) {
-        if let Err(e) = self.offsets.persist() {
-            tracing::error!(error = %e, "persisting consumer offsets failed");
-        }
-        if let Err(e) = self.schedule.shutdown() {
-            tracing::error!(error = %e, "persisting delayOffset.json failed");
-        }
-        if let Err(e) = self.pop.persist() {
-            tracing::error!(error = %e, "persisting pop checkpoints failed");
+        self.periodic.stop().await;
+        self.offsets.persist();
+        self.schedule.shutdown();
+        self.pop.persist();
+        if let Err(e) = self.persister.stop() {
+            tracing::error!(error = %e, "persisting config files failed");
         }
         if let Err(e) = self.store.shutdown() {
             tracing::error!(error = %e, "store shutdown failed");

@@ -1,9 +1,7 @@
 //! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use rmq_codec::code::ResponseCode;
@@ -13,15 +11,17 @@ use rmq_codec::header::{
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
     QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
-use rmq_store::config::ConsumerOffsetFile;
+use rmq_store::config::{ConsumerOffsetFile, PersistedFile, Persister};
 
 use super::reset_offset::ResetTable;
 use super::{ok, reply_error, Broker, Reply};
 use crate::config::BrokerConfig;
 
 pub struct OffsetTable {
-    file: Mutex<ConsumerOffsetFile>,
-    path: PathBuf,
+    file: Arc<Mutex<ConsumerOffsetFile>>,
+    /// `config/consumerOffset.json`, handed to the broker's persister thread by [`persist`](Self::persist).
+    persisted: PersistedFile,
+    /// Offsets changed since the last [`persist`](Self::persist).
     dirty: AtomicBool,
     /// Server-side resets not yet taken by a pull (memory only, like Java). Lock order: `resets`, then
     /// `file`, so a commit cannot slip between a reset's two writes.
@@ -29,11 +29,20 @@ pub struct OffsetTable {
 }
 
 impl OffsetTable {
-    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::consumer_offset_path(&config.store.root_dir);
+        let file = Arc::new(Mutex::new(ConsumerOffsetFile::load(&path)?));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path, move || {
+                let mut file = file.lock();
+                file.data_version.next_version();
+                Some(file.to_value())
+            })
+        };
         Ok(OffsetTable {
-            file: Mutex::new(ConsumerOffsetFile::load(&path)?),
-            path,
+            file,
+            persisted,
             dirty: AtomicBool::new(false),
             resets: Mutex::new(ResetTable::default()),
         })
@@ -99,31 +108,11 @@ impl OffsetTable {
         true
     }
 
-    pub fn persist(&self) -> anyhow::Result<()> {
-        if !self.dirty.swap(false, Ordering::Relaxed) {
-            return Ok(());
+    /// Hands the offsets to the persister thread when they changed since the last call.
+    pub fn persist(&self) {
+        if self.dirty.swap(false, Ordering::Relaxed) {
+            self.persisted.mark_changed();
         }
-        let mut file = self.file.lock();
-        file.data_version.next_version();
-        file.persist(&self.path)?;
-        Ok(())
-    }
-
-    /// Writes offsets every `flushConsumerOffsetInterval`, like Java.
-    pub fn spawn_persist(&self, broker: &Arc<Broker>) {
-        let weak = Arc::downgrade(broker);
-        let period =
-            Duration::from_millis(broker.config.flush_consumer_offset_interval_ms.max(100));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            loop {
-                tick.tick().await;
-                let Some(broker) = weak.upgrade() else { return };
-                if let Err(e) = broker.offsets.persist() {
-                    tracing::error!(error = %e, "persisting consumer offsets failed");
-                }
-            }
-        });
     }
 }
 
@@ -162,8 +151,34 @@ impl Broker {
         ))
     }
 
+    /// UPDATE_CONSUMER_OFFSET (15) as 5.3.3's `ConsumerManageProcessor.updateConsumerOffset`: an unknown
+    /// group or topic is refused (4.9.7 stores whatever it is sent; its clients send this oneway, so
+    /// they never read the answer). A queue id outside the topic's queues is answered SUCCESS as by both
+    /// Java versions, but not stored: a client cannot grow the offset table with queues that do not exist.
     pub(super) fn update_consumer_offset(&self, req: &RemotingCommand) -> Reply {
         let h = UpdateConsumerOffsetRequestHeader::decode(&req.ext_fields)?;
+        if !self.groups.contains(&h.consumer_group) {
+            return Err(reply_error(
+                ResponseCode::SubscriptionGroupNotExist,
+                format!("Group {} not exist!", h.consumer_group),
+            ));
+        }
+        let Some(topic) = self.topics.get(&h.topic) else {
+            return Err(reply_error(
+                ResponseCode::TopicNotExist,
+                format!("Topic {} not exist!", h.topic),
+            ));
+        };
+        let queues = topic.read_queue_nums.max(topic.write_queue_nums);
+        if !(0..queues).contains(&h.queue_id) {
+            tracing::debug!(
+                topic = h.topic,
+                group = h.consumer_group,
+                queue_id = h.queue_id,
+                "offset commit for a queue the topic does not have, not stored"
+            );
+            return Ok(ok());
+        }
         let committed = self.offsets.commit_unless_reset(
             &h.topic,
             &h.consumer_group,
@@ -208,5 +223,77 @@ impl Broker {
     /// Called by pull with COMMIT_OFFSET: the consumer's progress rides on its pulls.
     pub(super) fn commit_offset(&self, topic: &str, group: &str, queue_id: i32, offset: i64) {
         self.offsets.commit(topic, group, queue_id, offset);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmq_codec::code::RequestCode;
+    use rmq_store::config::perm;
+
+    use super::*;
+
+    fn broker(dir: &tempfile::TempDir) -> Arc<Broker> {
+        let mut config = BrokerConfig::default();
+        config.store.root_dir = dir.path().to_path_buf();
+        config.store.mapped_file_size_commit_log = 1 << 20;
+        let broker = Broker::open(config).expect("opens");
+        broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
+        broker.groups.ensure("g").expect("group");
+        broker
+    }
+
+    fn update(b: &Broker, group: &str, topic: &str, queue_id: i32) -> RemotingCommand {
+        let h = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.into(),
+            topic: topic.into(),
+            queue_id,
+            commit_offset: 7,
+        };
+        let req =
+            RemotingCommand::new_request(RequestCode::UpdateConsumerOffset, h.to_ext_fields());
+        b.update_consumer_offset(&req)
+            .unwrap_or_else(|e| e.into_response())
+    }
+
+    /// 5.3.3's answers: the group is checked first, then the topic; nothing is stored for either.
+    #[test]
+    fn unknown_groups_and_topics_are_refused_as_5x_refuses_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = broker(&dir);
+        let refused = update(&b, "nobody", "Nope", 0);
+        assert_eq!(
+            (ResponseCode::from(refused.code), refused.remark.as_deref()),
+            (
+                ResponseCode::SubscriptionGroupNotExist,
+                Some("Group nobody not exist!")
+            )
+        );
+        let refused = update(&b, "g", "Nope", 0);
+        assert_eq!(
+            (ResponseCode::from(refused.code), refused.remark.as_deref()),
+            (ResponseCode::TopicNotExist, Some("Topic Nope not exist!"))
+        );
+        assert!(!b.groups.contains("nobody"), "not auto-created");
+        assert_eq!(b.offsets.query("Nope", "g", 0), None);
+        assert_eq!(b.offsets.query("Nope", "nobody", 0), None);
+    }
+
+    #[test]
+    fn a_queue_the_topic_does_not_have_is_acknowledged_but_not_stored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = broker(&dir);
+        for queue_id in [2, -1, i32::MAX] {
+            let answer = update(&b, "g", "T", queue_id);
+            assert_eq!(ResponseCode::from(answer.code), ResponseCode::Success);
+            assert_eq!(
+                b.offsets.query("T", "g", queue_id),
+                None,
+                "queue {queue_id}"
+            );
+        }
+        let answer = update(&b, "g", "T", 1);
+        assert_eq!(ResponseCode::from(answer.code), ResponseCode::Success);
+        assert_eq!(b.offsets.query("T", "g", 1), Some(7));
     }
 }

@@ -196,10 +196,7 @@ mod tests {
     fn fixture(server_side: bool) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let broker = open(&dir, server_side);
-        broker
-            .topics
-            .ensure("T", 2, perm::READ | perm::WRITE)
-            .expect("topic");
+        broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
         broker.groups.ensure("g").expect("group");
         for i in 0..3 {
             let mut msg = StoredMessage {
@@ -421,7 +418,8 @@ mod tests {
         let f = fixture(true);
         f.broker.offsets.commit("T", "g", 0, 3);
         reset(&f.broker, "g", None, None).expect("reset");
-        f.broker.offsets.persist().expect("persist");
+        f.broker.offsets.persist();
+        f.broker.persister.flush().expect("written");
         let path = rmq_store::config::consumer_offset_path(f.dir.path());
         let text = std::fs::read_to_string(&path).expect("file");
         let saved = ConsumerOffsetFile::load(&path).expect("parses");

@@ -93,7 +93,7 @@ impl Broker {
             &retry_topic,
             group.retry_queue_nums,
             perm::READ | perm::WRITE,
-        )?;
+        );
         if !perm::is_writeable(retry_config.perm) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
@@ -116,7 +116,7 @@ impl Broker {
                 Target::Dlq => {
                     let dlq = format!("{DLQ_GROUP_TOPIC_PREFIX}{}", h.group);
                     self.topics
-                        .ensure(&dlq, DLQ_QUEUES, perm::READ | perm::WRITE)?;
+                        .ensure(&dlq, DLQ_QUEUES, perm::READ | perm::WRITE);
                     tracing::info!(
                         group = h.group,
                         topic = original.topic,
@@ -209,7 +209,7 @@ impl Broker {
             &dlq,
             DLQ_QUEUES,
             perm::READ | perm::WRITE,
-        )?))
+        )))
     }
 }
 

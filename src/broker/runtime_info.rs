@@ -77,19 +77,16 @@ impl RuntimeStats {
     }
 }
 
-/// Starts the once-a-second sampler.
-pub(super) fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
+/// Schedules the once-a-second sampler.
+pub(super) fn schedule(broker: &Arc<Broker>) {
+    let period = Duration::from_secs(1);
+    broker
+        .periodic
+        .every("runtime-samples", broker, period, |broker| async move {
             let put = broker.messages_in_queues();
             let got = broker.runtime.got.load(Ordering::Relaxed);
             broker.runtime.push_sample(put, got);
-        }
-    });
+        });
 }
 
 impl Broker {

@@ -17,14 +17,15 @@
 
 mod timer;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::message::{self, properties, sys_flag, StoredMessage};
-use rmq_store::config::{delay_offset_path, ConfigError, DelayOffsetFile};
+use rmq_store::config::{
+    delay_offset_path, ConfigError, DelayOffsetFile, PersistedFile, Persister,
+};
 use rmq_store::{StoreError, SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 
 use super::{reply_error, Broker};
@@ -34,7 +35,8 @@ use crate::remoting::connection::now_ms;
 
 /// How often due messages are looked for: delivery is at most this late (plus the put).
 pub const TICK_MS: u64 = 100;
-/// Cursors and timer progress are written this often when they moved (Java: `flushDelayOffsetInterval` 10 s).
+/// Cursors and timer progress are handed to the persister this often when they moved (Java:
+/// `flushDelayOffsetInterval` 10 s).
 const PERSIST_EVERY_TICKS: u64 = 50;
 /// Most re-puts per delay level per tick, so one level's backlog cannot stall the others for long.
 const MAX_DELIVER_PER_LEVEL: usize = 1_000;
@@ -245,32 +247,46 @@ struct State {
 /// The delivery side: per-level cursors and the timer queue.
 pub struct Schedule {
     levels_ms: Vec<i64>,
-    state: Mutex<State>,
-    delay_path: PathBuf,
-    timer_path: PathBuf,
-    /// Persists of the two files must not overlap (they share `<file>.tmp`).
-    persist_lock: Mutex<()>,
+    state: Arc<Mutex<State>>,
+    /// `config/delayOffset.json` and `config/timerOffset.json`, written by the broker's persister thread.
+    delay_file: PersistedFile,
+    timer_file: PersistedFile,
 }
 
 impl Schedule {
-    pub fn load(config: &BrokerConfig) -> Result<Self, ConfigError> {
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> Result<Self, ConfigError> {
         let root = &config.store.root_dir;
         let delay_path = delay_offset_path(root);
         let timer_path = rmq_store::config::config_dir(root).join("timerOffset.json");
         let cursors = DelayOffsetFile::load(&delay_path)?;
         let timer =
             timer::TimerQueue::new(DelayOffsetFile::load(&timer_path)?.offsets.get(&0).copied());
+        let state = Arc::new(Mutex::new(State {
+            cursors,
+            timer,
+            dirty: false,
+            stopped: false,
+        }));
+        let delay_file = {
+            let state = Arc::clone(&state);
+            persister.register(delay_path, move || Some(state.lock().cursors.to_value()))
+        };
+        let timer_file = {
+            let state = Arc::clone(&state);
+            persister.register(timer_path, move || {
+                let offset = state.lock().timer.committed()?;
+                let file = DelayOffsetFile {
+                    offsets: [(0, offset)].into(),
+                    data_version: None,
+                };
+                Some(file.to_value())
+            })
+        };
         Ok(Schedule {
             levels_ms: config.store.message_delay_levels_ms.clone(),
-            state: Mutex::new(State {
-                cursors,
-                timer,
-                dirty: false,
-                stopped: false,
-            }),
-            delay_path,
-            timer_path,
-            persist_lock: Mutex::new(()),
+            state,
+            delay_file,
+            timer_file,
         })
     }
 
@@ -337,45 +353,25 @@ impl Schedule {
         stop
     }
 
-    /// Writes `delayOffset.json` and `timerOffset.json` when a cursor moved since the last write.
-    pub fn persist_if_dirty(&self) -> Result<(), ConfigError> {
-        let _persisting = self.persist_lock.lock();
-        let (cursors, timer_offset) = {
-            let mut state = self.state.lock();
-            if !state.dirty {
-                return Ok(());
-            }
-            state.dirty = false;
-            (state.cursors.clone(), state.timer.committed())
-        };
-        self.write(&cursors, timer_offset)
-    }
-
-    /// The last persist: afterwards nothing is delivered any more.
-    pub fn shutdown(&self) -> Result<(), ConfigError> {
-        let _persisting = self.persist_lock.lock();
-        let (cursors, timer_offset) = {
-            let mut state = self.state.lock();
-            state.stopped = true;
-            (state.cursors.clone(), state.timer.committed())
-        };
-        self.write(&cursors, timer_offset)
-    }
-
-    fn write(
-        &self,
-        cursors: &DelayOffsetFile,
-        timer_offset: Option<i64>,
-    ) -> Result<(), ConfigError> {
-        cursors.persist(&self.delay_path)?;
-        if let Some(offset) = timer_offset {
-            let file = DelayOffsetFile {
-                offsets: [(0, offset)].into(),
-                data_version: None,
-            };
-            file.persist(&self.timer_path)?;
+    /// Hands `delayOffset.json` and `timerOffset.json` to the persister when a cursor moved since the last
+    /// call.
+    pub fn persist_if_dirty(&self) {
+        let mut state = self.state.lock();
+        if std::mem::take(&mut state.dirty) {
+            self.mark_files_changed();
         }
-        Ok(())
+    }
+
+    /// The last persist: afterwards nothing is delivered any more, so what the persister writes next is
+    /// final.
+    pub fn shutdown(&self) {
+        self.state.lock().stopped = true;
+        self.mark_files_changed();
+    }
+
+    fn mark_files_changed(&self) {
+        self.delay_file.mark_changed();
+        self.timer_file.mark_changed();
     }
 }
 
@@ -387,25 +383,22 @@ fn redeliver(broker: &Broker, msg: &mut StoredMessage) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Starts the delivery task; it holds only a `Weak<Broker>` and ends with the broker.
-pub fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(TICK_MS));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ticks: u64 = 0;
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
-            broker.schedule.tick(&broker, now_ms() as i64);
+/// Schedules delivery every [`TICK_MS`], and the cursors' persistence every [`PERSIST_EVERY_TICKS`].
+pub fn schedule(broker: &Arc<Broker>) {
+    let mut ticks: u64 = 0;
+    let period = Duration::from_millis(TICK_MS);
+    broker
+        .periodic
+        .every("delayed-delivery", broker, period, move |broker| {
             ticks += 1;
-            if ticks.is_multiple_of(PERSIST_EVERY_TICKS) {
-                if let Err(e) = broker.schedule.persist_if_dirty() {
-                    tracing::error!(error = %e, "persisting delayOffset.json failed");
+            let persist = ticks.is_multiple_of(PERSIST_EVERY_TICKS);
+            async move {
+                broker.schedule.tick(&broker, now_ms() as i64);
+                if persist {
+                    broker.schedule.persist_if_dirty();
                 }
             }
-        }
-    });
+        });
 }
 
 #[cfg(test)]

@@ -307,7 +307,8 @@ impl Broker {
             ));
         }
         let created = if h.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-            Some(self.topics.ensure(&h.topic, 1, perm::READ | perm::WRITE)?)
+            self.topics
+                .ensure_within_limit(&h.topic, 1, perm::READ | perm::WRITE)
         } else {
             let sys_flag = if h.unit_mode { 1 } else { 0 };
             self.topics.create_from_default(
@@ -315,7 +316,7 @@ impl Broker {
                 &h.default_topic,
                 h.default_topic_queue_nums,
                 sys_flag,
-            )?
+            )
         };
         let Some(topic) = created else {
             return Err(reply_error(

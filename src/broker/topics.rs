@@ -2,12 +2,13 @@
 //! DataVersion that tells name servers when routes changed.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rmq_store::config::{perm, ConfigError, TopicConfig, TopicConfigFile};
-use std::sync::atomic::{AtomicU64, Ordering};
+use rmq_store::config::{perm, PersistedFile, Persister, TopicConfig, TopicConfigFile};
 
+use super::auto_create::AutoCreateLimit;
 use crate::config::BrokerConfig;
 
 pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
@@ -71,15 +72,20 @@ pub fn is_send_forbidden(topic: &str) -> bool {
 }
 
 pub struct TopicTable {
-    file: Mutex<TopicConfigFile>,
-    path: PathBuf,
+    file: Arc<Mutex<TopicConfigFile>>,
+    /// `config/topics.json`, written by the broker's persister thread after each change.
+    persisted: PersistedFile,
     /// Bumped on every change, so the broker can tell that a request changed routes and must
     /// re-register before answering (as Java's `registerBrokerAll` inside the request does).
     changes: AtomicU64,
+    /// `autoCreateTopicLimit`: topics a send may still make.
+    auto_create_limit: AutoCreateLimit,
 }
 
 impl TopicTable {
-    pub fn load(config: &BrokerConfig) -> anyhow::Result<Self> {
+    /// Loads `config/topics.json`, adds the system topics and writes the file at once (startup, before
+    /// `persister` writes it), then registers it with `persister`.
+    pub fn load(config: &BrokerConfig, persister: &Persister) -> anyhow::Result<Self> {
         let path = rmq_store::config::topics_path(&config.store.root_dir);
         let mut file = TopicConfigFile::load(&path)?;
         for system in system_topics(config) {
@@ -95,10 +101,16 @@ impl TopicTable {
         }
         file.data_version.next_version();
         file.persist(&path)?;
+        let file = Arc::new(Mutex::new(file));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path, move || Some(file.lock().to_wrapper_value()))
+        };
         Ok(TopicTable {
-            file: Mutex::new(file),
-            path,
+            file,
+            persisted,
             changes: AtomicU64::new(0),
+            auto_create_limit: AutoCreateLimit::new(config.auto_create_topic_limit),
         })
     }
 
@@ -126,11 +138,11 @@ impl TopicTable {
     }
 
     /// Inserts or replaces a topic (UPDATE_AND_CREATE_TOPIC). Returns false if nothing changed.
-    pub fn upsert(&self, config: TopicConfig) -> Result<bool, ConfigError> {
+    pub fn upsert(&self, config: TopicConfig) -> bool {
         {
             let mut file = self.file.lock();
             if file.topics.get(&config.topic_name) == Some(&config) {
-                return Ok(false);
+                return false;
             }
             tracing::info!(
                 topic = config.topic_name,
@@ -141,69 +153,106 @@ impl TopicTable {
             );
             file.topics.insert(config.topic_name.clone(), config);
             file.data_version.next_version();
-            file.persist(&self.path)?;
         }
+        self.persisted.mark_changed();
         self.changes.fetch_add(1, Ordering::Relaxed);
-        Ok(true)
+        true
     }
 
-    pub fn delete(&self, topic: &str) -> Result<bool, ConfigError> {
+    pub fn delete(&self, topic: &str) -> bool {
         {
             let mut file = self.file.lock();
             if file.topics.remove(topic).is_none() {
-                return Ok(false);
+                return false;
             }
             file.data_version.next_version();
-            file.persist(&self.path)?;
         }
+        self.persisted.mark_changed();
         self.changes.fetch_add(1, Ordering::Relaxed);
-        Ok(true)
+        true
     }
 
     /// Creates `topic` from the template `default_topic` when the template has the INHERIT bit
-    /// (`createTopicInSendMessageMethod`). Returns the topic's config if it exists afterwards.
+    /// (`createTopicInSendMessageMethod`) and the broker is below `autoCreateTopicLimit`. Returns the
+    /// topic's config if it exists afterwards.
     pub fn create_from_default(
         &self,
         topic: &str,
         default_topic: &str,
         client_queue_nums: i32,
         topic_sys_flag: i32,
-    ) -> Result<Option<TopicConfig>, ConfigError> {
+    ) -> Option<TopicConfig> {
         if let Some(existing) = self.get(topic) {
-            return Ok(Some(existing));
+            return Some(existing);
         }
-        let Some(template) = self.get(default_topic) else {
-            return Ok(None);
-        };
+        let template = self.get(default_topic)?;
         if !perm::is_inherited(template.perm) {
             tracing::warn!(
                 topic,
                 default_topic,
                 "template topic lacks INHERIT; not auto-creating"
             );
-            return Ok(None);
+            return None;
         }
         let queues = client_queue_nums.min(template.write_queue_nums).max(0);
         let mut config = topic_config(topic, queues, queues, template.perm & !perm::INHERIT);
         config.topic_filter_type = template.topic_filter_type.clone();
         config.topic_sys_flag = topic_sys_flag;
-        self.upsert(config.clone())?;
-        Ok(Some(config))
+        self.insert_within_limit(config)
     }
 
-    /// Creates a retry or DLQ topic with `queues` queues when missing (`createTopicInSendMessageBackMethod`).
-    pub fn ensure(
+    /// Creates a retry, DLQ or system topic with `queues` queues when missing
+    /// (`createTopicInSendMessageBackMethod`). Not limited: these belong to a known group or to the broker.
+    pub fn ensure(&self, topic: &str, queues: i32, perm_bits: i32) -> TopicConfig {
+        let mut file = self.file.lock();
+        match file.topics.get(topic) {
+            Some(existing) => existing.clone(),
+            None => self.insert_new(&mut file, topic_config(topic, queues, queues, perm_bits)),
+        }
+    }
+
+    /// [`ensure`](Self::ensure) for a topic a client named in a send (a `%RETRY%` topic, which Java makes
+    /// in `msgCheck` when the send cannot create it from its template): None at `autoCreateTopicLimit`.
+    pub fn ensure_within_limit(
         &self,
         topic: &str,
         queues: i32,
         perm_bits: i32,
-    ) -> Result<TopicConfig, ConfigError> {
-        if let Some(existing) = self.get(topic) {
-            return Ok(existing);
+    ) -> Option<TopicConfig> {
+        self.insert_within_limit(topic_config(topic, queues, queues, perm_bits))
+    }
+
+    /// The existing config of `config.topic_name`, or `config` once inserted; None when the table is at
+    /// `autoCreateTopicLimit`.
+    fn insert_within_limit(&self, config: TopicConfig) -> Option<TopicConfig> {
+        let mut file = self.file.lock();
+        if let Some(existing) = file.topics.get(&config.topic_name) {
+            return Some(existing.clone());
         }
-        let config = topic_config(topic, queues, queues, perm_bits);
-        self.upsert(config.clone())?;
-        Ok(config)
+        let entries = file.topics.len();
+        if !self
+            .auto_create_limit
+            .allows(entries, "topic", &config.topic_name)
+        {
+            return None;
+        }
+        Some(self.insert_new(&mut file, config))
+    }
+
+    /// Inserts `config`, which `file` (the locked table) does not have.
+    fn insert_new(&self, file: &mut TopicConfigFile, config: TopicConfig) -> TopicConfig {
+        tracing::info!(
+            topic = config.topic_name,
+            queues = config.write_queue_nums,
+            perm = config.perm,
+            "topic auto-created"
+        );
+        file.topics
+            .insert(config.topic_name.clone(), config.clone());
+        file.data_version.next_version();
+        self.persisted.mark_changed();
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        config
     }
 }
 
@@ -267,10 +316,10 @@ mod tests {
             },
             ..BrokerConfig::default()
         };
-        let table = TopicTable::load(&config).unwrap();
+        let persister = Persister::start().unwrap();
+        let table = TopicTable::load(&config, &persister).unwrap();
         let created = table
             .create_from_default("NewTopic", AUTO_CREATE_TOPIC_KEY, 4, 0)
-            .unwrap()
             .unwrap();
         assert_eq!(
             (
@@ -283,11 +332,11 @@ mod tests {
         // A topic without INHERIT is no template.
         assert!(table
             .create_from_default("Other", "NewTopic", 4, 0)
-            .unwrap()
             .is_none());
         // The table survives a reload.
         drop(table);
-        let reloaded = TopicTable::load(&config).unwrap();
+        persister.stop().unwrap();
+        let reloaded = TopicTable::load(&config, &persister).unwrap();
         assert_eq!(reloaded.get("NewTopic").unwrap().read_queue_nums, 4);
     }
 }

@@ -1,68 +1,98 @@
-//! The name server's KV config (PUT/GET/DELETE_KV_CONFIG, 100/101/102), persisted after every change to
-//! `kvConfig.json` like Java's `KVConfigManager`: `{"configTable":{"namespace":{"key":"value"}}}`.
+//! The name server's KV config (PUT/GET/DELETE_KV_CONFIG, 100/101/102) in `kvConfig.json` like Java's
+//! `KVConfigManager`: `{"configTable":{"namespace":{"key":"value"}}}`. Java writes the file inside the
+//! request after every change; here a change marks it for the name server's persister thread, and like
+//! Java a failed write is logged while the request still succeeds.
 
 use std::collections::BTreeMap;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use rmq_codec::fastjson::{self, Key, Value};
+use parking_lot::Mutex;
+use rmq_codec::fastjson::{Key, Value};
+use rmq_store::config::{ConfigError, PersistedFile, Persister, Unwritten};
 
 type Table = BTreeMap<String, BTreeMap<String, String>>;
 
-#[derive(Default)]
 pub struct KvConfig {
-    /// Where the table is persisted; None keeps it in memory only.
-    path: Option<PathBuf>,
-    table: Table,
+    table: Arc<Mutex<Table>>,
+    /// The thread writing `kvConfig.json` and the file's handle; None keeps the table in memory only.
+    persisted: Option<(Persister, PersistedFile)>,
 }
 
 impl KvConfig {
-    /// Loads `path` when it exists; a missing file is an empty table, as in Java.
-    pub fn load(path: Option<PathBuf>) -> io::Result<Self> {
+    /// Loads `path` (or its `.bak`) when it exists; a missing file is an empty table, as in Java.
+    pub fn load(path: Option<PathBuf>) -> Result<Self, ConfigError> {
         let mut table = Table::new();
         if let Some(p) = path.as_deref() {
-            match std::fs::read_to_string(p) {
-                Ok(text) => table = parse(&text).map_err(io::Error::other)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+            if let Some(doc) = rmq_store::config::load_json_file(p)? {
+                table = parse(&doc);
             }
         }
-        Ok(KvConfig { path, table })
-    }
-
-    pub fn get(&self, namespace: &str, key: &str) -> Option<&String> {
-        self.table.get(namespace).and_then(|ns| ns.get(key))
-    }
-
-    pub fn put(&mut self, namespace: String, key: String, value: String) -> io::Result<()> {
-        self.table.entry(namespace).or_default().insert(key, value);
-        self.persist()
-    }
-
-    pub fn delete(&mut self, namespace: &str, key: &str) -> io::Result<()> {
-        let Some(ns) = self.table.get_mut(namespace) else {
-            return Ok(());
+        let table = Arc::new(Mutex::new(table));
+        let persisted = match path {
+            Some(path) => {
+                let persister = Persister::start().map_err(|source| ConfigError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let file = {
+                    let table = Arc::clone(&table);
+                    persister.register(path, move || Some(to_value(&table.lock())))
+                };
+                Some((persister, file))
+            }
+            None => None,
         };
-        if ns.remove(key).is_none() {
-            return Ok(());
+        Ok(KvConfig { table, persisted })
+    }
+
+    pub fn get(&self, namespace: &str, key: &str) -> Option<String> {
+        self.table.lock().get(namespace)?.get(key).cloned()
+    }
+
+    pub fn put(&self, namespace: String, key: String, value: String) {
+        self.table
+            .lock()
+            .entry(namespace)
+            .or_default()
+            .insert(key, value);
+        self.mark_changed();
+    }
+
+    pub fn delete(&self, namespace: &str, key: &str) {
+        {
+            let mut table = self.table.lock();
+            let Some(ns) = table.get_mut(namespace) else {
+                return;
+            };
+            if ns.remove(key).is_none() {
+                return;
+            }
+            if ns.is_empty() {
+                table.remove(namespace);
+            }
         }
-        if ns.is_empty() {
-            self.table.remove(namespace);
-        }
-        self.persist()
+        self.mark_changed();
     }
 
     /// The namespace's entries (GET_KVLIST_BY_NAMESPACE).
     #[allow(dead_code)]
-    pub fn namespace(&self, namespace: &str) -> Option<&BTreeMap<String, String>> {
-        self.table.get(namespace)
+    pub fn namespace(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
+        self.table.lock().get(namespace).cloned()
     }
 
-    fn persist(&self) -> io::Result<()> {
-        let Some(path) = self.path.as_deref() else {
-            return Ok(());
-        };
-        write_atomically(path, &fastjson::to_string(&to_value(&self.table)))
+    /// Writes what changed and stops the persister thread.
+    pub fn shutdown(&self) -> Result<(), Unwritten> {
+        match &self.persisted {
+            Some((persister, _)) => persister.stop(),
+            None => Ok(()),
+        }
+    }
+
+    fn mark_changed(&self) {
+        if let Some((_, file)) = &self.persisted {
+            file.mark_changed();
+        }
     }
 }
 
@@ -83,11 +113,10 @@ fn to_value(table: &Table) -> Value {
     )])
 }
 
-fn parse(text: &str) -> Result<Table, String> {
-    let doc = fastjson::parse(text).map_err(|e| format!("kvConfig.json: {e}"))?;
+fn parse(doc: &Value) -> Table {
     let mut table = Table::new();
     let Some(Value::Object(namespaces)) = doc.get("configTable") else {
-        return Ok(table);
+        return table;
     };
     for (ns, entries) in namespaces {
         let (Some(ns), Value::Object(entries)) = (ns.as_str(), entries) else {
@@ -100,50 +129,38 @@ fn parse(text: &str) -> Result<Table, String> {
             }
         }
     }
-    Ok(table)
-}
-
-/// Writes a temporary file next to `path` and renames it over `path`, so a crash leaves either version.
-fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    table
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rmq_codec::fastjson;
 
     #[test]
     fn changes_survive_a_reload_in_javas_layout() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("namesrv").join("kvConfig.json");
-        let mut kv = KvConfig::load(Some(path.clone())).expect("load");
+        let kv = KvConfig::load(Some(path.clone())).expect("load");
         kv.put(
             "ORDER_TOPIC_CONFIG".into(),
             "t1".into(),
             "broker-a:4".into(),
-        )
-        .expect("put");
-        kv.put("ns".into(), "k\u{e9}".into(), "v \u{4e16}".into())
-            .expect("put");
-        kv.put("ns".into(), "gone".into(), "x".into()).expect("put");
-        kv.delete("ns", "gone").expect("delete");
+        );
+        kv.put("ns".into(), "k\u{e9}".into(), "v \u{4e16}".into());
+        kv.put("ns".into(), "gone".into(), "x".into());
+        kv.delete("ns", "gone");
+        kv.shutdown().expect("written");
 
         let text = std::fs::read_to_string(&path).expect("file written");
-        assert!(text.starts_with("{\"configTable\":{"), "{text}");
+        let doc = fastjson::parse(&text).expect("json");
+        assert!(doc.get("configTable").is_some(), "{text}");
         let again = KvConfig::load(Some(path)).expect("reload");
         assert_eq!(
-            again.get("ORDER_TOPIC_CONFIG", "t1").map(String::as_str),
+            again.get("ORDER_TOPIC_CONFIG", "t1").as_deref(),
             Some("broker-a:4")
         );
-        assert_eq!(
-            again.get("ns", "k\u{e9}").map(String::as_str),
-            Some("v \u{4e16}")
-        );
+        assert_eq!(again.get("ns", "k\u{e9}").as_deref(), Some("v \u{4e16}"));
         assert_eq!(again.get("ns", "gone"), None);
     }
 
@@ -151,7 +168,7 @@ mod tests {
     fn reads_a_java_written_file() {
         let java =
             r#"{"configTable":{"ORDER_TOPIC_CONFIG":{"TopicTest":"broker-a:8;broker-b:8"}}}"#;
-        let table = parse(java).expect("parse");
+        let table = parse(&fastjson::parse(java).expect("json"));
         assert_eq!(
             table["ORDER_TOPIC_CONFIG"]["TopicTest"],
             "broker-a:8;broker-b:8"
@@ -163,9 +180,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let kv = KvConfig::load(Some(dir.path().join("none.json"))).expect("load");
         assert_eq!(kv.get("a", "b"), None);
-        let mut mem = KvConfig::load(None).expect("load");
-        mem.put("a".into(), "b".into(), "c".into()).expect("put");
-        assert_eq!(mem.get("a", "b").map(String::as_str), Some("c"));
+        let mem = KvConfig::load(None).expect("load");
+        mem.put("a".into(), "b".into(), "c".into());
+        assert_eq!(mem.get("a", "b").as_deref(), Some("c"));
+        mem.shutdown().expect("nothing to write");
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
     }
 }

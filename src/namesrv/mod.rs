@@ -34,7 +34,7 @@ const STANDARD_JSON_ROUTE_VERSION: i32 = 401;
 pub struct NameServer {
     routes: Mutex<RouteTable>,
     /// namespace -> key -> value (PUT/GET/DELETE_KV_CONFIG), persisted to kvConfig.json when opened with a path.
-    kv: Mutex<kv::KvConfig>,
+    kv: kv::KvConfig,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
@@ -51,8 +51,15 @@ impl NameServer {
         })?;
         Ok(Arc::new(NameServer {
             routes: Mutex::new(RouteTable::default()),
-            kv: Mutex::new(kv),
+            kv,
         }))
+    }
+
+    /// Writes `kvConfig.json` if it changed and stops its persister thread.
+    pub fn shutdown(&self) {
+        if let Err(e) = self.kv.shutdown() {
+            tracing::error!(error = %e, "persisting kvConfig.json failed");
+        }
     }
 
     /// Periodically drops brokers that stopped registering.
@@ -110,19 +117,13 @@ impl NameServer {
             RequestCode::QueryDataVersion => self.query_data_version(req),
             RequestCode::PutKvConfig => {
                 let h = PutKvConfigRequestHeader::decode(&req.ext_fields)?;
-                self.kv
-                    .lock()
-                    .put(h.namespace, h.key, h.value)
-                    .map_err(kv_persist_error)?;
+                self.kv.put(h.namespace, h.key, h.value);
                 Ok(success())
             }
             RequestCode::GetKvConfig => self.get_kv_config(req),
             RequestCode::DeleteKvConfig => {
                 let h = GetKvConfigRequestHeader::decode(&req.ext_fields)?;
-                self.kv
-                    .lock()
-                    .delete(&h.namespace, &h.key)
-                    .map_err(kv_persist_error)?;
+                self.kv.delete(&h.namespace, &h.key);
                 Ok(success())
             }
             other => Err(not_supported(req.code, other)),
@@ -195,7 +196,7 @@ impl NameServer {
 
     fn get_kv_config(&self, req: &RemotingCommand) -> Reply {
         let h = GetKvConfigRequestHeader::decode(&req.ext_fields)?;
-        let value = self.kv.lock().get(&h.namespace, &h.key).cloned();
+        let value = self.kv.get(&h.namespace, &h.key);
         match value {
             Some(value) => {
                 let mut resp = success();
@@ -222,14 +223,6 @@ impl RequestHandler for NameServer {
             tracing::info!(broker = addr, "broker connection closed, route removed");
         }
     }
-}
-
-/// Java logs a failed kvConfig.json write and still answers success; we tell the admin instead.
-fn kv_persist_error(e: std::io::Error) -> ServiceError {
-    ServiceError::reply(
-        ResponseCode::SystemError,
-        format!("persisting kvConfig.json failed: {e}"),
-    )
 }
 
 pub fn success() -> RemotingCommand {

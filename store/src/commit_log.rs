@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rmq_codec::message::{peek_record, RecordPeek, RecordView, BLANK_MAGIC};
 
+use crate::background::BackgroundThread;
 use crate::error::StoreError;
 use crate::mapped_file::{MappedFile, MappedFileQueue};
 
@@ -23,8 +24,14 @@ pub const BLANK_LEN: usize = 8;
 /// few hundred milliseconds.
 const PREFAULT_AHEAD_BYTES: u64 = 4 << 20;
 
-/// Pages to fault in: `(file, position in the file, length)`.
-type PrefaultRequest = (Arc<MappedFile>, usize, usize);
+/// Pages to fault in: `(file, position in the file, length)`; `None` wakes the thread to stop.
+type PrefaultRequest = Option<(Arc<MappedFile>, usize, usize)>;
+
+/// The `rmq-prefault` thread and its request queue.
+struct Prefault {
+    tx: SyncSender<PrefaultRequest>,
+    thread: BackgroundThread,
+}
 
 /// A test's stand-in for a sick disk: runs before every commit-log flush and may sleep or fail it.
 #[cfg(test)]
@@ -39,8 +46,8 @@ pub struct CommitLog {
     lock_began_ms: AtomicI64,
     /// Puts waiting for the append lock (the "send queue" whose length a fast failure reports).
     lock_waiters: AtomicUsize,
-    /// Feeds the prefault thread (`None` if it could not start); it exits when this is dropped.
-    prefault_tx: Option<SyncSender<PrefaultRequest>>,
+    /// The prefault thread (`None` if it could not start).
+    prefault: Option<Prefault>,
     /// Global offset up to which pages have been handed to the prefault thread.
     prefault_to: AtomicU64,
     #[cfg(test)]
@@ -67,7 +74,7 @@ impl CommitLog {
             flushes: AtomicU64::new(0),
             lock_began_ms: AtomicI64::new(0),
             lock_waiters: AtomicUsize::new(0),
-            prefault_tx: start_prefault_thread(),
+            prefault: start_prefault_thread(),
             prefault_to: AtomicU64::new(0),
             #[cfg(test)]
             fault: parking_lot::Mutex::new(None),
@@ -125,7 +132,7 @@ impl CommitLog {
     /// ready. Never blocks: when the thread is busy the request is retried on a later append. Runs under the
     /// caller's append serialization, so `prefault_to` has one writer.
     fn prefault_ahead(&self, file: &Arc<MappedFile>, end: u64) {
-        let Some(tx) = &self.prefault_tx else {
+        let Some(Prefault { tx, .. }) = &self.prefault else {
             return;
         };
         let mark = self.prefault_to.load(Ordering::Relaxed);
@@ -137,11 +144,11 @@ impl CommitLog {
         if from >= to {
             return;
         }
-        let request = (
+        let request = Some((
             file.clone(),
             (from - file.from_offset()) as usize,
             (to - from) as usize,
-        );
+        ));
         if tx.try_send(request).is_ok() {
             self.prefault_to.store(to, Ordering::Relaxed);
         }
@@ -220,6 +227,18 @@ impl CommitLog {
         self.files.flushed_offset()
     }
 
+    /// Stops and joins the prefault thread (the store's shutdown); appends then fault pages in themselves.
+    pub(crate) fn stop_prefault(&self) {
+        if let Some(prefault) = &self.prefault {
+            prefault.thread.stop();
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn prefault_thread(&self) -> Option<&BackgroundThread> {
+        self.prefault.as_ref().map(|p| &p.thread)
+    }
+
     /// How many flushes wrote something (for group-commit statistics).
     pub fn flush_count(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
@@ -295,21 +314,29 @@ impl CommitLog {
 }
 
 /// Starts the thread that faults commit-log pages in ahead of the writer (see [`MappedFile::prefault`]).
-fn start_prefault_thread() -> Option<SyncSender<PrefaultRequest>> {
+fn start_prefault_thread() -> Option<Prefault> {
     let (tx, rx) = sync_channel::<PrefaultRequest>(2);
-    let spawned = std::thread::Builder::new()
-        .name("rmq-prefault".into())
-        .spawn(move || {
-            while let Ok((file, from, len)) = rx.recv() {
-                if let Err(e) = file.prefault(from, len) {
-                    // EINVAL: a kernel older than 5.14; appends then fault pages in themselves, as before.
-                    tracing::debug!(error = %e, "commit-log prefault failed, stopping it");
-                    return;
-                }
+    let nudge = {
+        let tx = tx.clone();
+        // Waits for room at most one prefault (the queue holds two); fails at once if the thread is gone.
+        move || {
+            let _ = tx.send(None);
+        }
+    };
+    let spawned = BackgroundThread::spawn_nudged("rmq-prefault", nudge, move |stop| {
+        while let Ok(Some((file, from, len))) = rx.recv() {
+            if stop.is_stopped() {
+                return;
             }
-        });
+            if let Err(e) = file.prefault(from, len) {
+                // EINVAL: a kernel older than 5.14; appends then fault pages in themselves, as before.
+                tracing::debug!(error = %e, "commit-log prefault failed, stopping it");
+                return;
+            }
+        }
+    });
     match spawned {
-        Ok(_) => Some(tx),
+        Ok(thread) => Some(Prefault { tx, thread }),
         Err(e) => {
             tracing::warn!(error = %e, "cannot start the commit-log prefault thread");
             None

@@ -12,7 +12,9 @@
 //!   written the way fastjson writes them, atomically.
 //! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
 //! - [`error`][]: `StoreError`.
+//! - `background`: `BackgroundThread`, the stop-and-join handle every store thread runs under.
 
+mod background;
 pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
@@ -26,6 +28,7 @@ pub use commit_log::CommitLog;
 pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
 pub use index::QueryResult;
+pub use message_store::{BlockingHook, StoreHooks};
 pub use message_store::{
     FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, StoreConfig,
     DEFAULT_DELAY_LEVELS_MS,

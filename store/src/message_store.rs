@@ -6,12 +6,14 @@
 pub mod durability;
 mod flush;
 mod get;
+mod hooks;
 mod put;
 mod recovery;
 mod store_config;
 
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
 pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
+pub use hooks::{BlockingHook, StoreHooks};
 pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 pub use store_config::{StoreConfig, DEFAULT_DELAY_LEVELS_MS};
 
@@ -24,10 +26,11 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use rmq_codec::message::{layout, peek_record, sys_flag, RecordPeek, StoredMessage};
 
+use crate::background::BackgroundThread;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::error::StoreError;
-use crate::index::{CatchUpThread, Index, QueryResult};
+use crate::index::{Index, QueryResult};
 use crate::retention::{CleanReport, Cleaner};
 use durability::DirLock;
 use flush::Flusher;
@@ -114,8 +117,9 @@ pub struct MessageStore {
     flusher: Flusher,
     /// Retention thread and disk-full state (`crate::retention`).
     cleaner: Cleaner,
-    /// Re-indexes what the index files miss after open (`crate::index::CatchUpThread`).
-    index_catch_up: CatchUpThread,
+    /// Re-indexes what the index files miss after open (`index/catch_up.rs`); `None` when nothing is missed.
+    index_catch_up: Option<BackgroundThread>,
+    hooks: StoreHooks,
 }
 
 fn now_ms() -> i64 {
@@ -142,9 +146,18 @@ fn patch_record(
 
 impl MessageStore {
     /// Locks `<root>/lock`, loads and recovers the commit log and consume queues, re-dispatches records the
-    /// consume queues miss, creates `<root>/abort`, and starts the async flusher when configured.
+    /// consume queues miss, creates `<root>/abort`, and starts the async flusher when configured. Blocking
+    /// work runs inline; see [`open_with`](Self::open_with).
     pub fn open(config: StoreConfig) -> Result<Self, StoreError> {
-        let inner = Arc::new(recovery::open(config)?);
+        Self::open_with(config, StoreHooks::default())
+    }
+
+    /// [`open`](Self::open) with the owner's hooks, e.g. how to run put work that may block.
+    pub fn open_with(config: StoreConfig, hooks: StoreHooks) -> Result<Self, StoreError> {
+        let inner = recovery::open(config)?;
+        #[cfg(test)]
+        let inner = hooks.pause_index(inner);
+        let inner = Arc::new(inner);
         let flusher = Flusher::start(&inner)?;
         let cleaner = Cleaner::start(&inner)?;
         let index_catch_up = recovery::start_index_catch_up(&inner)?;
@@ -153,6 +166,7 @@ impl MessageStore {
             flusher,
             cleaner,
             index_catch_up,
+            hooks,
         })
     }
 
@@ -352,10 +366,7 @@ impl MessageStore {
     /// Stops the flusher, flushes everything, writes the checkpoint and deletes `<root>/abort`.
     /// Later writes fail with [`StoreError::ShutDown`]; reads keep working. Idempotent.
     pub fn shutdown(&self) -> Result<(), StoreError> {
-        self.cleaner.stop();
-        self.flusher.stop();
-        // Before the put lock, which its hand-over takes. The index files then end at its last record.
-        self.index_catch_up.stop();
+        self.stop_threads();
         let _guard = self.inner.put_lock.lock();
         if self.inner.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -365,12 +376,23 @@ impl MessageStore {
     }
 }
 
+impl MessageStore {
+    /// Stops and joins every background thread of the store: retention, flushers, index catch-up (before
+    /// the put lock, which its hand-over takes; the index files then end at its last record), prefault.
+    fn stop_threads(&self) {
+        self.cleaner.stop();
+        self.flusher.stop();
+        if let Some(catch_up) = &self.index_catch_up {
+            catch_up.stop();
+        }
+        self.inner.commit_log.stop_prefault();
+    }
+}
+
 impl Drop for MessageStore {
     /// Stops the background threads only: dropping without `shutdown` behaves like a crash (abort file kept).
     fn drop(&mut self) {
-        self.cleaner.stop();
-        self.flusher.stop();
-        self.index_catch_up.stop();
+        self.stop_threads();
     }
 }
 

@@ -4,11 +4,12 @@
 //! gets one queue with id -1 per broker: every member pops every queue (popShareQueueNum 0).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rmq_codec::command::RemotingCommand;
-use rmq_store::config::perm;
+use rmq_store::config::{perm, PersistedFile, Persister};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -40,18 +41,21 @@ struct ModeFile {
 }
 
 pub struct RequestModes {
-    file: Mutex<ModeFile>,
-    path: PathBuf,
+    file: Arc<Mutex<ModeFile>>,
+    persisted: PersistedFile,
 }
 
 impl RequestModes {
-    pub fn load(config_dir: &Path) -> anyhow::Result<Self> {
+    pub fn load(config_dir: &Path, persister: &Persister) -> anyhow::Result<Self> {
         let path = config_dir.join("messageRequestMode.json");
-        let file = super::load_json(&path)?.unwrap_or_default();
-        Ok(RequestModes {
-            file: Mutex::new(file),
-            path,
-        })
+        let file = Arc::new(Mutex::new(super::load_json(&path)?.unwrap_or_default()));
+        let persisted = {
+            let file = Arc::clone(&file);
+            persister.register(path.clone(), move || {
+                super::json_document(&path, &*file.lock())
+            })
+        };
+        Ok(RequestModes { file, persisted })
     }
 
     pub fn get(&self, topic: &str, group: &str) -> Option<RequestMode> {
@@ -63,14 +67,14 @@ impl RequestModes {
             .cloned()
     }
 
-    fn set(&self, mode: RequestMode) -> anyhow::Result<()> {
-        let mut file = self.file.lock();
-        file.message_request_mode_map
+    fn set(&self, mode: RequestMode) {
+        self.file
+            .lock()
+            .message_request_mode_map
             .entry(mode.topic.clone())
             .or_default()
             .insert(mode.consumer_group.clone(), mode);
-        super::persist_json(&self.path, &*file)?;
-        Ok(())
+        self.persisted.mark_changed();
     }
 }
 
@@ -131,9 +135,7 @@ impl Broker {
                 "retry topic is not allowed to set mode",
             ));
         }
-        self.pop.modes.set(mode).map_err(|e| {
-            crate::broker::reply_error(rmq_codec::code::ResponseCode::SystemError, e.to_string())
-        })?;
+        self.pop.modes.set(mode);
         Ok(ok())
     }
 
@@ -237,19 +239,19 @@ mod tests {
     #[test]
     fn modes_persist_in_javas_shape() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let modes = RequestModes::load(dir.path()).expect("loads");
-        modes
-            .set(RequestMode {
-                topic: "T".into(),
-                consumer_group: "G".into(),
-                mode: "POP".into(),
-                pop_share_queue_num: 0,
-            })
-            .expect("persists");
+        let persister = Persister::start().expect("starts");
+        let modes = RequestModes::load(dir.path(), &persister).expect("loads");
+        modes.set(RequestMode {
+            topic: "T".into(),
+            consumer_group: "G".into(),
+            mode: "POP".into(),
+            pop_share_queue_num: 0,
+        });
+        persister.flush().expect("written");
         let text =
             std::fs::read_to_string(dir.path().join("messageRequestMode.json")).expect("written");
         assert!(text.contains("\"messageRequestModeMap\""), "{text}");
-        let again = RequestModes::load(dir.path()).expect("reloads");
+        let again = RequestModes::load(dir.path(), &persister).expect("reloads");
         assert_eq!(again.get("T", "G").map(|m| m.mode), Some("POP".into()));
         assert_eq!(again.get("T", "other"), None);
     }

@@ -4,10 +4,12 @@
 //! something changed and at shutdown, so un-acked messages are still redelivered after a restart.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rmq_store::config::{PersistedFile, Persister};
 use serde::{Deserialize, Serialize};
 
 /// At most this many checkpoints are held; a pop past it answers "no message" until acks or revives
@@ -91,13 +93,14 @@ struct CheckpointFile {
 }
 
 pub struct CheckpointTable {
-    map: Mutex<BTreeMap<CkKey, Checkpoint>>,
-    path: PathBuf,
+    map: Arc<Mutex<BTreeMap<CkKey, Checkpoint>>>,
+    persisted: PersistedFile,
+    /// Changed since the last [`persist`](Self::persist).
     dirty: AtomicBool,
 }
 
 impl CheckpointTable {
-    pub fn load(config_dir: &Path) -> anyhow::Result<Self> {
+    pub fn load(config_dir: &Path, persister: &Persister) -> anyhow::Result<Self> {
         let path = config_dir.join("popCheckpoints.json");
         let mut map = BTreeMap::new();
         if let Some(file) = super::load_json::<CheckpointFile>(&path)? {
@@ -107,9 +110,19 @@ impl CheckpointTable {
                 }
             }
         }
+        let map = Arc::new(Mutex::new(map));
+        let persisted = {
+            let map = Arc::clone(&map);
+            persister.register(path.clone(), move || {
+                let file = CheckpointFile {
+                    checkpoints: map.lock().values().cloned().collect(),
+                };
+                super::json_document(&path, &file)
+            })
+        };
         Ok(CheckpointTable {
-            map: Mutex::new(map),
-            path,
+            map,
+            persisted,
             dirty: AtomicBool::new(false),
         })
     }
@@ -154,15 +167,11 @@ impl CheckpointTable {
         due.iter().filter_map(|k| map.remove(k)).collect()
     }
 
-    pub fn persist(&self) -> anyhow::Result<()> {
-        if !self.dirty.swap(false, Ordering::Relaxed) {
-            return Ok(());
+    /// Hands the checkpoints to the persister thread when they changed since the last call.
+    pub fn persist(&self) {
+        if self.dirty.swap(false, Ordering::Relaxed) {
+            self.persisted.mark_changed();
         }
-        let file = CheckpointFile {
-            checkpoints: self.map.lock().values().cloned().collect(),
-        };
-        super::persist_json(&self.path, &file)?;
-        Ok(())
     }
 }
 
@@ -184,14 +193,15 @@ mod tests {
         }
     }
 
-    fn table(dir: &Path) -> CheckpointTable {
-        CheckpointTable::load(dir).expect("loads")
+    fn table(dir: &Path, persister: &Persister) -> CheckpointTable {
+        CheckpointTable::load(dir, persister).expect("loads")
     }
 
     #[test]
     fn acks_complete_a_checkpoint_and_unknown_offsets_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let t = table(dir.path());
+        let persister = Persister::start().expect("starts");
+        let t = table(dir.path(), &persister);
         let c = ck(10, &[10, 11, 13], 100);
         let key = c.key();
         t.add(c);
@@ -206,7 +216,8 @@ mod tests {
     #[test]
     fn only_due_checkpoints_are_taken_with_their_unacked_offsets() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let t = table(dir.path());
+        let persister = Persister::start().expect("starts");
+        let t = table(dir.path(), &persister);
         let early = ck(0, &[0, 1, 2], 100);
         t.add(ck(5, &[5], 500));
         t.ack(&early.key(), 1);
@@ -222,12 +233,14 @@ mod tests {
     #[test]
     fn checkpoints_survive_a_reload() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let t = table(dir.path());
+        let persister = Persister::start().expect("starts");
+        let t = table(dir.path(), &persister);
         let c = ck(7, &[7, 8], 100);
         t.add(c.clone());
         t.ack(&c.key(), 8);
-        t.persist().expect("persists");
-        let again = table(dir.path());
+        t.persist();
+        persister.flush().expect("written");
+        let again = table(dir.path(), &persister);
         let due = again.take_due(i64::MAX);
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].unacked().collect::<Vec<_>>(), vec![7]);

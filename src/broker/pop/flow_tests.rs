@@ -30,10 +30,7 @@ fn fixture() -> Fixture {
     config.store.root_dir = dir.path().to_path_buf();
     config.store.mapped_file_size_commit_log = 1 << 20;
     let broker = Broker::open(config).expect("opens");
-    broker
-        .topics
-        .ensure("T", 2, perm::READ | perm::WRITE)
-        .expect("topic");
+    broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
     Fixture { broker, _dir: dir }
 }
 

@@ -22,8 +22,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
+use rmq_codec::fastjson::Value;
+use rmq_store::config::Persister;
 
-pub use revive::spawn;
+pub use revive::schedule;
 
 /// `reviveQueueNum`: the revive queue id handed out rotates over this many values.
 const REVIVE_QUEUE_NUM: u64 = 8;
@@ -37,10 +39,10 @@ pub struct PopState {
 }
 
 impl PopState {
-    pub fn load(config_dir: &Path) -> anyhow::Result<Self> {
+    pub fn load(config_dir: &Path, persister: &Persister) -> anyhow::Result<Self> {
         Ok(PopState {
-            checkpoints: checkpoint::CheckpointTable::load(config_dir)?,
-            modes: assignment::RequestModes::load(config_dir)?,
+            checkpoints: checkpoint::CheckpointTable::load(config_dir, persister)?,
+            modes: assignment::RequestModes::load(config_dir, persister)?,
             revive_counter: AtomicU64::new(0),
             pop_lock: Mutex::new(()),
         })
@@ -50,8 +52,9 @@ impl PopState {
         (self.revive_counter.fetch_add(1, Ordering::Relaxed) % REVIVE_QUEUE_NUM) as i32
     }
 
-    /// Writes the in-flight checkpoints (shutdown and every revive tick).
-    pub fn persist(&self) -> anyhow::Result<()> {
+    /// Hands the in-flight checkpoints to the persister thread when they changed (shutdown and every
+    /// revive tick).
+    pub fn persist(&self) {
         self.checkpoints.persist()
     }
 }
@@ -67,9 +70,14 @@ fn load_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Opti
     }
 }
 
-/// Writes a serde value with the store's crash-safe config writer (tmp, fsync, rename).
-fn persist_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let value = rmq_codec::fastjson::parse(&serde_json::to_string(value)?)?;
-    rmq_store::config::persist_json_file(path, &value)?;
-    Ok(())
+/// A serde value as the JSON document the persister writes; `None` (logged) if it does not serialize.
+fn json_document<T: serde::Serialize>(path: &Path, value: &T) -> Option<Value> {
+    let text = serde_json::to_string(value).map_err(|e| e.to_string());
+    match text.and_then(|t| rmq_codec::fastjson::parse(&t).map_err(|e| e.to_string())) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            tracing::error!(path = %path.display(), error = %e, "config document does not serialize");
+            None
+        }
+    }
 }

@@ -21,20 +21,14 @@ const FIRST_POP_TIME: &str = "1ST_POP_TIME";
 /// Queues of a pop retry topic (Java's `addRetryTopicIfNotExist`).
 const RETRY_QUEUES: i32 = 1;
 
-/// Revives due checkpoints and persists the in-flight ones once a second.
-pub fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(REVIVE_INTERVAL);
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
+/// Schedules reviving due checkpoints and handing the in-flight ones to the persister once a second.
+pub fn schedule(broker: &Arc<Broker>) {
+    broker
+        .periodic
+        .every("pop-revive", broker, REVIVE_INTERVAL, |broker| async move {
             broker.revive_due(now_ms() as i64);
-            if let Err(e) = broker.pop.persist() {
-                tracing::error!(error = %e, "persisting pop checkpoints failed");
-            }
-        }
-    });
+            broker.pop.persist();
+        });
 }
 
 impl Broker {
@@ -80,7 +74,7 @@ impl Broker {
             pop_retry_topic(&ck.topic, &ck.group)
         };
         self.topics
-            .ensure(&topic, RETRY_QUEUES, perm::READ | perm::WRITE)?;
+            .ensure(&topic, RETRY_QUEUES, perm::READ | perm::WRITE);
         let mut msg = revived_record(original, topic, ck.pop_time, self.store_host);
         let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
         self.store.put_deferred(&mut msg, tags_code, false)?;

@@ -197,7 +197,8 @@ fn levels_deliver_when_due_and_cursors_survive_a_restart() {
         .schedule
         .tick(&f.broker, level1.store_timestamp + 1_000);
     assert_eq!(real_bodies(&f.broker).len(), 1, "level 1 due");
-    f.broker.schedule.shutdown().unwrap();
+    f.broker.schedule.shutdown();
+    f.broker.persister.flush().unwrap();
     f.broker.schedule.tick(&f.broker, now + 5_000);
     assert_eq!(
         real_bodies(&f.broker).len(),
@@ -242,7 +243,8 @@ fn timers_deliver_in_due_order_and_resume_after_restart() {
     assert_eq!(real_bodies(&f.broker), vec!["early"]);
     f.broker.schedule.tick(&f.broker, now + 6_000);
     assert_eq!(real_bodies(&f.broker), vec!["early", "late"]);
-    f.broker.schedule.shutdown().unwrap();
+    f.broker.schedule.shutdown();
+    f.broker.persister.flush().unwrap();
     f.broker.store.shutdown().unwrap();
     let Fixture { broker, dir } = f;
     drop(broker);

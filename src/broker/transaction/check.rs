@@ -31,22 +31,18 @@ const OP_READ_BATCH: i64 = 32;
 /// Halves checked back per queue and pass, bounding the CHECK_TRANSACTION_STATE burst a pass can send.
 const MAX_CHECKS_PER_PASS: usize = 10_000;
 
-/// Starts the periodic check (one pass at a time; the store work runs on a blocking thread).
-pub fn spawn(broker: &Arc<Broker>) {
-    let weak = Arc::downgrade(broker);
+/// Schedules the periodic check, first one interval after the start as in Java (one pass at a time; the
+/// store work runs on a blocking thread).
+pub fn schedule(broker: &Arc<Broker>) {
     let period = Duration::from_millis(broker.config.transaction_check_interval_ms.max(100));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.tick().await; // the first tick fires at once; Java waits one interval first
-        loop {
-            tick.tick().await;
-            let Some(broker) = weak.upgrade() else { return };
+    broker
+        .periodic
+        .every("transaction-check", broker, period, |broker| async move {
             let pass = tokio::task::spawn_blocking(move || broker.check_transactions(now_ms()));
             if let Err(e) = pass.await {
                 tracing::error!(error = %e, "transaction check pass failed");
             }
-        }
-    });
+        });
 }
 
 /// Op messages read so far for one half queue: which half offsets they resolve, and which op offsets are
@@ -205,13 +201,10 @@ impl Broker {
     /// One check pass over every half queue.
     pub(crate) fn check_transactions(&self, now: u64) {
         // Java's fetchMessageQueues creates the half topic's config on its first pass.
-        let queues = match self.topics.ensure(HALF_TOPIC, 1, perm::READ | perm::WRITE) {
-            Ok(config) => config.read_queue_nums,
-            Err(e) => {
-                tracing::error!(error = %e, "creating the half topic failed");
-                return;
-            }
-        };
+        let queues = self
+            .topics
+            .ensure(HALF_TOPIC, 1, perm::READ | perm::WRITE)
+            .read_queue_nums;
         for queue_id in 0..queues.max(0) {
             self.check_half_queue(queue_id, now);
         }
@@ -325,13 +318,8 @@ impl Broker {
             uniq_key = properties::get(&half.properties, properties::UNIQ_KEY),
             "half message checked too many times, moved to {CHECK_MAX_TIME_TOPIC}"
         );
-        if let Err(e) = self
-            .topics
-            .ensure(CHECK_MAX_TIME_TOPIC, 1, perm::READ | perm::WRITE)
-        {
-            tracing::error!(error = %e, "creating {CHECK_MAX_TIME_TOPIC} failed");
-            return;
-        }
+        self.topics
+            .ensure(CHECK_MAX_TIME_TOPIC, 1, perm::READ | perm::WRITE);
         let mut moved = StoredMessage {
             topic: CHECK_MAX_TIME_TOPIC.to_string(),
             magic: message::magic_for_topic(CHECK_MAX_TIME_TOPIC),

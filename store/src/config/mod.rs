@@ -4,14 +4,17 @@
 //! - [`topic`][]: `topics.json` (`TopicConfig`, permission bits).
 //! - [`offsets`][]: `consumerOffset.json` and `delayOffset.json` (unquoted integer keys).
 //! - [`subscription`][]: `subscriptionGroup.json`.
+//! - [`persister`][]: the thread that writes them off the request path, coalesced and in order.
 //!
 //! Durability (what [`persist_json_file`] promises): when it returns `Ok`, the new content is on disk under the
 //! file's name and the previous content under `<file>.bak`, both durable (file and directory fsynced). A crash at
 //! any point leaves either the old file, or no file and a complete `.bak`, which [`load_decoded`] falls back to.
-//! Two persists of the same file must not run concurrently (they share `<file>.tmp`); callers serialize them.
+//! Two persists of the same file must not run concurrently (they share `<file>.tmp`): the broker's files go
+//! through the one [`Persister`] thread.
 
 pub mod data_version;
 pub mod offsets;
+pub mod persister;
 pub mod subscription;
 pub mod topic;
 
@@ -29,6 +32,7 @@ use thiserror::Error;
 
 pub use data_version::DataVersion;
 pub use offsets::{ConsumerOffsetFile, DelayOffsetFile};
+pub use persister::{PersistedFile, Persister, Unwritten};
 pub use subscription::{SubscriptionGroupConfig, SubscriptionGroupFile};
 pub use topic::{perm, TopicConfig, TopicConfigFile};
 

@@ -13,15 +13,14 @@
 //! Stopping (shutdown, or a store dropped as in a crash) leaves the files ending at the last record indexed;
 //! the next open starts from there, after a clean exit without indexing that record again.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 use rmq_codec::message::{peek_record, RecordPeek};
 
 use super::{Index, IndexWriter};
+use crate::background::StopSignal;
 use crate::commit_log::CommitLog;
 use crate::error::StoreError;
 
@@ -149,12 +148,12 @@ impl Index {
     /// Indexes every record from `plan.from` to the end of the log, including records put meanwhile, then lets
     /// puts index again. `append_lock` is the store's append lock: held for the final stretch so no record is
     /// appended between the last read of the log end and the hand-over. Returns early once `stop` is set.
-    pub fn run_catch_up(
+    pub(crate) fn run_catch_up(
         &self,
         log: &CommitLog,
         append_lock: &Mutex<()>,
         plan: CatchUpPlan,
-        stop: &AtomicBool,
+        stop: &StopSignal,
     ) -> Result<CatchUpEnd, StoreError> {
         let started = Instant::now();
         tracing::info!(
@@ -173,12 +172,12 @@ impl Index {
                 break;
             }
             self.index_batches(log, &mut walk, end, stop)?;
-            if stop.load(Ordering::Acquire) {
+            if stop.is_stopped() {
                 return Ok(self.stopped(&walk, started));
             }
         }
         self.pause_point(stop);
-        if stop.load(Ordering::Acquire) {
+        if stop.is_stopped() {
             return Ok(self.stopped(&walk, started));
         }
         {
@@ -210,11 +209,11 @@ impl Index {
         log: &CommitLog,
         walk: &mut Walk,
         end: u64,
-        stop: &AtomicBool,
+        stop: &StopSignal,
     ) -> Result<(), StoreError> {
         while walk.pos < end {
             self.pause_point(stop);
-            if stop.load(Ordering::Acquire) {
+            if stop.is_stopped() {
                 return Ok(());
             }
             let mut writer = self.writer();
@@ -242,62 +241,24 @@ impl Index {
     }
 
     #[cfg(test)]
-    fn pause_point(&self, stop: &AtomicBool) {
+    fn pause_point(&self, stop: &StopSignal) {
         if let Some(pause) = &self.pause {
             pause.gate(stop);
         }
     }
 
     #[cfg(not(test))]
-    fn pause_point(&self, _stop: &AtomicBool) {}
+    fn pause_point(&self, _stop: &StopSignal) {}
 
     #[cfg(test)]
-    fn handover_point(&self, stop: &AtomicBool) {
+    fn handover_point(&self, stop: &StopSignal) {
         if let Some(pause) = &self.pause {
             pause.hold_handover(stop);
         }
     }
 
     #[cfg(not(test))]
-    fn handover_point(&self, _stop: &AtomicBool) {}
-}
-
-/// The catch-up thread of one store: stopped and joined by [`stop`](Self::stop) or on drop.
-#[derive(Debug, Default)]
-pub struct CatchUpThread {
-    stop: Arc<AtomicBool>,
-    handle: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl CatchUpThread {
-    /// Runs `body` on a thread named `rmq-store-index-catch-up`; `body` must return soon after its flag is set.
-    pub fn spawn(body: impl FnOnce(&AtomicBool) + Send + 'static) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
-            .name("rmq-store-index-catch-up".into())
-            .spawn(move || body(&flag))?;
-        Ok(CatchUpThread {
-            stop,
-            handle: Mutex::new(Some(handle)),
-        })
-    }
-
-    /// Asks the thread to stop and waits for it. Idempotent.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(handle) = self.handle.lock().take() {
-            if handle.join().is_err() {
-                tracing::error!("index catch-up thread panicked");
-            }
-        }
-    }
-}
-
-impl Drop for CatchUpThread {
-    fn drop(&mut self) {
-        self.stop();
-    }
+    fn handover_point(&self, _stop: &StopSignal) {}
 }
 
 #[cfg(test)]
@@ -305,15 +266,15 @@ pub(crate) use pause::Pause;
 
 #[cfg(test)]
 mod pause {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use parking_lot::{Condvar, Mutex};
 
+    use crate::background::StopSignal;
+
     /// Test hook: holds the catch-up thread before each batch (and before the hand-over) until the test
-    /// allows it through. Installed per index directory before the store opens.
+    /// allows it through. Given to the store at open (`StoreHooks::index_pause`).
     #[derive(Debug, Default)]
     pub(crate) struct Pause {
         state: Mutex<PauseState>,
@@ -332,19 +293,13 @@ mod pause {
         at_handover: bool,
     }
 
-    static INSTALLED: Mutex<Vec<(PathBuf, Arc<Pause>)>> = Mutex::new(Vec::new());
-
     impl Pause {
-        /// The next `Index::load` of `index_dir` uses this pause; catch-up starts held.
-        pub(crate) fn install(index_dir: &Path, batch_records: usize) -> Arc<Pause> {
-            let pause = Arc::new(Pause {
+        /// A pause for a store to open with (`StoreHooks::index_pause`); its catch-up starts held.
+        pub(crate) fn new(batch_records: usize) -> Arc<Pause> {
+            Arc::new(Pause {
                 batch_records,
                 ..Pause::default()
-            });
-            INSTALLED
-                .lock()
-                .push((index_dir.to_path_buf(), Arc::clone(&pause)));
-            pause
+            })
         }
 
         /// Makes the hand-over stop with the append and index locks held, until `release_handover`.
@@ -370,19 +325,13 @@ mod pause {
             self.changed.notify_all();
         }
 
-        pub(super) fn hold_handover(&self, stop: &AtomicBool) {
+        pub(super) fn hold_handover(&self, stop: &StopSignal) {
             let mut state = self.state.lock();
             state.at_handover = true;
             self.changed.notify_all();
-            while state.hold_handover && !stop.load(Ordering::Acquire) {
+            while state.hold_handover && !stop.is_stopped() {
                 self.changed.wait_for(&mut state, Duration::from_millis(5));
             }
-        }
-
-        pub(crate) fn take(index_dir: &Path) -> Option<Arc<Pause>> {
-            let mut installed = INSTALLED.lock();
-            let at = installed.iter().position(|(dir, _)| dir == index_dir)?;
-            Some(installed.swap_remove(at).1)
         }
 
         /// Lets `n` more batches through.
@@ -404,11 +353,11 @@ mod pause {
             }
         }
 
-        pub(super) fn gate(&self, stop: &AtomicBool) {
+        pub(super) fn gate(&self, stop: &StopSignal) {
             let mut state = self.state.lock();
             state.waiting = true;
             self.changed.notify_all();
-            while state.permits == 0 && !stop.load(Ordering::Acquire) {
+            while state.permits == 0 && !stop.is_stopped() {
                 // `stop` is not signalled through the condvar: poll it.
                 self.changed.wait_for(&mut state, Duration::from_millis(5));
             }

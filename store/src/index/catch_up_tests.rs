@@ -2,12 +2,22 @@
 //! shutdown during it is resumed by the next open.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rmq_codec::message::{properties, StoredMessage};
 
 use super::catch_up::Pause;
 use super::store_tests::{config, index_files, put, query, wait_caught_up};
-use crate::message_store::MessageStore;
+use crate::message_store::{MessageStore, StoreHooks};
+
+/// Opens the store with catch-up held at `pause`.
+fn open_paused(dir: &Path, pause: &Arc<Pause>) -> MessageStore {
+    let hooks = StoreHooks {
+        index_pause: Some(Arc::clone(pause)),
+        ..StoreHooks::default()
+    };
+    MessageStore::open_with(config(dir, 1_000_000), hooks).unwrap()
+}
 
 const TOPIC: &str = "T";
 
@@ -72,8 +82,8 @@ fn open_does_not_wait_and_puts_during_catch_up_are_indexed_once() {
     let dir = tempfile::tempdir().unwrap();
     let old = 1500;
     crashed_store(dir.path(), old);
-    let pause = Pause::install(&dir.path().join("index"), 100);
-    let store = MessageStore::open(config(dir.path(), 1_000_000)).unwrap();
+    let pause = Pause::new(100);
+    let store = open_paused(dir.path(), &pause);
     assert!(store.index().is_catching_up());
     assert!(
         query(&store, TOPIC, &uniq(0)).is_empty(),
@@ -129,9 +139,9 @@ fn a_put_racing_the_hand_over_waits_for_it_and_is_indexed_once() {
     let dir = tempfile::tempdir().unwrap();
     let old = 300;
     crashed_store(dir.path(), old);
-    let pause = Pause::install(&dir.path().join("index"), 100);
+    let pause = Pause::new(100);
     pause.hold_handover_until_released();
-    let store = MessageStore::open(config(dir.path(), 1_000_000)).unwrap();
+    let store = open_paused(dir.path(), &pause);
     pause.allow(u64::MAX / 2);
     pause.wait_at_handover();
     let done = std::sync::atomic::AtomicBool::new(false);
@@ -161,8 +171,8 @@ fn shutdown_during_catch_up_is_resumed_by_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
     let old = 1000;
     crashed_store(dir.path(), old);
-    let pause = Pause::install(&dir.path().join("index"), 100);
-    let store = MessageStore::open(config(dir.path(), 1_000_000)).unwrap();
+    let pause = Pause::new(100);
+    let store = open_paused(dir.path(), &pause);
     pause.allow(2);
     pause.wait_held();
     let mut keys: Vec<String> = (0..old).map(uniq).collect();
@@ -177,8 +187,8 @@ fn shutdown_during_catch_up_is_resumed_by_the_next_open() {
     let files = index_files(dir.path());
     assert_eq!(files.len(), 1);
 
-    let pause = Pause::install(&dir.path().join("index"), 100);
-    let store = MessageStore::open(config(dir.path(), 1_000_000)).unwrap();
+    let pause = Pause::new(100);
+    let store = open_paused(dir.path(), &pause);
     assert!(store.index().is_catching_up());
     // The files claim exactly the 200 records indexed before the stop.
     let indexed = store.index().files();
@@ -200,8 +210,8 @@ fn a_crash_during_catch_up_rebuilds_again() {
     let dir = tempfile::tempdir().unwrap();
     let old = 600;
     crashed_store(dir.path(), old);
-    let pause = Pause::install(&dir.path().join("index"), 100);
-    let store = MessageStore::open(config(dir.path(), 1_000_000)).unwrap();
+    let pause = Pause::new(100);
+    let store = open_paused(dir.path(), &pause);
     pause.allow(1);
     pause.wait_held();
     put(&store, TOPIC, "late", None);
@@ -224,8 +234,8 @@ fn a_clean_open_with_a_complete_index_starts_no_catch_up() {
     }
     store.shutdown().unwrap();
     drop(store);
-    let pause = Pause::install(&dir.path().join("index"), 1);
-    let store = MessageStore::open(config(dir.path(), 1_000_000)).unwrap();
+    let pause = Pause::new(1);
+    let store = open_paused(dir.path(), &pause);
     assert!(!store.index().is_catching_up());
     // Puts index their own records at once (the pause would hold a catch-up forever).
     put(&store, TOPIC, "new", None);

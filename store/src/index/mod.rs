@@ -14,7 +14,9 @@ mod catch_up;
 mod file;
 mod query;
 
-pub use catch_up::{CatchUpEnd, CatchUpPlan, CatchUpThread};
+#[cfg(test)]
+pub(crate) use catch_up::Pause;
+pub use catch_up::{CatchUpEnd, CatchUpPlan};
 
 pub use file::{key_hash, Entry, IndexFile, ENTRY_SIZE, HEADER_SIZE, SLOT_SIZE};
 pub use query::{OffsetQuery, QueryResult};
@@ -150,8 +152,6 @@ impl Index {
             }
             files.push(Arc::new(file));
         }
-        #[cfg(test)]
-        let pause = catch_up::Pause::take(dir);
         Ok(Index {
             dir: dir.to_path_buf(),
             slot_num,
@@ -161,19 +161,20 @@ impl Index {
             files: RwLock::new(files),
             writer: Mutex::new(()),
             catching_up: AtomicBool::new(false),
-            #[cfg(test)]
-            batch_records: pause
-                .as_ref()
-                .map_or(catch_up::BATCH_RECORDS, |p| p.batch_records),
-            #[cfg(not(test))]
             batch_records: catch_up::BATCH_RECORDS,
-            #[cfg(test)]
-            handover_bytes: pause.as_ref().map_or(catch_up::HANDOVER_BYTES, |_| 4096),
-            #[cfg(not(test))]
             handover_bytes: catch_up::HANDOVER_BYTES,
             #[cfg(test)]
-            pause,
+            pause: None,
         })
+    }
+
+    /// Holds catch-up at `pause` (before it starts): its batches are `pause.batch_records` records and the
+    /// hand-over starts 4 KiB before the end.
+    #[cfg(test)]
+    pub(crate) fn use_pause(&mut self, pause: Arc<Pause>) {
+        self.batch_records = pause.batch_records;
+        self.handover_bytes = 4096;
+        self.pause = Some(pause);
     }
 
     pub fn is_enabled(&self) -> bool {

@@ -10,12 +10,12 @@
 //! The pending list holds one entry per put that waits, so it is bounded by the number of concurrent senders.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use super::{FlushDiskType, Inner};
+use crate::background::BackgroundThread;
 use crate::error::StoreError;
 
 /// How a put's wait for durability ended.
@@ -187,26 +187,35 @@ struct Shared {
     cq: Condvar,
 }
 
+impl Shared {
+    /// Stops every flusher thread: they sleep on the condvars here, and `register` refuses new waiters
+    /// once `stopped` is set under the same lock as the pending list.
+    fn stop(&self) {
+        let mut state = self.state.lock();
+        state.stopped = true;
+        self.work.notify_all();
+        self.expiry.notify_all();
+        self.cq.notify_all();
+    }
+}
+
 /// The running flusher threads of one store.
 pub(super) struct Flusher {
     shared: Arc<Shared>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: Vec<BackgroundThread>,
     sync_flush_timeout: Duration,
 }
 
 impl Flusher {
     pub(super) fn start(inner: &Arc<Inner>) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared::default());
-        let flusher = Flusher {
-            shared: Arc::clone(&shared),
-            threads: Mutex::new(Vec::new()),
-            sync_flush_timeout: Duration::from_millis(inner.config.sync_flush_timeout_ms),
-        };
-        let spawn = |name: &str, body: fn(Arc<Inner>, Arc<Shared>)| {
+        let spawn = |name: &'static str, body: fn(Arc<Inner>, Arc<Shared>)| {
             let (inner, shared) = (Arc::clone(inner), Arc::clone(&shared));
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(move || body(inner, shared))
+            let nudge = {
+                let shared = Arc::clone(&shared);
+                move || shared.stop()
+            };
+            BackgroundThread::spawn_nudged(name, nudge, move |_| body(inner, shared))
         };
         let mut threads = Vec::with_capacity(3);
         if inner.config.flush_disk_type == FlushDiskType::Sync {
@@ -216,8 +225,11 @@ impl Flusher {
             threads.push(spawn("rmq-store-flush", timed_flush_loop)?);
         }
         threads.push(spawn("rmq-store-flush-cq", queue_flush_loop)?);
-        *flusher.threads.lock() = threads;
-        Ok(flusher)
+        Ok(Flusher {
+            shared,
+            threads,
+            sync_flush_timeout: Duration::from_millis(inner.config.sync_flush_timeout_ms),
+        })
     }
 
     /// Asks for a flush without waiting for it (Java `wakeup()`).
@@ -246,27 +258,18 @@ impl Flusher {
         Some(FlushWaiter { slot })
     }
 
-    /// Stops and joins the threads; the commit-log flusher completes what is pending first. Idempotent.
-    pub(super) fn stop(&self) {
-        {
-            let mut state = self.shared.state.lock();
-            state.stopped = true;
-            self.shared.work.notify_all();
-            self.shared.expiry.notify_all();
-            self.shared.cq.notify_all();
-        }
-        for handle in self.threads.lock().drain(..) {
-            if handle.join().is_err() {
-                tracing::error!("flush thread panicked");
-            }
-        }
+    #[cfg(test)]
+    pub(super) fn threads(&self) -> &[BackgroundThread] {
+        &self.threads
     }
-}
 
-impl Drop for Flusher {
-    /// Also covers a store whose `open` failed after some threads started.
-    fn drop(&mut self) {
-        self.stop();
+    /// Stops and joins the threads; the commit-log flusher completes what is pending first. Idempotent.
+    /// (Dropping the flusher does the same, also for a store whose `open` failed after some threads started.)
+    pub(super) fn stop(&self) {
+        self.shared.stop();
+        for thread in &self.threads {
+            thread.stop();
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! (`append_locked` in the parent module does the append itself).
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -21,19 +21,6 @@ const MAX_PLAUSIBLE_LOCK_MS: i64 = 10_000_000;
 /// through the blocking hook. Another put holds the lock for microseconds (a copy and a unit); only a stalled
 /// one (a slow page fault, a new commit-log file) makes a put wait longer than this.
 const ON_THREAD_LOCK_WAIT: Duration = Duration::from_micros(100);
-
-/// Runs work that may block for milliseconds; see [`MessageStore::install_blocking_hook`].
-pub type BlockingHook = fn(&mut dyn FnMut());
-
-static BLOCKING_HOOK: OnceLock<BlockingHook> = OnceLock::new();
-
-/// Runs `work` through the installed hook, or right here without one.
-fn blocking(work: &mut dyn FnMut()) {
-    match BLOCKING_HOOK.get() {
-        Some(hook) => hook(work),
-        None => work(),
-    }
-}
 
 /// The append lock, with its start time published for the page-cache-busy check while it is held.
 pub(super) struct PutGuard<'a> {
@@ -95,7 +82,7 @@ impl MessageStore {
                     Some(lock) => Some(lock),
                     None => {
                         let mut lock = None;
-                        blocking(&mut || {
+                        self.hooks.run_blocking(&mut || {
                             lock = match limit {
                                 None => Some(inner.put_lock.lock()),
                                 Some(limit) => inner
@@ -125,14 +112,6 @@ impl MessageStore {
         Ok(PutGuard { _lock: lock, log })
     }
 
-    /// Installs, for the whole process, how the store runs work that may block for milliseconds on a put: the
-    /// rest of a wait for a contended append lock, and making a new consume queue (mkdir, file create,
-    /// mmap). An async server passes a function that moves its thread's other tasks away first (tokio's
-    /// `block_in_place`); without a hook the work runs inline. The first hook installed stays.
-    pub fn install_blocking_hook(hook: BlockingHook) {
-        let _ = BLOCKING_HOOK.set(hook);
-    }
-
     /// The consume queue `topic`/`queue_id` with the file its next unit goes into. The usual case is one
     /// lookup; creating the queue or its next file touches the file system, so that runs through the
     /// blocking hook. Called before the append lock, which then never waits for a file to be created.
@@ -147,7 +126,8 @@ impl MessageStore {
             }
         }
         let mut made = None;
-        blocking(&mut || made = Some(self.create_queue_files(topic, queue_id)));
+        self.hooks
+            .run_blocking(&mut || made = Some(self.create_queue_files(topic, queue_id)));
         made.unwrap_or_else(|| self.create_queue_files(topic, queue_id))
     }
 
@@ -314,10 +294,19 @@ mod flow_control_tests {
     use bytes::Bytes;
     use rmq_codec::message::StoredMessage;
 
-    use super::super::{MessageStore, StoreConfig};
+    use super::super::{MessageStore, StoreConfig, StoreHooks};
     use crate::error::StoreError;
 
     fn open(dir: &std::path::Path, wait_limit_ms: Option<u64>, busy_ms: u64) -> Arc<MessageStore> {
+        open_with(dir, wait_limit_ms, busy_ms, StoreHooks::default())
+    }
+
+    fn open_with(
+        dir: &std::path::Path,
+        wait_limit_ms: Option<u64>,
+        busy_ms: u64,
+        hooks: StoreHooks,
+    ) -> Arc<MessageStore> {
         let config = StoreConfig {
             root_dir: dir.to_path_buf(),
             mapped_file_size_commit_log: 1 << 20,
@@ -325,7 +314,7 @@ mod flow_control_tests {
             put_lock_wait_limit_ms: wait_limit_ms,
             ..StoreConfig::default()
         };
-        Arc::new(MessageStore::open(config).unwrap())
+        Arc::new(MessageStore::open_with(config, hooks).unwrap())
     }
 
     fn msg() -> StoredMessage {
@@ -428,42 +417,48 @@ mod flow_control_tests {
         );
     }
 
-    thread_local! {
-        static HOOK_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-    }
-
-    /// Runs the work inline and counts, per thread, how often the store asked for it.
-    fn counting_hook(work: &mut dyn FnMut()) {
-        HOOK_CALLS.with(|c| c.set(c.get() + 1));
-        work();
+    /// A hook that runs the work inline and counts how often the store asked for it, per thread (the
+    /// stalled put of `stuck_put` runs on another thread).
+    fn counting_hook() -> (StoreHooks, Arc<dyn Fn() -> usize>) {
+        let calls = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let hook = {
+            let calls = Arc::clone(&calls);
+            move |work: &mut dyn FnMut()| {
+                calls.lock().push(std::thread::current().id());
+                work();
+            }
+        };
+        let here = std::thread::current().id();
+        let count = move || calls.lock().iter().filter(|id| **id == here).count();
+        let hooks = StoreHooks {
+            blocking: Some(Arc::new(hook)),
+            ..StoreHooks::default()
+        };
+        (hooks, Arc::new(count))
     }
 
     #[test]
     fn only_slow_put_work_goes_through_the_blocking_hook() {
-        MessageStore::install_blocking_hook(counting_hook);
-        let calls = || HOOK_CALLS.with(std::cell::Cell::get);
+        let (hooks, calls) = counting_hook();
         let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path(), Some(5_000), 60_000);
-        let before = calls();
+        let store = open_with(dir.path(), Some(5_000), 60_000, hooks);
         store.put(&mut msg(), 0).unwrap();
-        assert_eq!(calls(), before + 1, "a new queue is made through the hook");
+        assert_eq!(calls(), 1, "a new queue is made through the hook");
         store.put(&mut msg(), 0).unwrap();
-        assert_eq!(
-            calls(),
-            before + 1,
-            "an existing queue and a free lock are not"
-        );
+        assert_eq!(calls(), 1, "an existing queue and a free lock are not");
         stall_puts(&store, Duration::from_millis(300));
         let stuck = stuck_put(&store);
         *store.inner.commit_log.put_hook.lock() = None;
         store.put(&mut msg(), 0).unwrap();
-        assert_eq!(
-            calls(),
-            before + 2,
-            "a wait for a stalled put goes through the hook"
-        );
+        assert_eq!(calls(), 2, "a wait for a stalled put goes through the hook");
         stuck.join().unwrap();
         assert_eq!(store.max_offset_in_queue("T", 0), 4);
+
+        // The hook belongs to its store: another store in the process runs the same work inline.
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = open(other_dir.path(), Some(5_000), 60_000);
+        other.put(&mut msg(), 0).unwrap();
+        assert_eq!(calls(), 2, "another store's new queue");
     }
 
     #[test]

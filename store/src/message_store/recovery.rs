@@ -38,10 +38,11 @@ use rmq_codec::message::{properties, sys_flag, tags_code, RecordView};
 
 use super::durability::{self, Checkpoint, DirLock};
 use super::{Inner, QueueTable, StoreConfig};
+use crate::background::BackgroundThread;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit, UNIT_SIZE};
 use crate::error::StoreError;
-use crate::index::{CatchUpThread, Index};
+use crate::index::Index;
 
 /// Topic of delayed messages; its tags code is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
@@ -127,12 +128,15 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
 
 /// Starts re-indexing the records the index files miss, if any, on its own thread (`index/catch_up.rs`).
 /// Call before the store accepts puts: from here until the thread hands over, puts leave indexing to it.
-pub(super) fn start_index_catch_up(inner: &Arc<Inner>) -> Result<CatchUpThread, StoreError> {
+/// `None` when the index files cover the whole log.
+pub(super) fn start_index_catch_up(
+    inner: &Arc<Inner>,
+) -> Result<Option<BackgroundThread>, StoreError> {
     let Some(plan) = inner.index.begin_catch_up(&inner.commit_log) else {
-        return Ok(CatchUpThread::default());
+        return Ok(None);
     };
     let inner = Arc::clone(inner);
-    let thread = CatchUpThread::spawn(move |stop| {
+    let thread = BackgroundThread::spawn("rmq-store-index-catch-up", move |stop| {
         let run = inner
             .index
             .run_catch_up(&inner.commit_log, &inner.put_lock, plan, stop);
@@ -142,7 +146,7 @@ pub(super) fn start_index_catch_up(inner: &Arc<Inner>) -> Result<CatchUpThread, 
             tracing::error!(error = %e, "index catch-up failed; records from here are indexed at the next open");
         }
     })?;
-    Ok(thread)
+    Ok(Some(thread))
 }
 
 /// Finds the end of the valid log, refuses to cut anything but a torn tail (module doc, step 3), truncates

@@ -453,3 +453,25 @@ fn delayed_and_timer_units_carry_the_delivery_time_on_put_and_rebuild() {
         "recovery recomputes the same codes"
     );
 }
+
+#[test]
+fn shutdown_stops_and_joins_every_store_thread() {
+    for flush_disk_type in [FlushDiskType::Sync, FlushDiskType::Async] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MessageStore::open(StoreConfig {
+            flush_disk_type,
+            ..config(dir.path())
+        })
+        .unwrap();
+        put_n(&store, "T", 0, 20);
+        store.shutdown().unwrap();
+        let mut threads: Vec<&BackgroundThread> = store.flusher.threads().iter().collect();
+        threads.push(store.cleaner.thread());
+        threads.extend(store.inner.commit_log.prefault_thread());
+        threads.extend(store.index_catch_up.as_ref());
+        assert!(threads.len() >= 4, "{flush_disk_type:?}: {threads:?}");
+        for thread in threads {
+            assert!(thread.is_joined(), "{flush_disk_type:?}: {thread:?}");
+        }
+    }
+}

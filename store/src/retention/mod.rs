@@ -28,11 +28,11 @@ use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
+use crate::background::{BackgroundThread, StopSignal};
 use crate::error::StoreError;
 use crate::mapped_file::{disk_used_ratio, local_time, MappedFile};
 use crate::message_store::{Inner, StoreConfig};
@@ -328,8 +328,7 @@ fn delete_commit_log_files(inner: &Inner, plan: Plan, used: Option<f64>) -> usiz
 /// The `rmq-store-clean` thread and the state it shares with the store.
 pub(crate) struct Cleaner {
     pub(crate) retention: Arc<Retention>,
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: BackgroundThread,
 }
 
 impl Cleaner {
@@ -337,19 +336,13 @@ impl Cleaner {
     pub(crate) fn start(inner: &Arc<Inner>) -> Result<Self, StoreError> {
         let retention = Arc::new(Retention::default());
         retention.probe(inner.config());
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = {
-            let (inner, retention, stop) =
-                (Arc::clone(inner), Arc::clone(&retention), Arc::clone(&stop));
-            std::thread::Builder::new()
-                .name("rmq-store-clean".into())
-                .spawn(move || clean_loop(&inner, &retention, &stop))?
+            let (inner, retention) = (Arc::clone(inner), Arc::clone(&retention));
+            BackgroundThread::spawn("rmq-store-clean", move |stop| {
+                clean_loop(&inner, &retention, stop)
+            })?
         };
-        Ok(Cleaner {
-            retention,
-            stop,
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(Cleaner { retention, thread })
     }
 
     /// One pass now, outside the `deleteWhen` hours; `force` also ignores file age.
@@ -357,40 +350,20 @@ impl Cleaner {
         self.retention.pass(inner, Trigger::Manual { force })
     }
 
-    /// Stops and joins the thread (waits for a pass in progress). Idempotent.
+    /// Stops and joins the thread (waits for a pass in progress). Idempotent; dropping does the same.
     pub(crate) fn stop(&self) {
-        {
-            let (stopped, wake) = &*self.stop;
-            *stopped.lock() = true;
-            wake.notify_all();
-        }
-        if let Some(handle) = self.thread.lock().take() {
-            if handle.join().is_err() {
-                tracing::error!("clean thread panicked");
-            }
-        }
+        self.thread.stop();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn thread(&self) -> &BackgroundThread {
+        &self.thread
     }
 }
 
-impl Drop for Cleaner {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn clean_loop(inner: &Inner, retention: &Retention, stop: &(Mutex<bool>, Condvar)) {
+fn clean_loop(inner: &Inner, retention: &Retention, stop: &StopSignal) {
     let interval = Duration::from_millis(inner.config().clean_resource_interval_ms.max(1));
-    loop {
-        {
-            let (stopped, wake) = stop;
-            let mut stopped = stopped.lock();
-            if !*stopped {
-                wake.wait_for(&mut stopped, interval);
-            }
-            if *stopped {
-                return;
-            }
-        }
+    while !stop.sleep(interval) {
         let secs = now_ms().div_euclid(1000);
         let hour = local_time(secs).map(|t| t.hour);
         retention.pass(inner, Trigger::Timer { hour });
