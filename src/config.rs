@@ -42,7 +42,7 @@ pub struct BrokerConfig {
     pub channel_expired_timeout_ms: u64,
     /// SQL92 property filters (`enablePropertyFilter`); off by default, as in Java.
     pub enable_property_filter: bool,
-    /// Transactions (compat-map §3.9): how often unresolved half messages are checked back
+    /// Transactions: how often unresolved half messages are checked back
     /// (`transactionCheckInterval`, 60 s as in 4.x; 5.x uses 30 s), how old a half must be before its
     /// first check (`transactionTimeOut`), the check limit (`transactionCheckMax`), and whether
     /// transactional sends are refused (`rejectTransactionMessage`).
@@ -50,7 +50,7 @@ pub struct BrokerConfig {
     pub transaction_timeout_ms: u64,
     pub transaction_check_max: i32,
     pub reject_transaction_message: bool,
-    /// 5.x timer messages (compat-map §5.10): whether TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS
+    /// 5.x timer messages: whether TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS
     /// are honoured (`timerWheelEnable`) and the longest delay accepted (`timerMaxDelaySec`, 3 days).
     pub timer_wheel_enable: bool,
     pub timer_max_delay_sec: i64,

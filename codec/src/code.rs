@@ -1,18 +1,18 @@
 //! Request, response and language codes.
 //!
 //! The numbers come from the Java `RequestCode`, `ResponseCode`/`RemotingSysResponseCode` and
-//! `LanguageCode` classes (compat-map §1.7, §2). A number we do not know is kept in an `Unknown`
+//! `LanguageCode` classes. A number we do not know is kept in an `Unknown`
 //! variant instead of being dropped, so a request can be answered with
 //! `REQUEST_CODE_NOT_SUPPORTED` naming the code the client really sent.
 //!
 //! Build these enums from numbers with `From<i32>`: `Unknown(310)` constructed by hand is not
 //! equal to `SendMessageV2` even though both convert to 310.
 
-/// The MQVersion ordinal we announce in every request and response: `V5_3_3` (compat-map §0, §1.6).
+/// The MQVersion ordinal we announce in every request and response: `V5_3_3`.
 /// Java clients store it as the broker version and refuse SQL92 pulls from brokers older than 4.1.0.
 pub const RMQD_VERSION: i32 = 479;
 
-/// MQVersion ordinals that change behaviour on the receiving side (compat-map §1.6).
+/// MQVersion ordinals that change behaviour on the receiving side.
 pub mod mq_version {
     /// `V3_0_7_SNAPSHOT`: oldest client that is sent RESET_CONSUMER_CLIENT_OFFSET.
     pub const V3_0_7_SNAPSHOT: i32 = 28;

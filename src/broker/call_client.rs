@@ -1,6 +1,6 @@
 //! GET_CONSUMER_RUNNING_INFO (307) and CONSUME_MESSAGE_DIRECTLY (309): admin requests the broker relays
-//! to one consumer's connection and whose answer it relays back (`AdminBrokerProcessor.callConsumer`,
-//! compat-map §3.11). The wait runs in a spawned task, so the admin connection's reader is not held.
+//! to one consumer's connection and whose answer it relays back (`AdminBrokerProcessor.callConsumer`).
+//! The wait runs in a spawned task, so the admin connection's reader is not held.
 
 use std::time::Duration;
 

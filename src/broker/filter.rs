@@ -1,4 +1,4 @@
-//! SQL92 property filtering in the broker (compat-map §3.4.1, §3.6): CHECK_CLIENT_CONFIG (46), the
+//! SQL92 property filtering in the broker: CHECK_CLIENT_CONFIG (46), the
 //! compiled-selector cache, and the commit-log record filter pulls apply.
 
 use std::collections::HashMap;

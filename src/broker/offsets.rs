@@ -139,7 +139,7 @@ impl Broker {
                 "Not found, do not set to zero, maybe this group boot first",
             ));
         }
-        // Java starts a new group at 0 while the queue's head is still young (compat-map §3.5);
+        // Java starts a new group at 0 while the queue's head is still young;
         // otherwise the client falls back to its ConsumeFromWhere.
         let min = self.store.min_offset_in_queue(&h.topic, h.queue_id);
         if min <= 0 {

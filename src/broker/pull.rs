@@ -1,4 +1,4 @@
-//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), with long polling (compat-map §3.4).
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361), with long polling.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Going back in time: SEARCH_OFFSET_BY_TIMESTAMP (29) and INVOKE_BROKER_TO_RESET_OFFSET (222), which
-//! pushes RESET_CONSUMER_CLIENT_OFFSET (220) to the group's consumers (compat-map §3.5, §3.11, §3.12).
+//! pushes RESET_CONSUMER_CLIENT_OFFSET (220) to the group's consumers.
 
 use bytes::Bytes;
 use rmq_codec::code::{RequestCode, ResponseCode};

@@ -1,4 +1,4 @@
-//! Consumption failures (compat-map §3.7, §3.2 step 4): CONSUMER_SEND_MSG_BACK (36) puts a message a
+//! Consumption failures: CONSUMER_SEND_MSG_BACK (36) puts a message a
 //! consumer could not process into `%RETRY%<group>` with a growing delay level, or into `%DLQ%<group>` once
 //! its retries are used up; sends to a `%RETRY%` topic (the client's fallback) get the same DLQ decision.
 
@@ -179,7 +179,7 @@ impl Broker {
         }
     }
 
-    /// Sends to `%RETRY%<group>` (compat-map §3.2 step 4): `Some(DLQ topic)` when the message has been
+    /// Sends to `%RETRY%<group>`: `Some(DLQ topic)` when the message has been
     /// consumed more than the allowed times, or the group consumes orderly (holds an unexpired queue
     /// lock). Java 5.x compares with `>` here (4.9.x with `>=`); the client counts this send already.
     pub(super) fn retry_send_dlq(

@@ -1,4 +1,4 @@
-//! Delayed messages (compat-map §5.9) and 5.x timer messages (§5.10).
+//! Delayed messages and 5.x timer messages.
 //!
 //! Put side, [`route_delayed`] (Java's `HookUtils.handleScheduleMessage`): a message with `DELAY > 0` is
 //! stored in `SCHEDULE_TOPIC_XXXX` queue `level - 1` with `REAL_TOPIC`/`REAL_QID`; one with

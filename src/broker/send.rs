@@ -1,4 +1,4 @@
-//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320) (compat-map §3.2, §3.3).
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320).
 
 use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
@@ -100,7 +100,7 @@ impl Broker {
         let queue_id = self.pick_queue(&h, &topic)?;
         self.check_body(&req.body)?;
         let mut pairs = properties::decode(h.properties.as_deref().unwrap_or(""));
-        // ---- retry and DLQ (compat-map §3.2 step 4, `retry.rs`): a %RETRY% send past its retries
+        // ---- retry and DLQ (`retry.rs`): a %RETRY% send past its retries
         // goes to %DLQ%<group>, queue 0, never delayed (DELAY=-1, as Java 5.x stores it).
         let dlq = self.retry_send_dlq(&h, req.version)?;
         if dlq.is_some() {
@@ -171,7 +171,7 @@ impl Broker {
         if is_half {
             super::transaction::into_half(&mut msg);
         } else if routed {
-            // ---- delay levels and timers (compat-map §5.9, §5.10, `schedule.rs`): DELAY > 0 or a
+            // ---- delay levels and timers (`schedule.rs`): DELAY > 0 or a
             // future TIMER_* time moves the record to SCHEDULE_TOPIC_XXXX / rmq_sys_wheel_timer.
             let rules = super::schedule::DelayRules::from_config(&self.config);
             super::schedule::route_delayed(
@@ -215,7 +215,7 @@ impl Broker {
         }
         let topic = self.check_send(&h)?;
         let queue_id = self.pick_queue(&h, &topic)?;
-        // ---- delay levels (compat-map §3.2): a batch cannot be delayed (the store refuses it in Java).
+        // ---- delay levels: a batch cannot be delayed (the store refuses it in Java).
         let delayed = properties::get(h.properties.as_deref().unwrap_or(""), properties::DELAY)
             .and_then(|v| v.trim().parse::<i32>().ok())
             .is_some_and(|level| level > 0);
@@ -238,8 +238,7 @@ impl Broker {
             ));
         }
         // Java 4.9.8's batch encoder appends the batch-level properties (the header's, plus CLUSTER) to
-        // every inner record (CommitLog.MessageExtBatchEncoder); compat-map §3.2 says otherwise, the
-        // source wins.
+        // every inner record (CommitLog.MessageExtBatchEncoder).
         let batch_props = with_property(
             h.properties.as_deref().unwrap_or(""),
             properties::CLUSTER,

@@ -28,7 +28,7 @@ use crate::remoting::{Answer, Connection, RequestHandler};
 use routes::RouteTable;
 
 /// Clients at or above this version (V4_9_4) get standard JSON routes; older ones, including the Go
-/// client (317), get fastjson's unquoted integer keys (compat-map §10 item 1).
+/// client (317), get fastjson's unquoted integer keys.
 const STANDARD_JSON_ROUTE_VERSION: i32 = 401;
 
 pub struct NameServer {

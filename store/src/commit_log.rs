@@ -1,4 +1,4 @@
-//! The append-only record log `<root>/commitlog/` (compat-map §5.2).
+//! The append-only record log `<root>/commitlog/`.
 //!
 //! Records are laid out back to back; when a record does not fit in the rest of a file (`len + 8 > remaining`),
 //! the file is closed with the 8-byte BLANK record `[int32 remaining][BLANK_MAGIC]` and the record goes to the

@@ -1,4 +1,4 @@
-//! Per topic/queue index of 20-byte units (`ConsumeQueue`, compat-map §5.3):
+//! Per topic/queue index of 20-byte units (`ConsumeQueue`):
 //! `int64 commitLogOffset | int32 size | int64 tagsCode`. Unit `n` (logical offset `n`) sits at byte `n * 20` of
 //! the queue's file stream in `consumequeue/<topic>/<queueId>/<20-digit byte offset>`.
 

@@ -1,4 +1,4 @@
-//! `RemotingCommand`: one request or response, and its frame format (compat-map §1.2–§1.5).
+//! `RemotingCommand`: one request or response, and its frame format.
 //!
 //! ```text
 //! +-------------------+-------------------------------+--------------------+--------------+

@@ -1,6 +1,6 @@
 //! A small JSON value model that reads and writes what fastjson 1.2.x (the Java broker's JSON library) does.
 //!
-//! fastjson differs from standard JSON in ways clients and the Java broker depend on (compat-map §3.15):
+//! fastjson differs from standard JSON in ways clients and the Java broker depend on:
 //! - `Map<Integer, _>` keys are written unquoted: `{0:37960,1:37961}`;
 //! - `Map<MessageQueue, _>` keys are written as JSON objects: `{{"brokerName":"b","queueId":0,"topic":"T"}:5}`;
 //! - the parser accepts those, plus single-quoted strings, unquoted identifier keys and comments.

@@ -349,7 +349,7 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn cluster_info_example_round_trips_exactly() {
-    // compat-map §3.1.3: ClusterInfo is written with default fastjson, so broker ids stay unquoted.
+    // ClusterInfo is written with default fastjson, so broker ids stay unquoted.
     let text = r#"{"brokerAddrTable":{"broker-a":{"brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"},"brokerName":"broker-a","cluster":"DefaultCluster","enableActingMaster":false}},"clusterAddrTable":{"DefaultCluster":["broker-a"]}}"#;
     let v = parse(text).unwrap();
     let addrs = v

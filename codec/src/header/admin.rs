@@ -1,5 +1,5 @@
 //! Admin and query calls served by the broker: topic management (17, 215), message lookup
-//! (12, 33) and the cluster topic list (224) (compat-map §3.10, §3.11).
+//! (12, 33) and the cluster topic list (224).
 
 command_header! {
     /// UPDATE_AND_CREATE_TOPIC (17).

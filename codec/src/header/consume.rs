@@ -1,5 +1,5 @@
 //! Consuming: PULL_MESSAGE (11/361), offsets (14, 15, 29–32) and client registration
-//! (35, 38, 40) (compat-map §3.4–§3.6).
+//! (35, 38, 40).
 
 command_header! {
     /// PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361). FastCodes in Java.

@@ -1,5 +1,4 @@
-//! Typed request and response headers, converted once from and to `extFields`
-//! (compat-map §1.8, §3).
+//! Typed request and response headers, converted once from and to `extFields`.
 //!
 //! Every value travels as a string under the Java field name. The parsing rules follow
 //! `RemotingCommand.decodeCommandCustomHeader`, with the field's Rust type deciding how a missing

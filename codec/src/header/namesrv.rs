@@ -1,5 +1,5 @@
 //! Name-server calls: broker registration (103, 104, 322), routes (105) and KV config
-//! (100, 101, 102, 219) (compat-map §3.1).
+//! (100, 101, 102, 219).
 
 command_header! {
     /// REGISTER_BROKER (103), broker to name server every 30 s.

@@ -1,5 +1,4 @@
-//! Producing: SEND_MESSAGE (10/310/320), CONSUMER_SEND_MSG_BACK (36) and transactions (37/39)
-//! (compat-map §3.2, §3.7, §3.9).
+//! Producing: SEND_MESSAGE (10/310/320), CONSUMER_SEND_MSG_BACK (36) and transactions (37/39).
 
 use super::{CommandHeader, HeaderField};
 use crate::command::ExtFields;

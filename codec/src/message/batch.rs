@@ -1,4 +1,4 @@
-//! The SEND_BATCH_MESSAGE body: client-encoded elements (`MessageDecoder.encodeMessages`, compat-map §4.2).
+//! The SEND_BATCH_MESSAGE body: client-encoded elements (`MessageDecoder.encodeMessages`).
 //!
 //! ```text
 //! int32 TOTALSIZE | int32 MAGIC (0) | int32 BODYCRC (0) | int32 FLAG | int32 BODYLEN | BODY | int16 PROPLEN | PROPS
@@ -16,7 +16,7 @@ pub struct BatchElement {
     pub flag: i32,
     /// A zero-copy slice of the request body.
     pub body: Bytes,
-    /// The element's own property string (§4.4); batch-level properties are not included.
+    /// The element's own property string; batch-level properties are not included.
     pub properties: String,
 }
 

@@ -1,4 +1,4 @@
-//! Offset message ids (`MessageDecoder.createMessageId` / `decodeMessageId`, compat-map §4.5).
+//! Offset message ids (`MessageDecoder.createMessageId` / `decodeMessageId`).
 //!
 //! `storeHost IP (4|16 bytes) + int32 port + int64 commitLogOffset`, rendered as uppercase hex: 32 characters for an
 //! IPv4 host, 56 for IPv6. Clients decode it to find the broker and the commit-log offset, so it must be exact.

@@ -22,7 +22,7 @@ pub const MAGIC_V2: i32 = 0xDAA320AB_u32 as i32;
 /// Magic code of the end-of-file filler: `[int32 remaining][BLANK_MAGIC]`.
 pub const BLANK_MAGIC: i32 = 0xCBD43194_u32 as i32;
 
-/// `MessageSysFlag` bits (compat-map §4.3).
+/// `MessageSysFlag` bits.
 pub mod sys_flag {
     pub const COMPRESSED: i32 = 0x1;
     pub const MULTI_TAGS: i32 = 0x2;
@@ -43,7 +43,7 @@ pub mod sys_flag {
     }
 
     /// Whether a record of this type gets a consume-queue unit and a real queue offset.
-    /// PREPARED (half) and ROLLBACK records do not (compat-map §5.2).
+    /// PREPARED (half) and ROLLBACK records do not.
     pub fn is_dispatched(sys_flag: i32) -> bool {
         matches!(
             transaction_type(sys_flag),

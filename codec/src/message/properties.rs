@@ -1,4 +1,4 @@
-//! The message property string (`MessageDecoder.messageProperties2String` / `string2messageProperties`, §4.4).
+//! The message property string (`MessageDecoder.messageProperties2String` / `string2messageProperties`).
 //!
 //! Encoding: `key \u{1} value \u{2}` for every pair, with a separator after the last pair too.
 //! Decoding: split on `\u{2}`; a segment is kept only when it has a non-empty key before its first `\u{1}` and a

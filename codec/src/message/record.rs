@@ -1,4 +1,4 @@
-//! The stored-message record: the commit-log layout, also used for pull, query and view bodies (compat-map §4.1).
+//! The stored-message record: the commit-log layout, also used for pull, query and view bodies.
 //!
 //! ```text
 //!  0 TOTALSIZE i32 | 4 MAGIC i32 | 8 BODYCRC i32 | 12 QUEUEID i32 | 16 FLAG i32 | 20 QUEUEOFFSET i64

@@ -1,4 +1,4 @@
-//! 5.x timer messages waiting in `rmq_sys_wheel_timer` queue 0 (compat-map §5.10), due in any order.
+//! 5.x timer messages waiting in `rmq_sys_wheel_timer` queue 0, due in any order.
 //!
 //! Java moves them into its timer wheel; here the records stay in the queue and a bounded in-memory heap
 //! orders the loaded ones by due time. `committed` is the lowest queue offset not yet delivered (all

@@ -1,4 +1,4 @@
-//! Transactional messages (compat-map §3.9, Java `broker/transaction/`): half messages, END_TRANSACTION (37)
+//! Transactional messages (Java `broker/transaction/`): half messages, END_TRANSACTION (37)
 //! and the check-back of unresolved halves ([`check`]).
 //!
 //! A transactional send is stored as a *half* message in `RMQ_SYS_TRANS_HALF_TOPIC` queue 0, invisible to

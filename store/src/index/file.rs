@@ -1,4 +1,4 @@
-//! One index file: a hash table of `topic#key` → commit-log offsets in Java's `IndexFile` layout (compat-map §5.5).
+//! One index file: a hash table of `topic#key` → commit-log offsets in Java's `IndexFile` layout.
 //!
 //! ```text
 //! header  40 bytes: 0 i64 beginTimestamp | 8 i64 endTimestamp | 16 i64 beginPhyOffset | 24 i64 endPhyOffset

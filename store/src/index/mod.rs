@@ -1,5 +1,5 @@
 //! The message index: `<root>/index/<yyyyMMddHHmmssSSS>` files mapping `topic#key` to commit-log offsets, in the
-//! Java broker's format (`IndexService`, compat-map §5.4, §5.5, §5.12), for QUERY_MESSAGE.
+//! Java broker's format (`IndexService`), for QUERY_MESSAGE.
 //!
 //! - Keys: the `UNIQ_KEY` property and every space-separated token of `KEYS`, each as `topic#key`. ROLLBACK
 //!   records are not indexed; PREPARED ones are, as in Java.

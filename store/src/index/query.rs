@@ -1,4 +1,4 @@
-//! Index lookups: `IndexService.queryOffset` and `DefaultMessageStore.queryMessage` (compat-map §3.10).
+//! Index lookups: `IndexService.queryOffset` and `DefaultMessageStore.queryMessage`.
 
 use bytes::Bytes;
 use rmq_codec::message::{peek_record, properties, RecordPeek};

@@ -1,5 +1,4 @@
-//! The durability contract, and the three small files next to the data: `lock`, `abort` and `checkpoint`
-//! (compat-map §5.6, §5.11, §5.12).
+//! The durability contract, and the three small files next to the data: `lock`, `abort` and `checkpoint`.
 //!
 //! # When a send is answered
 //!

@@ -1,4 +1,4 @@
-//! The flusher threads (compat-map §5.11) and the waiter a synchronous put gets back.
+//! The flusher threads and the waiter a synchronous put gets back.
 //!
 //! - `rmq-store-flush`: SYNC_FLUSH group commit (Java `GroupCommitService`) or the ASYNC_FLUSH timer (Java
 //!   `FlushRealTimeService`). It alone msyncs the commit log while the store runs; it never holds the put lock.

@@ -1,4 +1,4 @@
-//! Reading a queue (`DefaultMessageStore.getMessage`, compat-map §3.4 step 3).
+//! Reading a queue (`DefaultMessageStore.getMessage`).
 
 use super::{GetResult, GetStatus, MessageStore};
 use crate::consume_queue::ConsumeQueue;

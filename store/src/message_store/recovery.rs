@@ -1,4 +1,4 @@
-//! Opening a store: lock, load, recover, re-dispatch (compat-map §5.12).
+//! Opening a store: lock, load, recover, re-dispatch.
 //!
 //! 1. Consume queues are loaded and their unwritten tail units dropped; the highest commit-log offset they
 //!    cover tells a clean start where to begin (`log_scan::scan_start`).

@@ -1,6 +1,5 @@
 //! Retention: deleting old commit-log files, then the consume-queue and index files that only point into them,
-//! and refusing puts while the disk is full (Java `CleanCommitLogService` / `CleanConsumeQueueService`,
-//! compat-map §5.13).
+//! and refusing puts while the disk is full (Java `CleanCommitLogService` / `CleanConsumeQueueService`).
 //!
 //! Every `cleanResourceInterval` (10 s) the `rmq-store-clean` thread runs one pass:
 //! 1. **Disk usage** of the store's filesystem is probed ([`DiskUsageProbe`]). Above
