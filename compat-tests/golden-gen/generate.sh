@@ -13,7 +13,7 @@ golden="$(cd "$here/.." && pwd)/golden"
 versions=("$@")
 if [ ${#versions[@]} -eq 0 ]; then versions=(4.9.8 5.3.3); fi
 
-# MQVersion ordinal each library reports as its own version (compat-map §0).
+# MQVersion ordinal each library reports as its own version.
 ordinal() {
   case "$1" in
     4.9.8) echo 409 ;;

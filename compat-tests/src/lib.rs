@@ -127,7 +127,7 @@ pub struct BinaryHeader {
     pub ext: Vec<(String, String)>,
 }
 
-/// Splits a ROCKETMQ header (`RocketMQSerializable` layout, compat-map §1.4) without using rmq-codec, so the
+/// Splits a ROCKETMQ header (`RocketMQSerializable` layout) without using rmq-codec, so the
 /// tests can compare our encoder's output with Java's independently of our decoder.
 #[track_caller]
 pub fn split_binary_header(header: &[u8]) -> BinaryHeader {

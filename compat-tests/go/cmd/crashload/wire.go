@@ -93,7 +93,7 @@ func pull(broker, topic string, q int, offset int64) ([]record, int64, error) {
 	}
 }
 
-// record is one commit-log record as the broker returned it (compat-map §5.2 layout).
+// record is one commit-log record as the broker returned it (the CommitLog layout).
 type record struct {
 	bodyCRC     int32
 	queueID     int

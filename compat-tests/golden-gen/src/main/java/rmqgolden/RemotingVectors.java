@@ -73,7 +73,7 @@ final class RemotingVectors {
 
     /**
      * An ACL-style RPC hook calls makeCustomHeaderToNet() and adds its keys before the Netty encoder runs, so a
-     * FastCodesHeader's fields are written twice in the ROCKETMQ map section (compat-map §1.4).
+     * FastCodesHeader's fields are written twice in the ROCKETMQ map section.
      */
     private void aclDuplicateKeys() throws Exception {
         Spec send = specs().get(0);

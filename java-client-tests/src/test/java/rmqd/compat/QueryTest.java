@@ -147,7 +147,7 @@ class QueryTest {
 
     /**
      * A brand-new group on a young topic starts at offset 0 whatever its ConsumeFromWhere says: the broker
-     * answers QUERY_CONSUMER_OFFSET with 0 while the queue's head is still in memory (compat-map section 3.5).
+     * answers QUERY_CONSUMER_OFFSET with 0 while the queue's head is still in memory.
      */
     @Test
     void newGroupOnAYoungTopicStartsAtTheBeginningEvenFromATimestamp() throws Exception {
