@@ -1,7 +1,6 @@
 //! Parked pulls and pops against a broker in this process, on paused time: a wait of minutes passes in
 //! an instant, and nothing here depends on how fast the machine is.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,9 +39,7 @@ fn fixture(tune: impl FnOnce(&mut BrokerConfig)) -> Fixture {
 }
 
 fn connection(id: u64) -> (Connection, mpsc::Receiver<Outbound>) {
-    let (tx, rx) = mpsc::channel(64);
-    let peer = SocketAddr::from(([127, 0, 0, 1], 40000 + id as u16));
-    (Connection::new(id, peer, tx), rx)
+    Connection::with_receiver(id)
 }
 
 /// A pull of `T` queue 0 from offset 0 that may wait `suspend_ms`.

@@ -122,6 +122,14 @@ impl Connection {
         Self::with_outbound_limit(id, peer, tx, MAX_OUTBOUND_BYTES)
     }
 
+    /// A connection from `127.0.0.1:40000 + id` whose frames land in the returned receiver (tests).
+    #[cfg(test)]
+    pub fn with_receiver(id: u64) -> (Self, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(64);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 40_000 + id as u16));
+        (Self::new(id, peer, tx), rx)
+    }
+
     /// A connection whose queued frames may hold at most `max_queued_bytes` (a single larger frame still
     /// goes out when nothing else is queued).
     pub fn with_outbound_limit(
@@ -312,9 +320,7 @@ mod tests {
     use rmq_codec::code::ResponseCode;
 
     fn connection() -> (Connection, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(8);
-        let peer = SocketAddr::from(([127, 0, 0, 1], 1234));
-        (Connection::new(1, peer, tx), rx)
+        Connection::with_receiver(1)
     }
 
     fn sent_request(rx: &mut mpsc::Receiver<Outbound>) -> RemotingCommand {

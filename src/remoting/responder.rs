@@ -153,9 +153,7 @@ mod tests {
     use super::*;
 
     fn connection() -> (Connection, mpsc::Receiver<Outbound>) {
-        let (tx, rx) = mpsc::channel(8);
-        let peer = SocketAddr::from(([127, 0, 0, 1], 1234));
-        (Connection::new(1, peer, tx), rx)
+        Connection::with_receiver(1)
     }
 
     fn request(oneway: bool) -> RemotingCommand {
