@@ -43,6 +43,7 @@ impl Broker {
                 .clients
                 .lock()
                 .register_consumer(consumer, channel.clone());
+            self.order_locks.rejoin(&consumer.group, &hb.client_id);
             if changed {
                 tracing::info!(
                     group = consumer.group,
@@ -61,14 +62,22 @@ impl Broker {
 
     pub(super) fn unregister_client(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
         let h = UnregisterClientRequestHeader::decode(&req.ext_fields)?;
-        let changed = self.clients.lock().unregister(
+        let removed = self.clients.lock().unregister(
             conn.id(),
             h.producer_group.as_deref(),
             h.consumer_group.as_deref(),
         );
-        if let Some(group) = changed {
-            tracing::info!(group, client = h.client_id, "consumer unregistered");
-            self.notify_consumer_ids_changed(&group);
+        if let Some(removed) = removed {
+            tracing::info!(
+                group = removed.group,
+                client = h.client_id,
+                "consumer unregistered"
+            );
+            if let Some(client_id) = &removed.departed {
+                // Before the notification: the members it wakes lock the queues this client held.
+                self.release_order_locks(&removed.group, client_id, conn.id());
+            }
+            self.notify_consumer_ids_changed(&removed.group);
         }
         Ok(ok())
     }
