@@ -133,6 +133,14 @@ fn consumer_heartbeat(c: ConsumerData) -> ConsumerHeartbeat {
     }
 }
 
+/// A consumer channel UNREGISTER_CLIENT removed from its group.
+#[derive(Debug, PartialEq)]
+pub struct Unregistered {
+    pub group: String,
+    /// The channel's client id when no other channel of that client is left in the group.
+    pub departed: Option<String>,
+}
+
 #[derive(Default)]
 pub struct ClientRegistry {
     pub consumers: HashMap<String, ConsumerGroup>,
@@ -209,13 +217,13 @@ impl ClientRegistry {
         changed
     }
 
-    /// UNREGISTER_CLIENT: drop this connection from the named groups. Returns a changed consumer group.
+    /// UNREGISTER_CLIENT: drop this connection from the named groups. Returns the consumer channel removed.
     pub fn unregister(
         &mut self,
         conn_id: u64,
         producer_group: Option<&str>,
         consumer_group: Option<&str>,
-    ) -> Option<String> {
+    ) -> Option<Unregistered> {
         if let Some(g) = producer_group {
             if let Some(channels) = self.producers.get_mut(g) {
                 channels.remove(&conn_id);
@@ -226,11 +234,18 @@ impl ClientRegistry {
         }
         let g = consumer_group?;
         let group = self.consumers.get_mut(g)?;
-        group.channels.remove(&conn_id)?;
+        let removed = group.channels.remove(&conn_id)?;
+        let stays = group
+            .channels
+            .values()
+            .any(|c| c.client_id == removed.client_id);
         if group.channels.is_empty() {
             self.consumers.remove(g);
         }
-        Some(g.to_string())
+        Some(Unregistered {
+            group: g.to_string(),
+            departed: (!stays).then_some(removed.client_id),
+        })
     }
 
     /// Drops channels silent for longer than `timeout_ms`. Returns (changed groups, dropped connections).
@@ -305,6 +320,50 @@ mod tests {
         assert_eq!(sub.code_set, vec![2598919]);
         assert_eq!(sub.sub_version, 1700000000123);
         assert_eq!(hb.producer_groups, vec!["CLIENT_INNER_PRODUCER"]);
+    }
+
+    fn register(registry: &mut ClientRegistry, conn_id: u64, client_id: &str) {
+        let (tx, _rx) = tokio::sync::mpsc::channel(1);
+        let channel = ClientChannel {
+            conn: Connection::new(conn_id, "127.0.0.1:40000".parse().unwrap(), tx),
+            client_id: client_id.into(),
+            last_update_ms: 0,
+        };
+        let hb = ConsumerHeartbeat {
+            group: "g".into(),
+            message_model: "CLUSTERING".into(),
+            consume_type: "CONSUME_PASSIVELY".into(),
+            consume_from_where: "CONSUME_FROM_LAST_OFFSET".into(),
+            subscriptions: vec![Subscription::from_expression("T", "*", 1)],
+        };
+        registry.register_consumer(&hb, channel);
+    }
+
+    #[test]
+    fn unregister_says_when_a_client_has_left_the_group() {
+        let mut registry = ClientRegistry::default();
+        register(&mut registry, 1, "a");
+        register(&mut registry, 2, "b");
+        register(&mut registry, 3, "a");
+        let left = |group: &str, departed: Option<&str>| {
+            Some(Unregistered {
+                group: group.into(),
+                departed: departed.map(String::from),
+            })
+        };
+        // Client "a" still has a channel in the group on connection 3.
+        assert_eq!(registry.unregister(1, None, Some("g")), left("g", None));
+        assert_eq!(registry.unregister(1, None, Some("g")), None);
+        assert_eq!(
+            registry.unregister(3, None, Some("g")),
+            left("g", Some("a"))
+        );
+        assert_eq!(
+            registry.unregister(2, Some("pg"), Some("g")),
+            left("g", Some("b"))
+        );
+        assert!(registry.consumers.is_empty());
+        assert_eq!(registry.unregister(2, None, Some("other")), None);
     }
 
     /// What Java 4.9.7 and 5.3.3 answered for these bodies (SUCCESS = parsed): fastjson refuses non-objects,

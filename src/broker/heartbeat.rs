@@ -1,4 +1,4 @@
-//! HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38) (compat-map §3.6).
+//! HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38) (Java `ClientManageProcessor`, `ConsumerManageProcessor`).
 
 use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
@@ -41,6 +41,7 @@ impl Broker {
                 .clients
                 .lock()
                 .register_consumer(consumer, channel.clone());
+            self.order_locks.rejoin(&consumer.group, &hb.client_id);
             if changed {
                 tracing::info!(
                     group = consumer.group,
@@ -59,14 +60,22 @@ impl Broker {
 
     pub(super) fn unregister_client(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
         let h = UnregisterClientRequestHeader::decode(&req.ext_fields)?;
-        let changed = self.clients.lock().unregister(
+        let removed = self.clients.lock().unregister(
             conn.id(),
             h.producer_group.as_deref(),
             h.consumer_group.as_deref(),
         );
-        if let Some(group) = changed {
-            tracing::info!(group, client = h.client_id, "consumer unregistered");
-            self.notify_consumer_ids_changed(&group);
+        if let Some(removed) = removed {
+            tracing::info!(
+                group = removed.group,
+                client = h.client_id,
+                "consumer unregistered"
+            );
+            if let Some(client_id) = &removed.departed {
+                // Before the notification: the members it wakes lock the queues this client held.
+                self.release_order_locks(&removed.group, client_id, conn.id());
+            }
+            self.notify_consumer_ids_changed(&removed.group);
         }
         Ok(ok())
     }

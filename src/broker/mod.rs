@@ -322,6 +322,7 @@ impl RequestHandler for Broker {
     }
 
     fn on_disconnect(&self, conn: &Connection) {
+        self.order_locks.forget_connection(conn.id());
         let changed = self.clients.lock().remove_connection(conn.id());
         for group in changed {
             tracing::info!(group, peer = %conn.peer(), "consumer disconnected");
