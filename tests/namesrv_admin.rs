@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use rmq_codec::code::{RequestCode, ResponseCode};
@@ -67,10 +67,27 @@ fn perm_in_route(namesrv: u16, topic: &str) -> i64 {
     queue["perm"].as_i64().unwrap()
 }
 
+/// Waits until the broker's first registration reached the name server (start_rmqd waits for the ports only).
+fn wait_for_registration(namesrv: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let resp = call(
+            namesrv,
+            request(RequestCode::GetRouteinfoByTopic, &[("topic", "TBW102")]),
+        );
+        if resp.code == i32::from(ResponseCode::Success) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the broker never registered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn write_perm_of_a_broker_is_wiped_and_added_back() {
     let rmqd = start_rmqd("");
     let namesrv = port_of(&rmqd.namesrv);
+    wait_for_registration(namesrv);
     assert_ne!(perm_in_route(namesrv, "TBW102") & 2, 0);
 
     let wipe = call(
