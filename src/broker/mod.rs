@@ -40,9 +40,10 @@ use rmq_store::{MessageStore, StoreHooks};
 
 use crate::config::BrokerConfig;
 use crate::error::ServiceError;
-use crate::namesrv::{not_supported, success};
+use crate::namesrv::success;
 use crate::remoting::client::RemotingClient;
 use crate::remoting::connection::now_ms;
+use crate::remoting::unsupported::UnsupportedCodes;
 use crate::remoting::{Answer, Connection, RequestHandler};
 use clients::ClientRegistry;
 use groups::GroupTable;
@@ -83,6 +84,8 @@ pub struct Broker {
     persister: Persister,
     /// Offset persistence, client expiry, delivery, revive, checks and samples; stopped by `shutdown`.
     periodic: periodic::PeriodicTasks,
+    /// Request codes already logged as REQUEST_CODE_NOT_SUPPORTED.
+    unsupported: UnsupportedCodes,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
@@ -139,6 +142,7 @@ impl Broker {
             config,
             persister,
             periodic: periodic::PeriodicTasks::default(),
+            unsupported: UnsupportedCodes::default(),
         }))
     }
 
@@ -281,7 +285,7 @@ impl Broker {
             RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(req),
             RequestCode::QueryAssignment => self.query_assignment(req),
             RequestCode::SetMessageRequestMode => self.set_message_request_mode(req),
-            other => Err(not_supported(req.code, other)),
+            _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         };
         reply.map(Answer::from)
     }

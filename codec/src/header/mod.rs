@@ -189,10 +189,11 @@ pub use consume::{
     UnregisterClientRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 pub use namesrv::{
-    DeleteKvConfigRequestHeader, GetKvConfigRequestHeader, GetKvConfigResponseHeader,
-    GetKvListByNamespaceRequestHeader, GetRouteInfoRequestHeader, PutKvConfigRequestHeader,
-    QueryDataVersionRequestHeader, QueryDataVersionResponseHeader, RegisterBrokerRequestHeader,
-    RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+    AddWritePermOfBrokerResponseHeader, DeleteKvConfigRequestHeader, GetKvConfigRequestHeader,
+    GetKvConfigResponseHeader, GetKvListByNamespaceRequestHeader, GetRouteInfoRequestHeader,
+    PutKvConfigRequestHeader, QueryDataVersionRequestHeader, QueryDataVersionResponseHeader,
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+    WipeWritePermOfBrokerResponseHeader, WritePermOfBrokerRequestHeader,
 };
 pub use send::{
     CheckTransactionStateRequestHeader, ConsumerSendMsgBackRequestHeader,
