@@ -108,6 +108,22 @@ impl OffsetTable {
         true
     }
 
+    /// Drops every committed offset of `group` (DELETE_SUBSCRIPTIONGROUP with removeOffset / cleanOffset,
+    /// Java's `ConsumerOffsetManager.removeOffset`). Returns how many topics the group had offsets in.
+    pub fn remove_group(&self, group: &str) -> usize {
+        let mut file = self.file.lock();
+        let before = file.offsets.len();
+        file.offsets.retain(|key, _| {
+            let mut parts = key.split(rmq_store::config::offsets::TOPIC_GROUP_SEPARATOR);
+            !matches!((parts.next(), parts.next(), parts.next()), (Some(_), Some(g), None) if g == group)
+        });
+        let removed = before - file.offsets.len();
+        if removed > 0 {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        removed
+    }
+
     /// Hands the offsets to the persister thread when they changed since the last call.
     pub fn persist(&self) {
         if self.dirty.swap(false, Ordering::Relaxed) {

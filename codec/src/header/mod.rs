@@ -170,6 +170,7 @@ macro_rules! command_header {
 }
 
 mod admin;
+mod broker_admin;
 mod consume;
 mod namesrv;
 pub mod pop;
@@ -181,6 +182,7 @@ pub use admin::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
     ViewMessageRequestHeader,
 };
+pub use broker_admin::{DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader};
 pub use consume::{
     GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,
     GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,
