@@ -358,6 +358,32 @@ mod tests {
         assert!(b.runtime().enable_property_filter);
     }
 
+    #[test]
+    fn broker_permission_masks_the_registered_routes_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (b, _) = broker(&dir, "");
+        let registered_perm = |b: &Broker| {
+            let body = super::super::register::register_body(b);
+            let doc = fastjson::parse_slice(&body).unwrap();
+            let tbw = doc
+                .get("topicConfigSerializeWrapper")
+                .and_then(|w| w.get("topicConfigTable"))
+                .and_then(|t| t.get("TBW102"))
+                .expect("TBW102 registered")
+                .clone();
+            tbw.get("perm").and_then(fastjson::Value::as_i64)
+        };
+        assert_eq!(registered_perm(&b), Some(7));
+        let changes = b.topics.change_count();
+        assert_eq!(update(&b, "brokerPermission=4\n").code, 0);
+        assert_eq!(b.runtime().broker_permission, 4);
+        assert!(
+            b.topics.change_count() > changes,
+            "the answer waits for a registration"
+        );
+        assert_eq!(registered_perm(&b), Some(4), "read-only routes");
+    }
+
     /// Each runtime key, set to a value other than its default, shows in [`RuntimeSettings`].
     #[test]
     fn every_runtime_key_reaches_the_runtime_settings() {

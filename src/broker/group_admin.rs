@@ -180,6 +180,7 @@ mod tests {
 
         b.offsets.commit("T", "g1", 0, 5);
         b.offsets.commit("T", "g10", 0, 6);
+        assert!(b.offsets.assign_reset("T", "g1", 1, 3));
         let mut delete = RemotingCommand::new_request(
             RequestCode::DeleteSubscriptiongroup,
             DeleteSubscriptionGroupRequestHeader {
@@ -197,6 +198,7 @@ mod tests {
             Some(6),
             "another group's stay"
         );
+        assert!(!b.offsets.has_reset("T", "g1", 1), "pending reset cleaned");
         delete
             .ext_fields
             .insert("groupName".into(), "nobody".into());

@@ -81,7 +81,7 @@ impl Registrar {
 }
 
 /// The uncompressed `RegisterBrokerBody` JSON.
-fn register_body(broker: &Broker) -> Bytes {
+pub(super) fn register_body(broker: &Broker) -> Bytes {
     let mut wrapper = broker.topics.register_wrapper();
     // Java's `registerBrokerAll`: a broker that is not read-write registers each topic with its
     // permission masked by `brokerPermission`, so clients route sends (or pulls) elsewhere.
