@@ -202,7 +202,7 @@ impl Broker {
         let text = properties_text(&next.all_properties(&next_file));
         let path = config_file_path(&self.config);
         let mut written = Ok(());
-        run_off_worker(&mut || written = rmq_store::config::persist_file(&path, text.as_bytes()));
+        run_off_worker(&mut || written = rmq_store::config::persist_text_file(&path, &text));
         written?;
         let at_restart: Vec<&str> = (update.keys().map(String::as_str))
             .filter(|key| !RUNTIME_KEYS.contains(key))

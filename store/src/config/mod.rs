@@ -164,15 +164,14 @@ fn read_and_decode<T>(
     Ok(Some(parsed.and_then(|v| decode(&v))))
 }
 
-/// Writes `v` pretty-printed (as `ConfigManager.persist` does): `<file>.tmp` is written and fsynced, the current
-/// file becomes `<file>.bak`, the tmp file is renamed over the name, and the directory is fsynced.
+/// Writes `v` pretty-printed (as `ConfigManager.persist` does), see [`persist_text_file`].
 pub fn persist_json_file(path: &Path, v: &Value) -> Result<(), ConfigError> {
-    persist_file(path, fastjson::to_string_pretty(v).as_bytes())
+    persist_text_file(path, &fastjson::to_string_pretty(v))
 }
 
-/// Writes `content` under `path` with the same steps and promises as [`persist_json_file`] (also used for the
-/// broker's properties file, which UPDATE_BROKER_CONFIG rewrites).
-pub fn persist_file(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
+/// Writes `text` as `MixAll.string2File` does: `<file>.tmp` is written and fsynced, the current file becomes
+/// `<file>.bak`, the tmp file is renamed over the name, and the directory is fsynced.
+pub fn persist_text_file(path: &Path, text: &str) -> Result<(), ConfigError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -180,7 +179,7 @@ pub fn persist_file(path: &Path, content: &[u8]) -> Result<(), ConfigError> {
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let tmp = sibling(path, ".tmp");
     let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(content).map_err(io_err(&tmp))?;
+    file.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
     file.sync_all().map_err(io_err(&tmp))?;
     drop(file);
     match fs::rename(path, sibling(path, ".bak")) {
