@@ -106,7 +106,8 @@ pub struct BrokerConfig {
     /// UPDATE_BROKER_CONFIG refuses, on top of `brokerConfigPath`, `rocketmqHome` and `configBlackList`.
     pub config_black_list: String,
     /// The `-c` file the config was read from, which UPDATE_BROKER_CONFIG rewrites (Java's
-    /// `BrokerPathConfigHelper.brokerConfigPath`); not a property. None: `<storePathRootDir>/config/broker.properties`.
+    /// `BrokerPathConfigHelper.brokerConfigPath`); not a property. Without one, UPDATE_BROKER_CONFIG writes
+    /// `<storePathRootDir>/config/broker.properties`.
     pub config_file: Option<PathBuf>,
 }
 

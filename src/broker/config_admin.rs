@@ -107,7 +107,7 @@ pub struct ConfigAdmin {
 impl ConfigAdmin {
     pub fn new(config: &BrokerConfig) -> ConfigAdmin {
         let file = read_properties(config.config_file.as_deref()).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot re-read the config file; GET_BROKER_CONFIG lists only known keys");
+            tracing::warn!(error = %e, "cannot re-read the config file: only known keys listed");
             BTreeMap::new()
         });
         ConfigAdmin {
@@ -140,9 +140,9 @@ fn black_listed<'a>(update: &'a BTreeMap<String, String>, black_list: &str) -> O
     })
 }
 
-/// `config` with `update` applied; keys rmqd does not know change `file` only when it has them (Java's
-/// `mergeIfExist`) and are ignored otherwise. A value that does not parse refuses the whole update (Java
-/// skips it silently).
+/// `config` with `update` applied, and the file properties to keep. Keys rmqd does not know change `file`
+/// only when it has them (Java's `mergeIfExist`) and are ignored otherwise. A value that does not parse
+/// refuses the whole update (Java skips it silently).
 fn apply_update(
     config: &BrokerConfig,
     file: &BTreeMap<String, String>,
@@ -152,6 +152,9 @@ fn apply_update(
     let mut next_file = file.clone();
     for (key, value) in update {
         if next.apply(key, value)? {
+            // Kept as given too: a key `apply` reads but `to_properties` does not render still reaches the
+            // file (rendered keys are overlaid with their parsed value).
+            next_file.insert(key.clone(), value.clone());
             continue;
         }
         if let Some(kept) = next_file.get_mut(key) {
@@ -207,7 +210,8 @@ impl Broker {
         let at_restart: Vec<&str> = (update.keys().map(String::as_str))
             .filter(|key| !RUNTIME_KEYS.contains(key))
             .collect();
-        tracing::info!(?update, ?at_restart, path = %path.display(), "broker config updated; the keys at_restart take effect at the next start");
+        // `at_restart`: keys written now that take effect at the next start.
+        tracing::info!(?update, ?at_restart, path = %path.display(), "broker config updated");
         let runtime = RuntimeSettings::of(&next);
         *self.config_admin.runtime.write() = runtime;
         state.config = next;
@@ -292,7 +296,8 @@ mod tests {
         let (b, conf) = broker(&dir, "someFutureKey=1\n");
         let resp = update(
             &b,
-            "autoCreateSubscriptionGroup=false\nmaxMessageSize=1024\nlistenPort=20000\nsomeFutureKey=2\nnewKey=3\n",
+            "autoCreateSubscriptionGroup=false\nmaxMessageSize=1024\nlistenPort=20000\n\
+             someFutureKey=2\nnewKey=3\n",
         );
         assert_eq!(resp.code, 0, "{:?}", resp.remark);
         assert!(!b.runtime().auto_create_subscription_group);
