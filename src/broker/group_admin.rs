@@ -1,5 +1,6 @@
 //! Subscription group administration (Java's `AdminBrokerProcessor`): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
-//! (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) and DELETE_SUBSCRIPTIONGROUP (207).
+//! (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP (207) and the 5.x
+//! UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225) and GET_SUBSCRIPTIONGROUP_CONFIG (352).
 //!
 //! What a group's settings do here: `consumeEnable=false` refuses pulls and pops with NO_PERMISSION
 //! (`Broker::consumable_group`), `retryMaxTimes` sends a message to `%DLQ%<group>` after that many
@@ -13,11 +14,14 @@ use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson;
-use rmq_codec::header::{CommandHeader, DeleteSubscriptionGroupRequestHeader};
+use rmq_codec::fastjson::Value;
+use rmq_codec::header::{
+    CommandHeader, DeleteSubscriptionGroupRequestHeader, GetSubscriptionGroupConfigRequestHeader,
+};
 use rmq_store::config::SubscriptionGroupConfig;
 
 use super::{ok, reply_error, Broker, Reply};
-use crate::error::java_bean;
+use crate::error::{java_bean, ServiceError};
 
 /// Attribute keys 5.3.3 accepts on a subscription group (`SubscriptionGroupAttributes.ALL`): none.
 const SUPPORTED_ATTRIBUTES: [&str; 0] = [];
@@ -31,6 +35,58 @@ impl Broker {
         let Some(bean) = java_bean(&doc, "SubscriptionGroupConfig")? else {
             return Ok(ok());
         };
+        let config = self.checked_group_config(bean)?;
+        self.groups.upsert(config);
+        Ok(ok())
+    }
+
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225, 5.x): body `{"groupConfigList":[...]}`, each config as
+    /// in 200. Unlike 5.3.3, which stores the configs before a bad one and then fails, nothing is stored
+    /// unless every config is valid. A missing list is SYSTEM_ERROR (Java's NullPointerException).
+    pub(super) fn update_subscription_group_list(&self, req: &RemotingCommand) -> Reply {
+        let doc = fastjson::parse_slice(&req.body)?;
+        let list = java_bean(&doc, "SubscriptionGroupList")?
+            .and_then(|bean| bean.get("groupConfigList"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                reply_error(
+                    ResponseCode::SystemError,
+                    "SubscriptionGroupList has no groupConfigList",
+                )
+            })?;
+        let mut configs = Vec::with_capacity(list.len());
+        for item in list {
+            let Some(bean) = java_bean(item, "SubscriptionGroupConfig")? else {
+                return Err(reply_error(
+                    ResponseCode::SystemError,
+                    "a null subscription group config",
+                ));
+            };
+            configs.push(self.checked_group_config(bean)?);
+        }
+        for config in configs {
+            self.groups.upsert(config);
+        }
+        Ok(ok())
+    }
+
+    /// GET_SUBSCRIPTIONGROUP_CONFIG (352, 5.x): the group's `SubscriptionGroupConfig`, created first when
+    /// auto-creation allows (Java's `findSubscriptionGroupConfig`), else SUBSCRIPTION_GROUP_NOT_EXIST.
+    pub(super) fn subscription_group(&self, req: &RemotingCommand) -> Reply {
+        let h = GetSubscriptionGroupConfigRequestHeader::decode(&req.ext_fields)?;
+        let Some(config) = self.groups.ensure(&h.group) else {
+            return Err(reply_error(
+                ResponseCode::SubscriptionGroupNotExist,
+                "No group in this broker",
+            ));
+        };
+        let mut resp = ok();
+        resp.body = Bytes::from(fastjson::to_string(&config.to_value()));
+        Ok(resp)
+    }
+
+    /// A config from a 200 or 225 body, with its attributes altered as 5.3.3 alters them.
+    fn checked_group_config(&self, bean: &Value) -> Result<SubscriptionGroupConfig, ServiceError> {
         let mut config = SubscriptionGroupConfig::from_value(bean)?;
         // Java puts the config into a ConcurrentHashMap by its name: a null name throws (SYSTEM_ERROR).
         // An empty one is refused too rather than stored as a group nobody can name.
@@ -44,8 +100,7 @@ impl Broker {
         config.attributes =
             alter_attributes(current.as_ref().map(|c| &c.attributes), &config.attributes)
                 .map_err(|e| reply_error(ResponseCode::SystemError, e))?;
-        self.groups.upsert(config);
-        Ok(ok())
+        Ok(config)
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): the `SubscriptionGroupWrapper`, as `subscriptionGroup.json`.
@@ -207,6 +262,54 @@ mod tests {
             0,
             "unknown group: SUCCESS as in Java"
         );
+    }
+
+    #[test]
+    fn a_list_is_stored_whole_or_not_at_all_and_one_group_is_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = broker(&dir);
+        let list = format!(
+            r#"{{"groupConfigList":[{ADMIN_5X_BODY},{{"groupName":"g2","retryMaxTimes":4}}]}}"#
+        );
+        let req = request(RequestCode::UpdateAndCreateSubscriptiongroupList, &list);
+        assert_eq!(b.update_subscription_group_list(&req).unwrap().code, 0);
+        assert_eq!(b.groups.get("g2").unwrap().retry_max_times, 4);
+        assert!(!b.groups.get("g1").unwrap().consume_enable);
+
+        let bad = r#"{"groupConfigList":[{"groupName":"g3"},{"groupName":"g4","attributes":{"+x":"1"}}]}"#;
+        let req = request(RequestCode::UpdateAndCreateSubscriptiongroupList, bad);
+        let err = b.update_subscription_group_list(&req).unwrap_err();
+        assert_eq!(err.response_code(), ResponseCode::SystemError);
+        assert!(
+            b.groups.get("g3").is_none(),
+            "nothing stored from a list with a bad config"
+        );
+        for body in ["{}", "null", r#"{"groupConfigList":7}"#] {
+            let req = request(RequestCode::UpdateAndCreateSubscriptiongroupList, body);
+            let err = b.update_subscription_group_list(&req).unwrap_err();
+            assert_eq!(err.response_code(), ResponseCode::SystemError, "{body}");
+        }
+
+        let get = |group: &str| {
+            let req = RemotingCommand::new_request(
+                RequestCode::GetSubscriptiongroupConfig,
+                GetSubscriptionGroupConfigRequestHeader {
+                    group: group.into(),
+                }
+                .to_ext_fields(),
+            );
+            b.subscription_group(&req)
+        };
+        let g1 = get("g1").unwrap();
+        assert_eq!(
+            std::str::from_utf8(&g1.body).unwrap(),
+            fastjson::to_string(&fastjson::parse(ADMIN_5X_BODY).unwrap())
+        );
+        assert!(get("auto_made").is_ok(), "auto-created like a pull would");
+        b.groups.set_auto_create(false);
+        let err = get("not_made").unwrap_err();
+        assert_eq!(err.response_code(), ResponseCode::SubscriptionGroupNotExist);
+        assert_eq!(err.to_string(), "No group in this broker");
     }
 
     #[test]

@@ -269,6 +269,10 @@ impl Broker {
             RequestCode::UpdateAndCreateSubscriptiongroup => self.update_subscription_group(req),
             RequestCode::GetAllSubscriptiongroupConfig => self.all_subscription_groups(),
             RequestCode::DeleteSubscriptiongroup => self.delete_subscription_group(req),
+            RequestCode::UpdateAndCreateSubscriptiongroupList => {
+                self.update_subscription_group_list(req)
+            }
+            RequestCode::GetSubscriptiongroupConfig => self.subscription_group(req),
             RequestCode::UpdateBrokerConfig => self.update_broker_config(req),
             RequestCode::GetBrokerConfig => self.broker_config(),
             RequestCode::ViewMessageById => self.view_message(req),

@@ -1,4 +1,4 @@
-//! Broker administration: subscription groups (207) and the broker's own config (26).
+//! Broker administration: subscription groups (207, 352) and the broker's own config (26).
 
 command_header! {
     /// DELETE_SUBSCRIPTIONGROUP (207). Whether the group's consumer offsets go too is `removeOffset` in
@@ -14,6 +14,13 @@ impl DeleteSubscriptionGroupRequestHeader {
     /// Either flag, whichever client version sent it.
     pub fn drops_offsets(&self) -> bool {
         self.remove_offset || self.clean_offset
+    }
+}
+
+command_header! {
+    /// GET_SUBSCRIPTIONGROUP_CONFIG (352, 5.x): one group's config.
+    pub struct GetSubscriptionGroupConfigRequestHeader {
+        group: String = "group",
     }
 }
 

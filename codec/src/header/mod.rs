@@ -182,7 +182,10 @@ pub use admin::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
     ViewMessageRequestHeader,
 };
-pub use broker_admin::{DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader};
+pub use broker_admin::{
+    DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader,
+    GetSubscriptionGroupConfigRequestHeader,
+};
 pub use consume::{
     GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,
     GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.reflect.Method;
 import java.util.List;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /**
  * mqadmin's subscription group commands (updateSubGroup, consumerProgress' group lookup, deleteSubGroup):
  * UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP
- * (207), and what consumeEnable=false does to a pull. SubscriptionGroupConfig moved packages between 4.x and
+ * (207), the 5.x UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225), and what consumeEnable=false does to a pull. SubscriptionGroupConfig moved packages between 4.x and
  * 5.x, so a config is obtained from the broker (a system group's) and held in {@code var}; the 5.x-only
  * properties are set and read through reflection.
  */
@@ -138,6 +139,42 @@ class GroupAdminTest {
                 consumer.shutdown();
             }
             producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    /** 5.x tools only: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225). */
+    @Test
+    void aListOfGroupsIsCreatedInOneRequest() throws Exception {
+        Method createList = null;
+        try {
+            createList = DefaultMQAdminExt.class.getMethod("createAndUpdateSubscriptionGroupConfigList",
+                String.class, List.class);
+        } catch (NoSuchMethodException e) {
+            // 4.x tools send one UPDATE_AND_CREATE_SUBSCRIPTIONGROUP per group
+        }
+        assumeTrue(createList != null, "createAndUpdateSubscriptionGroupConfigList needs 5.x tools");
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        String first = Compat.unique("cg_list");
+        String second = Compat.unique("cg_list");
+        try {
+            String addr = brokerAddr(admin);
+            var a = admin.examineSubscriptionGroupConfig(addr, "TOOLS_CONSUMER");
+            a.setGroupName(first);
+            a.setRetryMaxTimes(5);
+            var b = admin.examineSubscriptionGroupConfig(addr, "TOOLS_CONSUMER");
+            b.setGroupName(second);
+            b.setConsumeEnable(false);
+            createList.invoke(admin, addr, List.of(a, b));
+            var shownA = admin.examineSubscriptionGroupConfig(addr, first);
+            var shownB = admin.examineSubscriptionGroupConfig(addr, second);
+            assertNotNull(shownA, first);
+            assertNotNull(shownB, second);
+            assertEquals(5, shownA.getRetryMaxTimes(), "retryMaxTimes of " + first);
+            assertFalse(shownB.isConsumeEnable(), "consumeEnable of " + second);
+            admin.deleteSubscriptionGroup(addr, first);
+            admin.deleteSubscriptionGroup(addr, second);
+        } finally {
             admin.shutdown();
         }
     }
