@@ -13,6 +13,10 @@ use rmq_store::StoreConfig;
 
 use crate::remoting::tls::{TlsMode, TlsSettings};
 
+mod render;
+
+pub use render::{format_delay_levels, properties_text};
+
 /// Settings of the broker role.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -98,6 +102,15 @@ pub struct BrokerConfig {
     pub shutdown_timeout_ms: u64,
     /// The MQVersion ordinal the process announces ([`MQ_VERSION_KEY`]).
     pub mq_version: i32,
+    /// `brokerRole`: only the master roles are supported (no replication yet), kept to be reported.
+    pub broker_role: String,
+    /// `configBlackList` (5.x, default `configBlackList;brokerConfigPath`): `;`-separated keys
+    /// UPDATE_BROKER_CONFIG refuses, on top of `brokerConfigPath`, `rocketmqHome` and `configBlackList`.
+    pub config_black_list: String,
+    /// The `-c` file the config was read from, which UPDATE_BROKER_CONFIG rewrites (Java's
+    /// `BrokerPathConfigHelper.brokerConfigPath`); not a property. Without one, UPDATE_BROKER_CONFIG writes
+    /// `<storePathRootDir>/config/broker.properties`.
+    pub config_file: Option<PathBuf>,
 }
 
 /// Java's `rocketmq.remoting.version` system property, here a config key of either role: the version this
@@ -164,6 +177,9 @@ impl Default for BrokerConfig {
             long_polling_max_time_ms: 120_000,
             shutdown_timeout_ms: 10_000,
             mq_version: rmq_codec::code::RMQD_VERSION,
+            broker_role: "ASYNC_MASTER".into(),
+            config_black_list: "configBlackList;brokerConfigPath".into(),
+            config_file: None,
         }
         .with_fast_failure()
     }
@@ -205,7 +221,7 @@ impl BrokerConfig {
     }
 
     /// Applies one property. Returns false for a key this role does not know.
-    fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
+    pub(crate) fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
         match key {
             "listenPort" => self.listen_port = parse(key, value)?,
             "namesrvAddr" => self.namesrv_addr = Some(value.to_string()),
@@ -286,7 +302,7 @@ impl BrokerConfig {
             "deleteWhen" => self.store.delete_when = value.to_string(),
             // Replication is not there yet: rmqd runs as a master, and refuses to pretend to be a slave.
             "brokerRole" => match value.trim() {
-                "ASYNC_MASTER" | "SYNC_MASTER" => {}
+                role @ ("ASYNC_MASTER" | "SYNC_MASTER") => self.broker_role = role.to_string(),
                 other => bail!(
                     "brokerRole {other:?} is not supported yet (only ASYNC_MASTER/SYNC_MASTER)"
                 ),
@@ -343,6 +359,7 @@ impl BrokerConfig {
             "longPollingMaxTimeMills" => self.long_polling_max_time_ms = parse(key, value)?,
             "shutdownTimeoutMills" => self.shutdown_timeout_ms = parse(key, value)?,
             MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
+            "configBlackList" => self.config_black_list = value.to_string(),
             _ => return Ok(false),
         }
         Ok(true)
@@ -452,6 +469,7 @@ pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
     if let Some(dir) = path.and_then(Path::parent) {
         config.acl_file_path = dir.join(&config.acl_file_path);
     }
+    config.config_file = path.map(Path::to_path_buf);
     Ok(config)
 }
 
@@ -499,7 +517,7 @@ pub fn load_standalone(path: Option<&Path>) -> anyhow::Result<(BrokerConfig, Nam
     Ok((broker, namesrv))
 }
 
-fn read_properties(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
+pub(crate) fn read_properties(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
     let Some(path) = path else {
         return Ok(BTreeMap::new());
     };

@@ -5,7 +5,9 @@ pub mod auto_create;
 mod blocking;
 mod call_client;
 pub mod clients;
+mod config_admin;
 mod filter;
+mod group_admin;
 mod groups;
 mod heartbeat;
 mod long_poll;
@@ -78,6 +80,8 @@ pub struct Broker {
     store_host: SocketAddr,
     /// Lets `&self` methods hand an owned broker to spawned tasks (parked requests).
     me: Weak<Broker>,
+    /// GET/UPDATE_BROKER_CONFIG: the config as last updated and the keys that change at run time.
+    config_admin: config_admin::ConfigAdmin,
     /// Plain ACL checked before every request (`aclEnable=true`); None when off.
     acl: Option<Arc<crate::acl::Acl>>,
     /// The thread that writes the tables' config files (topics, groups, offsets, delay and pop state).
@@ -126,6 +130,7 @@ impl Broker {
             topics,
             offsets,
             groups,
+            config_admin: config_admin::ConfigAdmin::new(&config),
             me: me.clone(),
             acl,
             store: Arc::new(store),
@@ -183,7 +188,7 @@ impl Broker {
 
     /// Closes the channels of clients silent for `channelExpiredTimeout` and tells their groups.
     fn expire_clients(&self) {
-        let timeout = self.config.channel_expired_timeout_ms;
+        let timeout = self.runtime().channel_expired_timeout_ms;
         let changed = self.clients.lock().expire(now_ms(), timeout);
         for group in changed {
             tracing::info!(group, "consumer channel expired");
@@ -265,6 +270,15 @@ impl Broker {
             RequestCode::UpdateAndCreateTopic => self.create_topic(req),
             RequestCode::DeleteTopicInBroker => self.delete_topic(req),
             RequestCode::GetAllTopicConfig => self.all_topic_config(),
+            RequestCode::UpdateAndCreateSubscriptiongroup => self.update_subscription_group(req),
+            RequestCode::GetAllSubscriptiongroupConfig => self.all_subscription_groups(),
+            RequestCode::DeleteSubscriptiongroup => self.delete_subscription_group(req),
+            RequestCode::UpdateAndCreateSubscriptiongroupList => {
+                self.update_subscription_group_list(req)
+            }
+            RequestCode::GetSubscriptiongroupConfig => self.subscription_group(req),
+            RequestCode::UpdateBrokerConfig => self.update_broker_config(req),
+            RequestCode::GetBrokerConfig => self.broker_config(),
             RequestCode::ViewMessageById => self.view_message(req),
             RequestCode::LockBatchMq => self.lock_batch_mq(req),
             RequestCode::UnlockBatchMq => self.unlock_batch_mq(req),

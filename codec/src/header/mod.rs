@@ -170,6 +170,7 @@ macro_rules! command_header {
 }
 
 mod admin;
+mod broker_admin;
 mod consume;
 mod namesrv;
 pub mod pop;
@@ -180,6 +181,10 @@ pub use admin::{
     GetConsumerRunningInfoRequestHeader, GetTopicsByClusterRequestHeader,
     QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
     ViewMessageRequestHeader,
+};
+pub use broker_admin::{
+    DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader,
+    GetSubscriptionGroupConfigRequestHeader,
 };
 pub use consume::{
     GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,
