@@ -57,9 +57,9 @@ struct StandaloneArgs {
 
 #[derive(Args)]
 struct BrokerArgs {
-    /// broker.conf (Java keys)
+    /// broker.conf (Java keys); without it the defaults, as Java's `mqbroker` without -c
     #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: PathBuf,
+    config: Option<PathBuf>,
     /// Name servers (host:port[;host:port]); overrides namesrvAddr and the NAMESRV_ADDR variable
     #[arg(short = 'n', long = "namesrv", value_name = "ADDR")]
     namesrv: Option<String>,
@@ -67,20 +67,21 @@ struct BrokerArgs {
 
 #[derive(Args)]
 struct NamesrvArgs {
-    /// namesrv.conf (Java keys); UPDATE_NAMESRV_CONFIG writes its changes back to it, as Java does
+    /// namesrv.conf (Java keys); UPDATE_NAMESRV_CONFIG writes its changes back to it, as Java does.
+    /// Without it the defaults, as Java's `mqnamesrv` without -c
     #[arg(short = 'c', long = "config", value_name = "FILE")]
-    config: PathBuf,
+    config: Option<PathBuf>,
 }
 
 async fn run(role: Role) -> anyhow::Result<()> {
     let running = match role {
         Role::Namesrv(args) => {
-            let namesrv = config::load_namesrv(Some(&args.config))?;
+            let namesrv = config::load_namesrv(args.config.as_deref())?;
             set_local_version(namesrv.mq_version);
             Running::namesrv(namesrv).await?
         }
         Role::Broker(args) => {
-            let mut broker = config::load_broker(Some(&args.config))?;
+            let mut broker = config::load_broker(args.config.as_deref())?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
             set_local_version(broker.mq_version);
             if let Some(addr) = args.namesrv.or_else(|| std::env::var("NAMESRV_ADDR").ok()) {
