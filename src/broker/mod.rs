@@ -1,6 +1,7 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
 mod admin;
+mod admin_stats;
 pub mod auto_create;
 mod blocking;
 mod call_client;
@@ -14,6 +15,7 @@ mod order_lock;
 mod periodic;
 mod pop;
 mod pull;
+mod query_cq;
 pub mod register;
 mod reset_offset;
 mod retro;
@@ -261,6 +263,14 @@ impl Broker {
             RequestCode::UpdateAndCreateTopic => self.create_topic(req),
             RequestCode::DeleteTopicInBroker => self.delete_topic(req),
             RequestCode::GetAllTopicConfig => self.all_topic_config(),
+            RequestCode::GetTopicConfig => self.topic_config(req),
+            RequestCode::GetTopicStatsInfo => self.topic_stats(req),
+            RequestCode::GetConsumeStats => self.consume_stats(req),
+            RequestCode::GetConsumerConnectionList => self.consumer_connections(req),
+            RequestCode::GetProducerConnectionList => self.producer_connections(req),
+            RequestCode::QueryTopicConsumeByWho => self.topic_consumed_by(req),
+            RequestCode::GetBrokerConsumeStats => self.broker_consume_stats(req),
+            RequestCode::QueryConsumeQueue => self.query_consume_queue(req),
             RequestCode::ViewMessageById => self.view_message(req),
             RequestCode::LockBatchMq => self.lock_batch_mq(req),
             RequestCode::UnlockBatchMq => self.unlock_batch_mq(req),

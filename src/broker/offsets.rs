@@ -1,5 +1,6 @@
 //! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -26,6 +27,10 @@ pub struct OffsetTable {
     /// Server-side resets not yet taken by a pull (memory only, like Java). Lock order: `resets`, then
     /// `file`, so a commit cannot slip between a reset's two writes.
     resets: Mutex<ResetTable>,
+    /// `"topic@group"` → queue id → the next offset of the group's last pull (5.x `pullOffsetTable`,
+    /// memory only), for GET_CONSUME_STATS' `pullOffset`. Pulls pass the topic and group checks first,
+    /// so it has no more keys than the topic and group tables allow.
+    pulled: Mutex<HashMap<String, HashMap<i32, i64>>>,
 }
 
 impl OffsetTable {
@@ -45,6 +50,7 @@ impl OffsetTable {
             persisted,
             dirty: AtomicBool::new(false),
             resets: Mutex::new(ResetTable::default()),
+            pulled: Mutex::new(HashMap::new()),
         })
     }
 
@@ -106,6 +112,44 @@ impl OffsetTable {
         }
         self.commit(topic, group, queue_id, offset);
         true
+    }
+
+    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result).
+    pub fn record_pull(&self, topic: &str, group: &str, queue_id: i32, next_offset: i64) {
+        self.pulled
+            .lock()
+            .entry(ConsumerOffsetFile::key(topic, group))
+            .or_default()
+            .insert(queue_id, next_offset);
+    }
+
+    /// The next offset of the group's last pull of a queue, else what QUERY_CONSUMER_OFFSET answers
+    /// (Java's `queryPullOffset`).
+    pub fn query_pull(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        let pulled = self
+            .pulled
+            .lock()
+            .get(&ConsumerOffsetFile::key(topic, group))
+            .and_then(|queues| queues.get(&queue_id).copied());
+        pulled.or_else(|| self.query_consumer(topic, group, queue_id))
+    }
+
+    /// Topics the group has committed offsets for (Java's `whichTopicByConsumer`).
+    pub fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
+        let file = self.file.lock();
+        file.topic_group_pairs()
+            .filter(|&(_, g)| g == group)
+            .map(|(topic, _)| topic.to_owned())
+            .collect()
+    }
+
+    /// Groups with committed offsets on the topic (Java's `whichGroupByTopic`).
+    pub fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
+        let file = self.file.lock();
+        file.topic_group_pairs()
+            .filter(|&(t, _)| t == topic)
+            .map(|(_, group)| group.to_owned())
+            .collect()
     }
 
     /// Hands the offsets to the persister thread when they changed since the last call.
