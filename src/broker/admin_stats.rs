@@ -265,7 +265,9 @@ impl Broker {
     }
 
     /// QUERY_TOPIC_CONSUME_BY_WHO (300): online groups subscribed to the topic and groups with offsets
-    /// on it (Java's `queryTopicConsumeByWho` plus `whichGroupByTopic`).
+    /// on it (Java's `queryTopicConsumeByWho` plus `whichGroupByTopic`), as 4.9.7 answers. 5.3.3's
+    /// `ConsumerManager` records the topic's own name where it means the subscribing group, so a 5.3.3
+    /// broker lists the topic itself and no group that has only subscribed; rmqd does not copy that.
     pub(super) fn topic_consumed_by(&self, req: &RemotingCommand) -> Reply {
         let h = QueryTopicConsumeByWhoRequestHeader::decode(&req.ext_fields)?;
         let mut groups = subscribed_groups(&self.clients.lock(), &h.topic);

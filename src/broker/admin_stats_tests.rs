@@ -462,6 +462,10 @@ fn consume_queue_units() {
         .and_then(Value::as_array)
         .expect("units");
     assert_eq!(units.len(), 2, "units 1 and 2");
+    assert_eq!(
+        query(&base).remark.as_deref(),
+        Some("not set any response code")
+    );
     for (unit, offset) in units.iter().zip(1..) {
         let stored = f.broker.store.queue_unit("T", 0, offset).expect("unit");
         assert_eq!(

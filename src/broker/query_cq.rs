@@ -56,6 +56,8 @@ impl Broker {
             })
             .collect();
         let mut resp = ok();
+        // Java sets SUCCESS on the response it created with SYSTEM_ERROR and never clears that remark.
+        resp.remark = Some("not set any response code".into());
         resp.body = Bytes::from(body.encode());
         Ok(resp)
     }
