@@ -4,7 +4,7 @@
 //! GET_TOPIC_CONFIG (351, which 5.x `examineTopicStats` and `examineConsumeStats` ask for every topic
 //! they report).
 //!
-//! rmqd keeps no per-topic or per-group TPS counters, so `topicPutTps` and `consumeTps` are 0.0.
+//! `topicPutTps` and `consumeTps` are per-minute rates sampled every 10 s (`minute_rates`).
 
 use std::collections::BTreeSet;
 
@@ -24,7 +24,7 @@ use rmq_codec::header::{
     QueryTopicConsumeByWhoRequestHeader,
 };
 
-use rmq_store::config::TopicConfig;
+use rmq_store::config::{ConsumerOffsetFile, TopicConfig};
 
 use super::clients::{ClientChannel, ClientRegistry, Subscription};
 use super::{ok, reply_error, Broker, Reply};
@@ -55,7 +55,7 @@ impl Broker {
             .collect();
         let table = TopicStatsTable {
             offset_table,
-            topic_put_tps: 0.0,
+            topic_put_tps: self.rates.topic_puts.per_second(&h.topic),
         };
         Ok(with_body(table.encode()))
     }
@@ -103,9 +103,14 @@ impl Broker {
                 offset_table.push((mq, self.offset_wrapper(topic, group, queue_id)));
             }
         }
+        // A fold from 0.0: `Sum` of no floats is -0.0, which Java never writes.
+        let consume_tps = configs
+            .iter()
+            .map(|config| self.consume_tps(&config.topic_name, group))
+            .fold(0.0, |total, tps| total + tps);
         let stats = ConsumeStats {
             offset_table,
-            consume_tps: 0.0,
+            consume_tps,
         };
         Ok(with_body(stats.encode()))
     }
@@ -217,8 +222,15 @@ impl Broker {
             .collect();
         ConsumeStats {
             offset_table,
-            consume_tps: 0.0,
+            consume_tps: self.consume_tps(topic, group),
         }
+    }
+
+    /// Messages the group's pulls of the topic returned per second over the last minute.
+    fn consume_tps(&self, topic: &str, group: &str) -> f64 {
+        self.rates
+            .group_gets
+            .per_second(&ConsumerOffsetFile::key(topic, group))
     }
 
     /// GET_CONSUMER_CONNECTION_LIST (203): the group's channels and what its heartbeats said;

@@ -22,7 +22,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-/// Topic `T` (2 queues) with 3 messages in queue 0; groups `g` and `other` known to the broker.
+/// Topic `T` (2 queues) with 3 messages in queue 0; group `g` known to the broker.
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = BrokerConfig::default();
@@ -31,7 +31,13 @@ fn fixture() -> Fixture {
     let broker = Broker::open(config).expect("opens");
     broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
     broker.groups.ensure("g").expect("group");
-    for i in 0..3 {
+    put_messages(&broker, 3);
+    Fixture { broker, _dir: dir }
+}
+
+/// Puts `count` messages with tag `a` into queue 0 of `T`.
+fn put_messages(broker: &Broker, count: usize) {
+    for i in 0..count {
         let mut msg = StoredMessage {
             topic: "T".into(),
             queue_id: 0,
@@ -44,7 +50,6 @@ fn fixture() -> Fixture {
         let tags = rmq_codec::message::tags_code(Some("a"));
         broker.store.put(&mut msg, tags).expect("put");
     }
-    Fixture { broker, _dir: dir }
 }
 
 fn request(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
@@ -174,7 +179,7 @@ fn topic_stats_cover_read_queues_beyond_the_write_queues() {
 fn consume_stats_of_committed_and_pulled_offsets() {
     let f = fixture();
     f.broker.offsets.commit("T", "g", 0, 2);
-    f.broker.offsets.record_pull("T", "g", 0, 3);
+    f.broker.offsets.record_pull("T", "g", 0, 3, 3);
     let resp = ask(
         &f.broker,
         RequestCode::GetConsumeStats,
@@ -206,10 +211,7 @@ fn consume_stats_of_committed_and_pulled_offsets() {
         RequestCode::GetConsumeStats,
         &[("consumerGroup", "other")],
     );
-    assert!(ConsumeStats::decode(&none.body)
-        .expect("body")
-        .offset_table
-        .is_empty());
+    assert_eq!(&none.body[..], br#"{"consumeTps":0.0,"offsetTable":{}}"#);
     let named = ask(
         &f.broker,
         RequestCode::GetConsumeStats,
@@ -260,7 +262,7 @@ fn pulls_record_the_pull_offset() {
         Some(1),
         "falls back to the commit"
     );
-    f.broker.offsets.record_pull("T", "g", 0, 3);
+    f.broker.offsets.record_pull("T", "g", 0, 3, 3);
     assert_eq!(f.broker.offsets.query_pull("T", "g", 0), Some(3));
 }
 
@@ -525,4 +527,37 @@ fn consume_queue_units() {
     ]);
     assert_eq!(ResponseCode::from(no_queue.code), ResponseCode::SystemError);
     assert_eq!(no_queue.remark.as_deref(), Some("7@T is not exist!"));
+}
+
+/// `topicPutTps` and `consumeTps` are the rates between the samples of the last minute: 2 puts and 5
+/// pulled messages in 10 s.
+#[test]
+fn rates_between_samples() {
+    let f = fixture();
+    f.broker.offsets.commit("T", "g", 0, 0);
+    f.broker.offsets.record_pull("T", "g", 0, 0, 0);
+    f.broker.sample_rates(1_000);
+    put_messages(&f.broker, 2);
+    f.broker.offsets.record_pull("T", "g", 0, 5, 5);
+    f.broker.sample_rates(11_000);
+
+    let topic = ask(&f.broker, RequestCode::GetTopicStatsInfo, &[("topic", "T")]);
+    let table = TopicStatsTable::decode(&topic.body).expect("body");
+    assert_eq!(table.topic_put_tps, 0.2);
+    let group = ask(
+        &f.broker,
+        RequestCode::GetConsumeStats,
+        &[("consumerGroup", "g")],
+    );
+    let stats = ConsumeStats::decode(&group.body).expect("body");
+    assert_eq!(stats.consume_tps, 0.5);
+    let other = ask(
+        &f.broker,
+        RequestCode::GetConsumeStats,
+        &[("consumerGroup", "other"), ("topic", "T")],
+    );
+    assert_eq!(
+        ConsumeStats::decode(&other.body).expect("body").consume_tps,
+        0.0
+    );
 }

@@ -10,6 +10,7 @@ mod filter;
 mod groups;
 mod heartbeat;
 mod long_poll;
+mod minute_rates;
 mod offsets;
 mod order_lock;
 mod periodic;
@@ -74,6 +75,8 @@ pub struct Broker {
     pop: pop::PopState,
     /// Put/get totals and TPS samples for GET_BROKER_RUNTIME_INFO.
     runtime: runtime_info::RuntimeStats,
+    /// Per-minute put rates by topic and get rates by group, for the admin stats.
+    rates: minute_rates::TrafficRates,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
@@ -136,6 +139,7 @@ impl Broker {
             selectors: filter::SelectorCache::default(),
             pop,
             runtime: runtime_info::RuntimeStats::new(),
+            rates: minute_rates::TrafficRates::default(),
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
@@ -167,6 +171,7 @@ impl Broker {
         schedule::schedule(self);
         pop::schedule(self);
         runtime_info::schedule(self);
+        minute_rates::schedule(self);
         if let Some(acl) = &self.acl {
             tasks.every(
                 "acl-reload",

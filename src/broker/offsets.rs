@@ -27,10 +27,19 @@ pub struct OffsetTable {
     /// Server-side resets not yet taken by a pull (memory only, like Java). Lock order: `resets`, then
     /// `file`, so a commit cannot slip between a reset's two writes.
     resets: Mutex<ResetTable>,
-    /// `"topic@group"` → queue id → the next offset of the group's last pull (5.x `pullOffsetTable`,
-    /// memory only), for GET_CONSUME_STATS' `pullOffset`. Pulls pass the topic and group checks first,
-    /// so it has no more keys than the topic and group tables allow.
-    pulled: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    /// What the group's pulls of a topic got, by `"topic@group"` (memory only). Pulls pass the topic
+    /// and group checks first, so it has no more keys than the topic and group tables allow.
+    pulled: Mutex<HashMap<String, Pulled>>,
+}
+
+/// A group's pulls of one topic.
+#[derive(Default)]
+struct Pulled {
+    /// Queue id → the next offset of the last pull (5.x `pullOffsetTable`), for GET_CONSUME_STATS'
+    /// `pullOffset`.
+    next_offsets: HashMap<i32, i64>,
+    /// Messages the pulls returned (Java's GROUP_GET_NUMS), for `consumeTps`.
+    messages: i64,
 }
 
 impl OffsetTable {
@@ -114,13 +123,31 @@ impl OffsetTable {
         true
     }
 
-    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result).
-    pub fn record_pull(&self, topic: &str, group: &str, queue_id: i32, next_offset: i64) {
+    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result)
+    /// and how many messages it returned.
+    pub fn record_pull(
+        &self,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+        next_offset: i64,
+        messages: usize,
+    ) {
+        let mut pulled = self.pulled.lock();
+        let entry = pulled
+            .entry(ConsumerOffsetFile::key(topic, group))
+            .or_default();
+        entry.next_offsets.insert(queue_id, next_offset);
+        entry.messages += messages as i64;
+    }
+
+    /// Messages pulled so far by `"topic@group"`.
+    pub fn pulled_messages(&self) -> HashMap<String, i64> {
         self.pulled
             .lock()
-            .entry(ConsumerOffsetFile::key(topic, group))
-            .or_default()
-            .insert(queue_id, next_offset);
+            .iter()
+            .map(|(key, pulled)| (key.clone(), pulled.messages))
+            .collect()
     }
 
     /// The next offset of the group's last pull of a queue, else what QUERY_CONSUMER_OFFSET answers
@@ -130,7 +157,7 @@ impl OffsetTable {
             .pulled
             .lock()
             .get(&ConsumerOffsetFile::key(topic, group))
-            .and_then(|queues| queues.get(&queue_id).copied());
+            .and_then(|pulled| pulled.next_offsets.get(&queue_id).copied());
         pulled.or_else(|| self.query_consumer(topic, group, queue_id))
     }
 

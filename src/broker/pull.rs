@@ -100,6 +100,7 @@ impl Broker {
             &h.consumer_group,
             h.queue_id,
             result.next_begin_offset,
+            result.messages.len(),
         );
         if commit {
             self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
