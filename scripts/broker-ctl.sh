@@ -3,7 +3,7 @@
 #
 #   scripts/broker-ctl.sh start   KIND WORKDIR   # returns once the broker is registered with the name server
 #   scripts/broker-ctl.sh stop    KIND WORKDIR   # SIGTERM, wait up to 30 s, then SIGKILL (broker and name server)
-#   scripts/broker-ctl.sh restart KIND WORKDIR   # stop the broker and start it again on the same store
+#   scripts/broker-ctl.sh restart KIND WORKDIR   # stop the broker, start it again on the same store and broker.conf
 #   scripts/broker-ctl.sh kill    KIND WORKDIR   # SIGKILL the broker (the Java name server keeps running)
 #   scripts/broker-ctl.sh status  KIND WORKDIR   # exit 0 when the broker process is alive
 #
@@ -129,6 +129,19 @@ append_extra_conf() { # conf file
   done <<<"$BROKER_EXTRA_CONF"
 }
 
+# Writes the generated broker.conf (stdin) plus BROKER_EXTRA_CONF. On `restart` an existing broker.conf is
+# kept as it is: UPDATE_BROKER_CONFIG rewrites the broker's -c file (Java and rmqd alike), and a restart must
+# start from what it wrote.
+write_broker_conf() { # file
+  if [[ "$ACTION" == restart && -s "$1" ]]; then
+    cat >/dev/null
+    log "restart: keeping $1"
+    return 0
+  fi
+  cat >"$1"
+  append_extra_conf "$1"
+}
+
 log_tail() {
   local f
   for f in "$LOGS"/*.out "$LOGS"/rocketmqlogs/broker.log "$LOGS"/rocketmqlogs/namesrv.log; do
@@ -181,7 +194,7 @@ rmqd_start() {
   [[ -x "$RMQD_BIN" ]] || die "rmqd binary not found at $RMQD_BIN (cargo build --release --bin rmqd)"
   live_pid rmqd >/dev/null && die "rmqd already running (pid $(<"$WORKDIR/rmqd.pid"))"
   mkdir -p "$STORE" "$LOGS"
-  cat >"$WORKDIR/broker.conf" <<EOF
+  write_broker_conf "$WORKDIR/broker.conf" <<EOF
 brokerClusterName=DefaultCluster
 brokerName=broker-a
 brokerId=0
@@ -192,7 +205,6 @@ namesrvAddr=127.0.0.1:$NAMESRV_PORT
 storePathRootDir=$STORE
 autoCreateTopicEnable=true
 EOF
-  append_extra_conf "$WORKDIR/broker.conf"
   log "starting $RMQD_BIN standalone -c $WORKDIR/broker.conf"
   nohup "$RMQD_BIN" standalone -c "$WORKDIR/broker.conf" >>"$LOGS/rmqd.out" 2>&1 &
   echo $! >"$WORKDIR/rmqd.pid"
@@ -267,7 +279,7 @@ boot_lines() {
 java_start_broker() { # classpath
   local heap=${BROKER_HEAP:-1g}
   live_pid broker >/dev/null && die "Java broker already running (pid $(<"$WORKDIR/broker.pid"))"
-  cat >"$WORKDIR/broker.conf" <<EOF
+  write_broker_conf "$WORKDIR/broker.conf" <<EOF
 brokerClusterName=DefaultCluster
 brokerName=broker-a
 brokerId=0
@@ -278,7 +290,6 @@ storePathRootDir=$STORE
 storePathCommitLog=$STORE/commitlog
 autoCreateTopicEnable=true
 EOF
-  append_extra_conf "$WORKDIR/broker.conf"
   BOOT_LINES_BEFORE=$(boot_lines)
   extra_ready_check() { (($(boot_lines) > BOOT_LINES_BEFORE)); }
   log "starting Java broker $JAVA_BROKER_VERSION on $BROKER_PORT (heap $heap)"
@@ -310,7 +321,7 @@ rmqd_broker_start() {
   java_common_setup
   java_start_namesrv "$cp"
   live_pid rmqd >/dev/null && die "rmqd already running (pid $(<"$WORKDIR/rmqd.pid"))"
-  cat >"$WORKDIR/broker.conf" <<EOF
+  write_broker_conf "$WORKDIR/broker.conf" <<EOF
 brokerClusterName=DefaultCluster
 brokerName=broker-a
 brokerId=0
@@ -319,7 +330,6 @@ listenPort=$BROKER_PORT
 storePathRootDir=$STORE
 autoCreateTopicEnable=true
 EOF
-  append_extra_conf "$WORKDIR/broker.conf"
   log "starting $RMQD_BIN broker -c $WORKDIR/broker.conf -n 127.0.0.1:$NAMESRV_PORT (Java name server)"
   nohup "$RMQD_BIN" broker -c "$WORKDIR/broker.conf" -n "127.0.0.1:$NAMESRV_PORT" >>"$LOGS/rmqd.out" 2>&1 &
   echo $! >"$WORKDIR/rmqd.pid"

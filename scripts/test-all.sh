@@ -65,6 +65,14 @@ run_client_suites() { # kind label java-client-versions run-go(true|false)
   step "start $label (name server $NAMESRV_PORT, broker $BROKER_PORT)"
   BROKER_EXTRA_CONF="$SUITE_BROKER_CONF" scripts/broker-ctl.sh start "$kind" "$dir"
   export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
+  # The version the broker must report (NamesrvAdminTest; mqadmin clusterList's #Version): rmqd's default, or
+  # the Java broker's own.
+  if [[ "$kind" == java ]]; then
+    local java_version=${JAVA_BROKER_VERSION:-4.9.7}
+    export RMQ_EXPECTED_BROKER_VERSION="V${java_version//./_}"
+  else
+    export RMQ_EXPECTED_BROKER_VERSION=V5_3_3
+  fi
   export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='$SUITE_BROKER_CONF' NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7} $ROOT/scripts/broker-ctl.sh restart $kind $dir"
   for v in $clients; do
     step "Java client $v against $label"

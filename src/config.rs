@@ -13,6 +13,10 @@ use rmq_store::StoreConfig;
 
 use crate::remoting::tls::{TlsMode, TlsSettings};
 
+mod render;
+
+pub use render::{format_delay_levels, properties_text};
+
 /// Settings of the broker role.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -96,6 +100,30 @@ pub struct BrokerConfig {
     /// How long SIGTERM may take to drain connections and persist before rmqd exits
     /// (`shutdownTimeoutMills`, rmqd only, default 10 s).
     pub shutdown_timeout_ms: u64,
+    /// The MQVersion ordinal the process announces ([`MQ_VERSION_KEY`]).
+    pub mq_version: i32,
+    /// `brokerRole`: only the master roles are supported (no replication yet), kept to be reported.
+    pub broker_role: String,
+    /// `configBlackList` (5.x, default `configBlackList;brokerConfigPath`): `;`-separated keys
+    /// UPDATE_BROKER_CONFIG refuses, on top of `brokerConfigPath`, `rocketmqHome` and `configBlackList`.
+    pub config_black_list: String,
+    /// The `-c` file the config was read from, which UPDATE_BROKER_CONFIG rewrites (Java's
+    /// `BrokerPathConfigHelper.brokerConfigPath`); not a property. Without one, UPDATE_BROKER_CONFIG writes
+    /// `<storePathRootDir>/config/broker.properties`.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Java's `rocketmq.remoting.version` system property, here a config key of either role: the version this
+/// process announces in every frame, as REGISTER_BROKER's and the heartbeat's `version`, and as
+/// GET_BROKER_RUNTIME_INFO's `brokerVersion` / `brokerVersionDesc` (what mqadmin clusterList prints).
+/// `V4_9_8`, `4.9.8` or the ordinal (`409`, Java's form); any release or snapshot from 4.0.0 to 5.9.9.
+/// Default `V5_3_3`.
+pub const MQ_VERSION_KEY: &str = "rocketmq.remoting.version";
+
+fn parse_mq_version(value: &str) -> anyhow::Result<i32> {
+    rmq_codec::code::mq_version::parse(value).with_context(|| {
+        format!("{MQ_VERSION_KEY} must name a version from 4.0.0 to 5.9.9 (V4_9_8, 4.9.8 or 409), got {value:?}")
+    })
 }
 
 impl Default for BrokerConfig {
@@ -148,6 +176,10 @@ impl Default for BrokerConfig {
             max_parked_requests_per_connection: 4_096,
             long_polling_max_time_ms: 120_000,
             shutdown_timeout_ms: 10_000,
+            mq_version: rmq_codec::code::RMQD_VERSION,
+            broker_role: "ASYNC_MASTER".into(),
+            config_black_list: "configBlackList;brokerConfigPath".into(),
+            config_file: None,
         }
         .with_fast_failure()
     }
@@ -189,7 +221,7 @@ impl BrokerConfig {
     }
 
     /// Applies one property. Returns false for a key this role does not know.
-    fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
+    pub(crate) fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
         match key {
             "listenPort" => self.listen_port = parse(key, value)?,
             "namesrvAddr" => self.namesrv_addr = Some(value.to_string()),
@@ -270,7 +302,7 @@ impl BrokerConfig {
             "deleteWhen" => self.store.delete_when = value.to_string(),
             // Replication is not there yet: rmqd runs as a master, and refuses to pretend to be a slave.
             "brokerRole" => match value.trim() {
-                "ASYNC_MASTER" | "SYNC_MASTER" => {}
+                role @ ("ASYNC_MASTER" | "SYNC_MASTER") => self.broker_role = role.to_string(),
                 other => bail!(
                     "brokerRole {other:?} is not supported yet (only ASYNC_MASTER/SYNC_MASTER)"
                 ),
@@ -326,6 +358,8 @@ impl BrokerConfig {
             }
             "longPollingMaxTimeMills" => self.long_polling_max_time_ms = parse(key, value)?,
             "shutdownTimeoutMills" => self.shutdown_timeout_ms = parse(key, value)?,
+            MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
+            "configBlackList" => self.config_black_list = value.to_string(),
             _ => return Ok(false),
         }
         Ok(true)
@@ -336,11 +370,33 @@ impl BrokerConfig {
 #[derive(Debug, Clone)]
 pub struct NamesrvConfig {
     pub listen_port: u16,
+    /// `scanNotActiveBrokerInterval`: how often expired brokers are dropped (5 s); UPDATE_NAMESRV_CONFIG
+    /// changes it at run time.
     pub scan_not_active_broker_interval_ms: u64,
     pub tls: TlsSettings,
     /// `kvConfigPath`: where PUT_KV_CONFIG values persist, default `~/namesrv/kvConfig.json` like Java
     /// (standalone: `<storePathRootDir>/namesrv/kvConfig.json`, so one directory holds all state).
     pub kv_config_path: PathBuf,
+    /// `configStorePath`: where UPDATE_NAMESRV_CONFIG writes the whole configuration. As in Java's
+    /// NamesrvStartup it is the `-c` file itself when there is one, else `~/namesrv/namesrv.properties`
+    /// (standalone: `<storePathRootDir>/namesrv/namesrv.properties`, never the broker.conf). Java never
+    /// reads this file back unless it is the `-c` file.
+    pub config_store_path: PathBuf,
+    /// `productEnvName` ("center"): kept, reported and persisted as Java does; Java reads it only in its
+    /// `clusterTest` mode, which rmqd does not have.
+    pub product_env_name: String,
+    /// `configBlackList`: `;`-separated keys UPDATE_NAMESRV_CONFIG refuses (NO_PERMISSION), on top of
+    /// `configBlackList`, `configStorePath`, `kvConfigPath` and `rocketmqHome` (Java 5.x).
+    pub config_black_list: String,
+    /// The MQVersion ordinal the process announces ([`MQ_VERSION_KEY`]).
+    pub mq_version: i32,
+    /// Every property of the `-c` file, known or not: Java registers them with the name server's
+    /// `Configuration`, so GET_NAMESRV_CONFIG shows them and UPDATE_NAMESRV_CONFIG may change them.
+    pub file_properties: BTreeMap<String, String>,
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from)
 }
 
 impl Default for NamesrvConfig {
@@ -349,24 +405,52 @@ impl Default for NamesrvConfig {
             listen_port: 9876,
             scan_not_active_broker_interval_ms: 5_000,
             tls: TlsSettings::default(),
-            kv_config_path: std::env::var_os("HOME")
-                .map_or_else(|| PathBuf::from("."), PathBuf::from)
-                .join("namesrv/kvConfig.json"),
+            kv_config_path: home_dir().join("namesrv/kvConfig.json"),
+            config_store_path: home_dir().join("namesrv/namesrv.properties"),
+            product_env_name: "center".into(),
+            config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
+            mq_version: rmq_codec::code::RMQD_VERSION,
+            file_properties: BTreeMap::new(),
         }
     }
 }
 
 impl NamesrvConfig {
-    fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
+    /// Applies one property. Returns false for a key this role does not know.
+    pub fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
         match key {
             "listenPort" => self.listen_port = parse(key, value)?,
             "scanNotActiveBrokerInterval" => {
                 self.scan_not_active_broker_interval_ms = parse(key, value)?
             }
             "kvConfigPath" => self.kv_config_path = PathBuf::from(value),
+            "configStorePath" => self.config_store_path = PathBuf::from(value),
+            "productEnvName" => self.product_env_name = value.to_string(),
+            "configBlackList" => self.config_black_list = value.to_string(),
+            MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The keys this role knows with their current values, as Java's `MixAll.object2Properties` lists
+    /// the fields of NamesrvConfig and NettyServerConfig.
+    pub fn known_properties(&self) -> BTreeMap<String, String> {
+        let path = |p: &Path| p.display().to_string();
+        [
+            ("listenPort", self.listen_port.to_string()),
+            (
+                "scanNotActiveBrokerInterval",
+                self.scan_not_active_broker_interval_ms.to_string(),
+            ),
+            ("kvConfigPath", path(&self.kv_config_path)),
+            ("configStorePath", path(&self.config_store_path)),
+            ("productEnvName", self.product_env_name.clone()),
+            ("configBlackList", self.config_black_list.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 }
 
@@ -385,18 +469,24 @@ pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
     if let Some(dir) = path.and_then(Path::parent) {
         config.acl_file_path = dir.join(&config.acl_file_path);
     }
+    config.config_file = path.map(Path::to_path_buf);
     Ok(config)
 }
 
-/// Name-server settings from a namesrv.conf.
+/// Name-server settings from a namesrv.conf (the `-c` file, which is then also `configStorePath`).
 pub fn load_namesrv(path: Option<&Path>) -> anyhow::Result<NamesrvConfig> {
     let mut config = NamesrvConfig::default();
-    for (key, value) in read_properties(path)? {
-        if !config.apply(&key, &value)? && !config.tls.apply(&key, &value)? {
+    let properties = read_properties(path)?;
+    for (key, value) in &properties {
+        if !config.apply(key, value)? && !config.tls.apply(key, value)? {
             tracing::info!(key, "ignoring unknown name server config key");
         }
     }
     config.tls.merge_config_file()?;
+    if let Some(path) = path {
+        config.config_store_path = path.to_path_buf();
+    }
+    config.file_properties = properties;
     Ok(config)
 }
 
@@ -408,10 +498,16 @@ pub fn load_standalone(path: Option<&Path>) -> anyhow::Result<(BrokerConfig, Nam
     if let Some(port) = properties.get("namesrvListenPort") {
         namesrv.listen_port = parse("namesrvListenPort", port)?;
     }
+    let namesrv_dir = broker.store.root_dir.join("namesrv");
     namesrv.kv_config_path = match properties.get("kvConfigPath") {
         Some(kv) => PathBuf::from(kv),
-        None => broker.store.root_dir.join("namesrv/kvConfig.json"),
+        None => namesrv_dir.join("kvConfig.json"),
     };
+    namesrv.config_store_path = match properties.get("configStorePath") {
+        Some(file) => PathBuf::from(file),
+        None => namesrv_dir.join("namesrv.properties"),
+    };
+    namesrv.mq_version = broker.mq_version;
     // Both listeners share the TLS settings. An enforcing embedded name server refuses plain TCP, so
     // the broker has to register with it over TLS.
     if broker.tls.effective_mode() == TlsMode::Enforcing {
@@ -421,7 +517,7 @@ pub fn load_standalone(path: Option<&Path>) -> anyhow::Result<(BrokerConfig, Nam
     Ok((broker, namesrv))
 }
 
-fn read_properties(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
+pub(crate) fn read_properties(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
     let Some(path) = path else {
         return Ok(BTreeMap::new());
     };
@@ -503,129 +599,5 @@ fn parse_bool(value: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_java_property_syntax() {
-        let props = parse_properties(
-            "# comment\nlistenPort=10911\nbrokerName : broker-b\n! other\nnamesrvAddr 127.0.0.1:9876;\\\n  127.0.0.2:9876\n",
-        );
-        assert_eq!(props["listenPort"], "10911");
-        assert_eq!(props["brokerName"], "broker-b");
-        assert_eq!(props["namesrvAddr"], "127.0.0.1:9876;127.0.0.2:9876");
-    }
-
-    #[test]
-    fn applies_retention_keys() {
-        let mut config = BrokerConfig::default();
-        assert_eq!(
-            (
-                config.store.file_reserved_time_hours,
-                config.store.delete_when.as_str()
-            ),
-            (72, "04")
-        );
-        for (k, v) in [
-            ("fileReservedTime", "48"),
-            ("deleteWhen", "03;15"),
-            ("diskSpaceWarningLevelRatio", "95"),
-        ] {
-            assert!(config.apply(k, v).unwrap(), "{k}");
-        }
-        assert_eq!(config.store.file_reserved_time_hours, 48);
-        assert_eq!(config.store.delete_when, "03;15");
-        assert_eq!(config.store.disk_space_warning_level_ratio, 95);
-        assert!(config.apply("diskMaxUsedSpaceRatio", "75%").is_err());
-    }
-
-    #[test]
-    fn applies_known_keys_and_rejects_bad_numbers() {
-        let mut config = BrokerConfig::default();
-        assert!(config.apply("listenPort", "20911").unwrap());
-        assert_eq!(config.listen_port, 20911);
-        assert!(!config.apply("someFutureKey", "x").unwrap());
-        assert!(config.apply("listenPort", "abc").is_err());
-        assert!(config.apply("flushDiskType", "SYNC_FLUSH").is_ok());
-        assert_eq!(config.store.flush_disk_type, FlushDiskType::Sync);
-        assert_eq!(
-            config.namesrv_addrs(),
-            Vec::<String>::new(),
-            "no name server configured"
-        );
-    }
-
-    #[test]
-    fn parses_message_delay_levels() {
-        let default = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
-        assert_eq!(
-            parse_delay_levels(default).unwrap(),
-            rmq_store::DEFAULT_DELAY_LEVELS_MS.to_vec()
-        );
-        assert_eq!(
-            parse_delay_levels(" 1s  2d ").unwrap(),
-            vec![1_000, 2 * 86_400_000]
-        );
-        for bad in ["", "1x", "s", "1.5s", "-1s"] {
-            assert!(parse_delay_levels(bad).is_err(), "{bad:?}");
-        }
-        let mut config = BrokerConfig::default();
-        assert!(config.apply("messageDelayLevel", "1s 1s 1s").unwrap());
-        assert_eq!(config.store.message_delay_levels_ms, vec![1_000; 3]);
-    }
-
-    #[test]
-    fn auto_create_limits_default_to_thirty_thousand_and_can_be_set() {
-        let mut config = BrokerConfig::default();
-        assert_eq!(config.auto_create_topic_limit, 30_000);
-        assert_eq!(config.auto_create_subscription_group_limit, 30_000);
-        assert!(config.apply("autoCreateTopicLimit", "100").unwrap());
-        assert!(config
-            .apply("autoCreateSubscriptionGroupLimit", "50")
-            .unwrap());
-        assert_eq!(config.auto_create_topic_limit, 100);
-        assert_eq!(config.auto_create_subscription_group_limit, 50);
-        assert!(config.apply("autoCreateTopicLimit", "-1").is_err());
-    }
-
-    #[test]
-    fn flow_control_keys_have_javas_defaults_and_reach_the_store() {
-        let mut config = BrokerConfig::default();
-        assert_eq!(config.store.os_page_cache_busy_timeout_ms, 1_000);
-        assert_eq!(config.store.put_lock_wait_limit_ms, Some(200));
-        assert_eq!(config.max_outbound_bytes_per_connection, 64 << 20);
-        assert!(config.apply("waitTimeMillsInSendQueue", "500").unwrap());
-        assert_eq!(config.store.put_lock_wait_limit_ms, Some(500));
-        assert!(config.apply("brokerFastFailureEnable", "false").unwrap());
-        assert_eq!(config.store.put_lock_wait_limit_ms, None);
-        assert!(config.apply("waitTimeMillsInSendQueue", "300").unwrap());
-        assert_eq!(config.store.put_lock_wait_limit_ms, None, "still disabled");
-        assert!(config.apply("osPageCacheBusyTimeOutMills", "2000").unwrap());
-        assert_eq!(config.store.os_page_cache_busy_timeout_ms, 2_000);
-        assert!(config
-            .apply("maxOutboundBytesPerConnection", "1048576")
-            .unwrap());
-        assert_eq!(config.max_outbound_bytes_per_connection, 1 << 20);
-    }
-
-    #[test]
-    fn tls_keys_reach_both_roles_in_standalone() {
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("broker.conf");
-        std::fs::write(
-            &conf,
-            "tls.server.mode=enforcing\ntls.server.certPath=/c.pem\ntls.server.keyPath=/k.pem\n\
-             tls.config.file=/nonexistent/tls.properties\n",
-        )
-        .unwrap();
-        let (broker, namesrv) = load_standalone(Some(&conf)).unwrap();
-        assert_eq!(namesrv.tls.effective_mode(), TlsMode::Enforcing);
-        assert_eq!(namesrv.tls.server_cert_path, Some(PathBuf::from("/c.pem")));
-        assert!(broker.tls.enable, "the broker must register over TLS");
-        let plain = load_broker(Some(&conf)).unwrap();
-        assert!(
-            !plain.tls.enable,
-            "only standalone turns tls.enable on by itself"
-        );
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

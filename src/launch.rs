@@ -91,8 +91,11 @@ impl Running {
         let listener = bind(config.listen_port, "name server")?;
         let port = bound_port(&listener)?;
         let tls = config.tls.server()?;
-        let ns = NameServer::with_kv_config(config.kv_config_path.clone())?;
-        ns.spawn_expiry(&config);
+        let ns = NameServer::open(&NamesrvConfig {
+            listen_port: port,
+            ..config.clone()
+        })?;
+        ns.spawn_expiry();
         let tls_mode = config.tls.effective_mode();
         tracing::info!(port, ?tls_mode, "name server listening");
         tokio::spawn(remoting::serve(

@@ -3,73 +3,86 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use rmq_codec::code::set_local_version;
 use rmqd::launch::Running;
 use rmqd::{bench, config, remoting};
 
-const USAGE: &str = "\
-usage:
-  rmqd [standalone] [-c broker.conf]     name server + broker in one process (defaults: name server 9876,
-                                         broker 10911, store ./data); namesrvListenPort sets the name server port
-  rmqd broker -c broker.conf [-n ADDR]   the broker alone (like mqbroker); ADDR = host:port[;host:port]
-  rmqd namesrv [-c namesrv.conf]         the name server alone (like mqnamesrv)
-  rmqd bench produce|consume|e2e ...     load generator for any RocketMQ broker (rmqd bench --help)";
-
-enum Role {
-    Standalone,
-    Broker,
-    Namesrv,
+/// An Apache RocketMQ name server and broker, wire- and store-compatible with the Java ones.
+///
+/// Without a subcommand rmqd runs standalone: name server on 9876, broker on 10911, store under ./data.
+#[derive(Parser)]
+#[command(name = "rmqd", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    role: Option<Role>,
+    /// `rmqd -c broker.conf` is `rmqd standalone -c broker.conf`.
+    #[command(flatten)]
+    standalone: StandaloneArgs,
 }
 
-struct Args {
-    role: Role,
+#[derive(Subcommand)]
+enum Role {
+    /// Name server and broker in one process (the default).
+    Standalone(StandaloneArgs),
+    /// The broker alone, like Java's mqbroker.
+    Broker(BrokerArgs),
+    /// The name server alone, like Java's mqnamesrv.
+    Namesrv(NamesrvArgs),
+    /// Load generator for any RocketMQ broker (`rmqd bench --help` lists its options).
+    // bench parses its own options (src/bench/args.rs), --help included.
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
+    },
+    // Offline tools on a store directory (`rmqd store verify|dump DIR`) belong here as a `Store` subcommand
+    // with subcommands of its own; they must not open listeners.
+}
+
+#[derive(Args)]
+struct StandaloneArgs {
+    /// broker.conf (Java keys); namesrvListenPort sets the name server port [defaults: 9876, 10911, ./data]
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Further name servers to register with besides the embedded one (host:port[;host:port])
+    #[arg(short = 'n', long = "namesrv", value_name = "ADDR")]
     namesrv: Option<String>,
 }
 
-fn parse_args() -> anyhow::Result<Args> {
-    let mut args = std::env::args().skip(1).peekable();
-    let role = match args.peek().map(String::as_str) {
-        Some("standalone") => Role::Standalone,
-        Some("broker") => Role::Broker,
-        Some("namesrv") => Role::Namesrv,
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        Some("-V" | "--version") => {
-            println!("rmqd {}", env!("CARGO_PKG_VERSION"));
-            std::process::exit(0);
-        }
-        _ => Role::Standalone,
-    };
-    if !matches!(args.peek().map(String::as_str), Some(s) if s.starts_with('-'))
-        && args.peek().is_some()
-    {
-        args.next();
-    }
-    let mut parsed = Args {
-        role,
-        config: None,
-        namesrv: None,
-    };
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "-c" => parsed.config = Some(args.next().context("-c needs a file")?.into()),
-            "-n" => parsed.namesrv = Some(args.next().context("-n needs an address")?),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
-    Ok(parsed)
+#[derive(Args)]
+struct BrokerArgs {
+    /// broker.conf (Java keys)
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: PathBuf,
+    /// Name servers (host:port[;host:port]); overrides namesrvAddr and the NAMESRV_ADDR variable
+    #[arg(short = 'n', long = "namesrv", value_name = "ADDR")]
+    namesrv: Option<String>,
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let config_path = args.config.as_deref();
-    let running = match args.role {
-        Role::Namesrv => Running::namesrv(config::load_namesrv(config_path)?).await?,
-        Role::Broker => {
-            let mut broker = config::load_broker(config_path)?;
+#[derive(Args)]
+struct NamesrvArgs {
+    /// namesrv.conf (Java keys); UPDATE_NAMESRV_CONFIG writes its changes back to it, as Java does
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: PathBuf,
+}
+
+async fn run(role: Role) -> anyhow::Result<()> {
+    let running = match role {
+        Role::Namesrv(args) => {
+            let namesrv = config::load_namesrv(Some(&args.config))?;
+            set_local_version(namesrv.mq_version);
+            Running::namesrv(namesrv).await?
+        }
+        Role::Broker(args) => {
+            let mut broker = config::load_broker(Some(&args.config))?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
+            set_local_version(broker.mq_version);
             if let Some(addr) = args.namesrv.or_else(|| std::env::var("NAMESRV_ADDR").ok()) {
                 broker.namesrv_addr = Some(addr);
             }
@@ -78,14 +91,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             Running::broker(broker).await?
         }
-        Role::Standalone => {
-            let (mut broker, namesrv) = config::load_standalone(config_path)?;
+        Role::Standalone(args) => {
+            let (mut broker, namesrv) = config::load_standalone(args.config.as_deref())?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
+            set_local_version(broker.mq_version);
             if let Some(extra) = args.namesrv {
                 broker.namesrv_addr = Some(extra);
             }
             Running::standalone(broker, namesrv).await?
         }
+        Role::Bench { .. } => unreachable!("bench runs without this runtime"),
     };
     let timeout = running
         .broker
@@ -111,6 +126,8 @@ async fn wait_for_shutdown_signal() {
 }
 
 fn main() {
+    // Usage errors exit with 2 and --help / --version with 0, before anything is bound or created.
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -119,16 +136,15 @@ fn main() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if std::env::args().nth(1).as_deref() == Some("bench") {
-        std::process::exit(bench::main(std::env::args().skip(2)));
+    let role = cli.role.unwrap_or(Role::Standalone(cli.standalone));
+    if let Role::Bench { args } = role {
+        std::process::exit(bench::main(args));
     }
-    let result = parse_args().and_then(|args| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?
-            .block_on(run(args))
-    });
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(run(role)));
     if let Err(e) = result {
         eprintln!("rmqd: {e:#}");
         std::process::exit(1);

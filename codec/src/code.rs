@@ -8,9 +8,26 @@
 //! Build these enums from numbers with `From<i32>`: `Unknown(310)` constructed by hand is not
 //! equal to `SendMessageV2` even though both convert to 310.
 
-/// The MQVersion ordinal we announce in every request and response: `V5_3_3`.
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The MQVersion ordinal announced when nothing else is configured: `V5_3_3`.
 /// Java clients store it as the broker version and refuse SQL92 pulls from brokers older than 4.1.0.
 pub const RMQD_VERSION: i32 = 479;
+
+/// The MQVersion ordinal this process announces in every request and response, Java's
+/// `RemotingCommand.configVersion` (the `rocketmq.remoting.version` system property, which Java's
+/// startup classes set to `MQVersion.CURRENT_VERSION`). One value per process, like Java's static.
+static LOCAL_VERSION: AtomicI32 = AtomicI32::new(RMQD_VERSION);
+
+/// The version stamped on the frames this process sends.
+pub fn local_version() -> i32 {
+    LOCAL_VERSION.load(Ordering::Relaxed)
+}
+
+/// Sets the version of this process's frames; called once at start, before any listener opens.
+pub fn set_local_version(ordinal: i32) {
+    LOCAL_VERSION.store(ordinal, Ordering::Relaxed);
+}
 
 /// MQVersion ordinals that change behaviour on the receiving side.
 pub mod mq_version {
@@ -30,6 +47,57 @@ pub mod mq_version {
     pub const V5_0_0: i32 = 413;
     /// `V5_3_1`: only clients newer than this understand GO_AWAY.
     pub const V5_3_1: i32 = 475;
+    /// `V5_3_3`: what rmqd announces unless configured otherwise.
+    pub const V5_3_3: i32 = 479;
+
+    /// `V4_0_0_SNAPSHOT`: from here to `V5_9_9` the `MQVersion.Version` enum is regular, a `_SNAPSHOT` and a
+    /// release per patch level, ten patch levels per minor and ten minors per major (before it, 3.x has
+    /// alpha/beta entries). `V5_9_9` (611) is followed only by `HIGHER_VERSION`.
+    const V4_0_0_SNAPSHOT: i32 = 212;
+    const V5_9_9: i32 = 611;
+
+    /// The ordinal of a release or snapshot from 4.0.0 to 5.9.9, written as Java's enum name (`V4_9_8`,
+    /// `V5_3_3_SNAPSHOT`), as a dotted version (`4.9.8`) or as the ordinal itself (`409`, the form of Java's
+    /// `rocketmq.remoting.version` property). None for anything else.
+    pub fn parse(text: &str) -> Option<i32> {
+        let text = text.trim();
+        if let Ok(ordinal) = text.parse::<i32>() {
+            return (V4_0_0_SNAPSHOT..=V5_9_9)
+                .contains(&ordinal)
+                .then_some(ordinal);
+        }
+        let (digits, snapshot) = match text.strip_prefix('V') {
+            Some(name) => match name.strip_suffix("_SNAPSHOT") {
+                Some(release) => (release.split('_').collect::<Vec<_>>(), true),
+                None => (name.split('_').collect(), false),
+            },
+            None => (text.split('.').collect(), false),
+        };
+        let [major, minor, patch] = digits[..] else {
+            return None;
+        };
+        let digit = |part: &str| match part.as_bytes() {
+            [d @ b'0'..=b'9'] => Some(i32::from(d - b'0')),
+            _ => None,
+        };
+        let (major, minor, patch) = (digit(major)?, digit(minor)?, digit(patch)?);
+        if !(4..=5).contains(&major) {
+            return None;
+        }
+        let snapshot_ordinal = V4_0_0_SNAPSHOT + (major - 4) * 200 + minor * 20 + patch * 2;
+        Some(snapshot_ordinal + i32::from(!snapshot))
+    }
+
+    /// `MQVersion.getVersionDesc` for the ordinals [`parse`] accepts: `409` is `V4_9_8`.
+    pub fn desc(ordinal: i32) -> Option<String> {
+        if !(V4_0_0_SNAPSHOT..=V5_9_9).contains(&ordinal) {
+            return None;
+        }
+        let offset = ordinal - V4_0_0_SNAPSHOT;
+        let (major, minor, patch) = (4 + offset / 200, offset / 20 % 10, offset / 2 % 10);
+        let snapshot = if offset % 2 == 0 { "_SNAPSHOT" } else { "" };
+        Some(format!("V{major}_{minor}_{patch}{snapshot}"))
+    }
 }
 
 /// Declares a code enum with an `Unknown(i32)` fallback and lossless `i32` conversions both ways.
@@ -531,5 +599,49 @@ mod tests {
         assert_eq!(LanguageCode::Unknown(14).known_name(), None);
         assert_eq!(LanguageCode::from_name("go"), None);
         assert_eq!(LanguageCode::from_name("RUST"), Some(LanguageCode::Rust));
+    }
+
+    /// Ordinals read off `MQVersion.Version` in rocketmq-all-5.3.3 (the 4.9.7 enum is the same list).
+    #[test]
+    fn mq_version_names_and_ordinals_match_javas_enum() {
+        let pinned = [
+            ("V4_0_0_SNAPSHOT", 212),
+            ("V4_1_0_SNAPSHOT", 232),
+            ("V4_9_3", 399),
+            ("V4_9_4", 401),
+            ("V4_9_7", 407),
+            ("V4_9_8", 409),
+            ("V5_0_0", 413),
+            ("V5_3_1", 475),
+            ("V5_3_3", 479),
+            ("V5_9_9", 611),
+        ];
+        for (name, ordinal) in pinned {
+            assert_eq!(mq_version::parse(name), Some(ordinal), "{name}");
+            assert_eq!(
+                mq_version::desc(ordinal).as_deref(),
+                Some(name),
+                "{ordinal}"
+            );
+        }
+        assert_eq!(mq_version::parse("4.9.8"), Some(409));
+        assert_eq!(mq_version::parse(" 409 "), Some(409));
+        assert_eq!(mq_version::V5_3_3, RMQD_VERSION);
+        for ordinal in 212..=611 {
+            let name = mq_version::desc(ordinal).unwrap();
+            assert_eq!(mq_version::parse(&name), Some(ordinal), "{name}");
+        }
+    }
+
+    #[test]
+    fn mq_version_outside_four_and_five_is_refused() {
+        for text in [
+            "3.2.6", "V3_2_6", "6.0.0", "V4_9", "4.10.0", "V4_9_10", "4.9.8.1", "", "abc", "211",
+            "612", "-1", "v4_9_8",
+        ] {
+            assert_eq!(mq_version::parse(text), None, "{text:?}");
+        }
+        assert_eq!(mq_version::desc(211), None);
+        assert_eq!(mq_version::desc(612), None);
     }
 }

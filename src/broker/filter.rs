@@ -87,7 +87,7 @@ impl Broker {
                     "The broker's consumer filter data is not exist!Your expression may be wrong!",
                 )),
             };
-        if !self.config.enable_property_filter {
+        if !self.runtime().enable_property_filter {
             return Err(unsupported(expression_type));
         }
         Ok(Some(selector))
@@ -119,7 +119,7 @@ impl Broker {
         if is_tag_type(expression_type) {
             return Ok(ok());
         }
-        if !self.config.enable_property_filter {
+        if !self.runtime().enable_property_filter {
             return Err(unsupported(expression_type));
         }
         if !expression_type.eq_ignore_ascii_case("SQL92") {

@@ -1,5 +1,6 @@
 //! Subscription group configs (`config/subscriptionGroup.json`), auto-created on first use like Java.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -20,11 +21,20 @@ const SYSTEM_GROUPS: [&str; 8] = [
     "CID_RMQ_SYS_TRANS",
 ];
 
+/// `MixAll.isSysConsumerGroup`: groups with this prefix are created on first use even when
+/// `autoCreateSubscriptionGroup` is off (4.9.x; 5.x also while `enableCreateSysGroup`, default true).
+const SYS_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
+
+fn is_system_group(group: &str) -> bool {
+    group.starts_with(SYS_GROUP_PREFIX)
+}
+
 pub struct GroupTable {
     file: Arc<Mutex<SubscriptionGroupFile>>,
     /// `config/subscriptionGroup.json`, written by the broker's persister thread after each change.
     persisted: PersistedFile,
-    auto_create: bool,
+    /// `autoCreateSubscriptionGroup`, changed at run time by UPDATE_BROKER_CONFIG.
+    auto_create: AtomicBool,
     /// `autoCreateSubscriptionGroupLimit`: groups clients may still make.
     auto_create_limit: AutoCreateLimit,
 }
@@ -49,7 +59,7 @@ impl GroupTable {
         Ok(GroupTable {
             file,
             persisted,
-            auto_create: config.auto_create_subscription_group,
+            auto_create: AtomicBool::new(config.auto_create_subscription_group),
             auto_create_limit: AutoCreateLimit::new(config.auto_create_subscription_group_limit),
         })
     }
@@ -62,7 +72,8 @@ impl GroupTable {
             return Some(existing.clone());
         }
         let entries = file.groups.len();
-        if !self.auto_create
+        let auto_create = self.auto_create.load(Ordering::Relaxed) || is_system_group(group);
+        if !auto_create
             || !self
                 .auto_create_limit
                 .allows(entries, "subscription group", group)
@@ -75,6 +86,54 @@ impl GroupTable {
         self.persisted.mark_changed();
         tracing::info!(group, "subscription group auto-created");
         Some(created)
+    }
+
+    /// `autoCreateSubscriptionGroup` changed by UPDATE_BROKER_CONFIG.
+    pub fn set_auto_create(&self, on: bool) {
+        self.auto_create.store(on, Ordering::Relaxed);
+    }
+
+    /// The group's config without auto-creating it.
+    pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        self.file.lock().groups.get(group).cloned()
+    }
+
+    /// Creates or replaces a group (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, Java's
+    /// `updateSubscriptionGroupConfig`: the whole config is replaced and the version bumped, even when
+    /// nothing changed). Not bounded by `autoCreateSubscriptionGroupLimit`, which only stops clients.
+    pub fn upsert(&self, config: SubscriptionGroupConfig) {
+        let mut file = self.file.lock();
+        let name = config.group_name.clone();
+        let old = file.groups.insert(name.clone(), config);
+        file.data_version.next_version();
+        self.persisted.mark_changed();
+        tracing::info!(
+            group = name,
+            created = old.is_none(),
+            "subscription group updated"
+        );
+    }
+
+    /// Removes a group (DELETE_SUBSCRIPTIONGROUP); 5.x also drops its `forbiddenTable` entry. False when
+    /// the group did not exist (Java logs it and answers SUCCESS). System groups are not protected, as in Java.
+    pub fn delete(&self, group: &str) -> bool {
+        let mut file = self.file.lock();
+        let existed = file.groups.remove(group).is_some();
+        if let rmq_codec::fastjson::Value::Object(forbidden) = &mut file.forbidden_table {
+            forbidden.retain(|(key, _)| key.as_str() != Some(group));
+        }
+        if existed {
+            file.data_version.next_version();
+            self.persisted.mark_changed();
+            tracing::info!(group, "subscription group deleted");
+        }
+        existed
+    }
+
+    /// The `SubscriptionGroupWrapper` JSON (`subscriptionGroupTable`, `dataVersion`, 5.x `forbiddenTable`),
+    /// the body of GET_ALL_SUBSCRIPTIONGROUP_CONFIG and the content of `subscriptionGroup.json`.
+    pub fn wrapper_value(&self) -> rmq_codec::fastjson::Value {
+        self.file.lock().to_value()
     }
 
     /// Whether the group is known, without auto-creating it.

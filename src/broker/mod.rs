@@ -6,7 +6,9 @@ pub mod auto_create;
 mod blocking;
 mod call_client;
 pub mod clients;
+mod config_admin;
 mod filter;
+mod group_admin;
 mod groups;
 mod heartbeat;
 mod long_poll;
@@ -43,9 +45,10 @@ use rmq_store::{MessageStore, StoreHooks};
 
 use crate::config::BrokerConfig;
 use crate::error::ServiceError;
-use crate::namesrv::{not_supported, success};
+use crate::namesrv::success;
 use crate::remoting::client::RemotingClient;
 use crate::remoting::connection::now_ms;
+use crate::remoting::unsupported::UnsupportedCodes;
 use crate::remoting::{Answer, Connection, RequestHandler};
 use clients::ClientRegistry;
 use groups::GroupTable;
@@ -82,12 +85,16 @@ pub struct Broker {
     store_host: SocketAddr,
     /// Lets `&self` methods hand an owned broker to spawned tasks (parked requests).
     me: Weak<Broker>,
+    /// GET/UPDATE_BROKER_CONFIG: the config as last updated and the keys that change at run time.
+    config_admin: config_admin::ConfigAdmin,
     /// Plain ACL checked before every request (`aclEnable=true`); None when off.
     acl: Option<Arc<crate::acl::Acl>>,
     /// The thread that writes the tables' config files (topics, groups, offsets, delay and pop state).
     persister: Persister,
     /// Offset persistence, client expiry, delivery, revive, checks and samples; stopped by `shutdown`.
     periodic: periodic::PeriodicTasks,
+    /// Request codes already logged as REQUEST_CODE_NOT_SUPPORTED.
+    unsupported: UnsupportedCodes,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
@@ -128,6 +135,7 @@ impl Broker {
             topics,
             offsets,
             groups,
+            config_admin: config_admin::ConfigAdmin::new(&config),
             me: me.clone(),
             acl,
             store: Arc::new(store),
@@ -145,6 +153,7 @@ impl Broker {
             config,
             persister,
             periodic: periodic::PeriodicTasks::default(),
+            unsupported: UnsupportedCodes::default(),
         }))
     }
 
@@ -186,7 +195,7 @@ impl Broker {
 
     /// Closes the channels of clients silent for `channelExpiredTimeout` and tells their groups.
     fn expire_clients(&self) {
-        let timeout = self.config.channel_expired_timeout_ms;
+        let timeout = self.runtime().channel_expired_timeout_ms;
         let changed = self.clients.lock().expire(now_ms(), timeout);
         for group in changed {
             tracing::info!(group, "consumer channel expired");
@@ -276,6 +285,15 @@ impl Broker {
             RequestCode::QueryTopicConsumeByWho => self.topic_consumed_by(req),
             RequestCode::GetBrokerConsumeStats => self.broker_consume_stats(req),
             RequestCode::QueryConsumeQueue => self.query_consume_queue(req),
+            RequestCode::UpdateAndCreateSubscriptiongroup => self.update_subscription_group(req),
+            RequestCode::GetAllSubscriptiongroupConfig => self.all_subscription_groups(),
+            RequestCode::DeleteSubscriptiongroup => self.delete_subscription_group(req),
+            RequestCode::UpdateAndCreateSubscriptiongroupList => {
+                self.update_subscription_group_list(req)
+            }
+            RequestCode::GetSubscriptiongroupConfig => self.subscription_group(req),
+            RequestCode::UpdateBrokerConfig => self.update_broker_config(req),
+            RequestCode::GetBrokerConfig => self.broker_config(),
             RequestCode::ViewMessageById => self.view_message(req),
             RequestCode::LockBatchMq => self.lock_batch_mq(req),
             RequestCode::UnlockBatchMq => self.unlock_batch_mq(req),
@@ -296,7 +314,7 @@ impl Broker {
             RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(req),
             RequestCode::QueryAssignment => self.query_assignment(req),
             RequestCode::SetMessageRequestMode => self.set_message_request_mode(req),
-            other => Err(not_supported(req.code, other)),
+            _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         };
         reply.map(Answer::from)
     }

@@ -179,12 +179,38 @@ impl OffsetTable {
             .collect()
     }
 
+    /// Drops every committed offset of `group` (DELETE_SUBSCRIPTIONGROUP with removeOffset / cleanOffset,
+    /// Java's `ConsumerOffsetManager.removeOffset`). Returns how many topics the group had offsets in.
+    /// 5.3.3 also drops the group's pending server-side resets and pull offsets.
+    pub fn remove_group(&self, group: &str) -> usize {
+        self.pulled
+            .lock()
+            .retain(|key, _| !is_key_of_group(key, group));
+        let mut resets = self.resets.lock();
+        resets.forget_group(group);
+        let mut file = self.file.lock();
+        let before = file.offsets.len();
+        file.offsets.retain(|key, _| !is_key_of_group(key, group));
+        let removed = before - file.offsets.len();
+        if removed > 0 {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        removed
+    }
+
     /// Hands the offsets to the persister thread when they changed since the last call.
     pub fn persist(&self) {
         if self.dirty.swap(false, Ordering::Relaxed) {
             self.persisted.mark_changed();
         }
     }
+}
+
+/// Whether an `offsetTable` key `topic@group` belongs to `group` (a key that does not split in two
+/// belongs to none, as in Java).
+pub(super) fn is_key_of_group(key: &str, group: &str) -> bool {
+    let mut parts = key.split(rmq_store::config::offsets::TOPIC_GROUP_SEPARATOR);
+    matches!((parts.next(), parts.next(), parts.next()), (Some(_), Some(g), None) if g == group)
 }
 
 fn offset_response(offset: i64) -> RemotingCommand {

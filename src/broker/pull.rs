@@ -42,10 +42,10 @@ impl Broker {
         if !may_park {
             return out.into();
         }
-        let wait = if self.config.long_polling_enable {
+        let wait = if self.runtime().long_polling_enable {
             self.polling.bounded_wait(h.suspend_timeout_millis)
         } else {
-            Duration::from_millis(self.config.short_polling_time_ms)
+            Duration::from_millis(self.runtime().short_polling_time_ms)
         };
         let watched = vec![(h.topic.clone(), h.queue_id)];
         let parked = self.park(
@@ -158,7 +158,7 @@ impl Broker {
     /// Permission, group, topic, queue and subscription checks, in Java's order. Returns the
     /// subscription and, for SQL92, its compiled selector.
     fn check_pull(&self, h: &PullMessageRequestHeader) -> Result<PullFilter, ServiceError> {
-        if !perm::is_readable(self.config.broker_permission) {
+        if !perm::is_readable(self.runtime().broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!(

@@ -21,6 +21,7 @@ use rmq_codec::header::{
     CommandHeader, RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader,
 };
 use rmq_codec::message::crc32_masked;
+use rmq_store::config::perm;
 
 use super::Broker;
 use crate::remoting::{Answer, Outbound, Responder};
@@ -80,9 +81,18 @@ impl Registrar {
 }
 
 /// The uncompressed `RegisterBrokerBody` JSON.
-fn register_body(broker: &Broker) -> Bytes {
+pub(super) fn register_body(broker: &Broker) -> Bytes {
+    let mut wrapper = broker.topics.register_wrapper();
+    // Java's `registerBrokerAll`: a broker that is not read-write registers each topic with its
+    // permission masked by `brokerPermission`, so clients route sends (or pulls) elsewhere.
+    let broker_perm = broker.runtime().broker_permission;
+    if !(perm::is_readable(broker_perm) && perm::is_writeable(broker_perm)) {
+        for (_, topic) in &mut wrapper.topic_config_table {
+            topic.perm &= broker_perm;
+        }
+    }
     let body = RegisterBrokerBody {
-        topic_config_serialize_wrapper: broker.topics.register_wrapper(),
+        topic_config_serialize_wrapper: wrapper,
         filter_server_list: Vec::new(),
     };
     Bytes::from(body.encode())

@@ -51,6 +51,13 @@ impl ResetTable {
             .copied()
     }
 
+    /// Drops every pending reset of `group` (DELETE_SUBSCRIPTIONGROUP with cleanOffset, as 5.3.3's
+    /// `removeOffset` clears its `resetOffsetTable`).
+    pub fn forget_group(&mut self, group: &str) {
+        self.pending
+            .retain(|key, _| !super::offsets::is_key_of_group(key, group));
+    }
+
     /// Removes and returns the pending reset (Java's `queryThenEraseResetOffset`).
     pub fn take(&mut self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
         let key = ConsumerOffsetFile::key(topic, group);

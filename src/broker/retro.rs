@@ -114,7 +114,7 @@ impl Broker {
     /// in-memory offsets on RESET_CONSUMER_CLIENT_OFFSET.
     pub(super) fn reset_offset(&self, req: &RemotingCommand) -> Reply {
         let h = ResetOffsetRequestHeader::decode(&req.ext_fields)?;
-        if self.config.use_server_side_reset_offset {
+        if self.runtime().use_server_side_reset_offset {
             return self.reset_offset_server_side(&h);
         }
         let Some(topic) = self.topics.get(&h.topic) else {

@@ -76,7 +76,7 @@ impl Broker {
             .groups
             .ensure(&h.group)
             .ok_or_else(|| group_not_exist(&h.group))?;
-        if !perm::is_writeable(self.config.broker_permission) {
+        if !perm::is_writeable(self.runtime().broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!(

@@ -12,15 +12,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use rmq_codec::code::RMQD_VERSION;
+use rmq_codec::code::{local_version, mq_version};
 use rmq_codec::fastjson::{self, Key, Value};
 use rmq_codec::message::layout;
 
 use super::{ok, Broker, Reply};
 use crate::remoting::connection::now_ms;
 
-/// `MQVersion.getVersionDesc(RMQD_VERSION)`.
-const VERSION_DESC: &str = "V5_3_3";
+/// `MQVersion.getVersionDesc`: Java's name of the version this process announces (`V4_9_8`). The
+/// configuration accepts only versions that have one; Java names anything past its enum HIGHER_VERSION.
+fn version_desc(ordinal: i32) -> String {
+    mq_version::desc(ordinal).unwrap_or_else(|| "HIGHER_VERSION".into())
+}
+
 /// The TPS windows Java reports: 10 s, 1 min, 10 min.
 const TPS_WINDOWS_S: [usize; 3] = [10, 60, 600];
 
@@ -134,9 +138,10 @@ impl Broker {
         let put = self.messages_in_queues();
         let got = self.runtime.got.load(Ordering::Relaxed);
         let uptime_ms = now_ms().saturating_sub(self.runtime.boot_ms);
+        let version = local_version();
         let entries: Vec<(&str, String)> = vec![
-            ("brokerVersionDesc", VERSION_DESC.into()),
-            ("brokerVersion", RMQD_VERSION.to_string()),
+            ("brokerVersionDesc", version_desc(version)),
+            ("brokerVersion", version.to_string()),
             ("msgPutTotalYesterdayMorning", "0".into()),
             ("msgPutTotalTodayMorning", "0".into()),
             ("msgPutTotalTodayNow", put.to_string()),

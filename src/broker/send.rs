@@ -51,7 +51,7 @@ impl Broker {
         req: &RemotingCommand,
         result: Result<Stored, ServiceError>,
     ) -> Answer {
-        let trace_on = self.config.trace_on;
+        let trace_on = self.runtime().trace_on;
         let stored = match result {
             Ok(stored) => stored,
             Err(e) => {
@@ -118,7 +118,7 @@ impl Broker {
                 h.properties.as_deref().unwrap_or(""),
                 h.reconsume_times.unwrap_or(0),
             );
-        if is_half && self.config.reject_transaction_message {
+        if is_half && self.runtime().reject_transaction_message {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!(
@@ -142,7 +142,7 @@ impl Broker {
         pairs.push((properties::MSG_REGION.into(), self.config.region_id.clone()));
         pairs.push((
             properties::TRACE_SWITCH.into(),
-            self.config.trace_on.to_string(),
+            self.runtime().trace_on.to_string(),
         ));
         // Like Java 5.x: a message sent without UNIQ_KEY (raw protocol senders) gets one (uniq_id.rs).
         if !pairs.iter().any(|(k, _)| k == properties::UNIQ_KEY) {
@@ -225,7 +225,7 @@ impl Broker {
                 format!(
                     "the message is illegal, maybe msg body or properties length not matched. msg body length \
                      limit {}B, msg properties length limit 32KB.",
-                    self.config.store.max_message_size
+                    self.store.max_message_size()
                 ),
             ));
         }
@@ -246,7 +246,7 @@ impl Broker {
         );
         let batch_props =
             with_property(&batch_props, properties::MSG_REGION, &self.config.region_id);
-        let trace_on = self.config.trace_on.to_string();
+        let trace_on = self.runtime().trace_on.to_string();
         let batch_props = with_property(&batch_props, properties::TRACE_SWITCH, &trace_on);
         let mut records = Vec::with_capacity(elements.len());
         let mut tags_codes = Vec::with_capacity(elements.len());
@@ -288,7 +288,7 @@ impl Broker {
     /// Broker permission, topic name, forbidden topics, then the topic itself (auto-created from
     /// `defaultTopic` if allowed), in Java's order.
     fn check_send(&self, h: &SendMessageRequestHeader) -> Result<TopicConfig, ServiceError> {
-        if !perm::is_writeable(self.config.broker_permission) {
+        if !perm::is_writeable(self.runtime().broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!(
@@ -363,13 +363,11 @@ impl Broker {
     }
 
     fn check_body(&self, body: &Bytes) -> Result<(), ServiceError> {
-        if body.len() > self.config.store.max_message_size {
+        let max = self.store.max_message_size();
+        if body.len() > max {
             return Err(reply_error(
                 ResponseCode::MessageIllegal,
-                format!(
-                    "the message body size over max value, MAX: {}",
-                    self.config.store.max_message_size
-                ),
+                format!("the message body size over max value, MAX: {max}"),
             ));
         }
         Ok(())

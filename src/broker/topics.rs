@@ -2,7 +2,7 @@
 //! DataVersion that tells name servers when routes changed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -80,6 +80,9 @@ pub struct TopicTable {
     changes: AtomicU64,
     /// `autoCreateTopicLimit`: topics a send may still make.
     auto_create_limit: AutoCreateLimit,
+    /// `autoCreateTopicEnable`, changed at run time by UPDATE_BROKER_CONFIG: while off, TBW102 spawns no
+    /// topic whatever its INHERIT bit (Java's `createTopicInSendMessageMethod`).
+    auto_create_enabled: AtomicBool,
 }
 
 impl TopicTable {
@@ -111,7 +114,21 @@ impl TopicTable {
             persisted,
             changes: AtomicU64::new(0),
             auto_create_limit: AutoCreateLimit::new(config.auto_create_topic_limit),
+            auto_create_enabled: AtomicBool::new(config.auto_create_topic_enable),
         })
+    }
+
+    /// `autoCreateTopicEnable` changed by UPDATE_BROKER_CONFIG.
+    pub fn set_auto_create(&self, on: bool) {
+        self.auto_create_enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// Bumps the DataVersion without changing a topic, so that the next registration carries the routes
+    /// again (UPDATE_BROKER_CONFIG of `brokerPermission`).
+    pub fn touch(&self) {
+        self.file.lock().data_version.next_version();
+        self.persisted.mark_changed();
+        self.changes.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn change_count(&self) -> u64 {
@@ -186,7 +203,9 @@ impl TopicTable {
             return Some(existing);
         }
         let template = self.get(default_topic)?;
-        if !perm::is_inherited(template.perm) {
+        let disabled = default_topic == AUTO_CREATE_TOPIC_KEY
+            && !self.auto_create_enabled.load(Ordering::Relaxed);
+        if disabled || !perm::is_inherited(template.perm) {
             tracing::warn!(
                 topic,
                 default_topic,

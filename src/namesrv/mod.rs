@@ -3,29 +3,33 @@
 mod body;
 mod kv;
 pub mod routes;
+mod settings;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use rmq_codec::body::DataVersion;
-use rmq_codec::code::{RequestCode, ResponseCode, RMQD_VERSION};
+use rmq_codec::code::{local_version, RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson;
 use rmq_codec::header::{
-    CommandHeader, DeleteTopicRequestHeader, GetKvConfigRequestHeader, GetKvConfigResponseHeader,
-    GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader, PutKvConfigRequestHeader,
-    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+    AddWritePermOfBrokerResponseHeader, CommandHeader, DeleteTopicRequestHeader,
+    GetKvConfigRequestHeader, GetKvConfigResponseHeader, GetRouteInfoRequestHeader,
+    GetTopicsByClusterRequestHeader, PutKvConfigRequestHeader, RegisterBrokerRequestHeader,
+    RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+    WipeWritePermOfBrokerResponseHeader, WritePermOfBrokerRequestHeader,
 };
 use rmq_codec::message::crc32_masked;
 
 use crate::config::NamesrvConfig;
 use crate::error::ServiceError;
 use crate::remoting::connection::now_ms;
+use crate::remoting::unsupported::UnsupportedCodes;
 use crate::remoting::{Answer, Connection, RequestHandler};
 use routes::RouteTable;
+use settings::Settings;
 
 /// Clients at or above this version (V4_9_4) get standard JSON routes; older ones, including the Go
 /// client (317), get fastjson's unquoted integer keys.
@@ -35,14 +39,18 @@ pub struct NameServer {
     routes: Mutex<RouteTable>,
     /// namespace -> key -> value (PUT/GET/DELETE_KV_CONFIG), persisted to kvConfig.json when opened with a path.
     kv: kv::KvConfig,
+    /// GET/UPDATE_NAMESRV_CONFIG: the configuration text and the run-time keys.
+    settings: Settings,
+    unsupported: UnsupportedCodes,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
 
 impl NameServer {
-    /// A name server whose KV config is loaded from and persisted to `kv_config_path` (Java's `kvConfigPath`,
-    /// default `~/namesrv/kvConfig.json`).
-    pub fn with_kv_config(kv_config_path: PathBuf) -> anyhow::Result<Arc<Self>> {
+    /// A name server with `config`: its KV config is loaded from and persisted to `kvConfigPath` (default
+    /// `~/namesrv/kvConfig.json`), its configuration to `configStorePath`.
+    pub fn open(config: &NamesrvConfig) -> anyhow::Result<Arc<Self>> {
+        let kv_config_path = config.kv_config_path.clone();
         let kv = kv::KvConfig::load(Some(kv_config_path.clone())).map_err(|e| {
             anyhow::anyhow!(
                 "cannot load the KV config {}: {e}",
@@ -52,6 +60,8 @@ impl NameServer {
         Ok(Arc::new(NameServer {
             routes: Mutex::new(RouteTable::default()),
             kv,
+            settings: Settings::new(config),
+            unsupported: UnsupportedCodes::default(),
         }))
     }
 
@@ -62,14 +72,16 @@ impl NameServer {
         }
     }
 
-    /// Periodically drops brokers that stopped registering.
-    pub fn spawn_expiry(self: &Arc<Self>, config: &NamesrvConfig) {
+    /// Drops brokers that stopped registering, every `scanNotActiveBrokerInterval` (read before each wait,
+    /// so UPDATE_NAMESRV_CONFIG changes it at once).
+    pub fn spawn_expiry(self: &Arc<Self>) {
         let me = Arc::downgrade(self);
-        let period = Duration::from_millis(config.scan_not_active_broker_interval_ms.max(100));
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
             loop {
-                tick.tick().await;
+                let Some(period_ms) = me.upgrade().map(|ns| ns.settings.scan_interval_ms()) else {
+                    return;
+                };
+                tokio::time::sleep(Duration::from_millis(period_ms.max(100))).await;
                 let Some(ns) = me.upgrade() else { return };
                 for addr in ns.routes.lock().expire(now_ms()) {
                     tracing::warn!(
@@ -126,8 +138,50 @@ impl NameServer {
                 self.kv.delete(&h.namespace, &h.key);
                 Ok(success())
             }
-            other => Err(not_supported(req.code, other)),
+            RequestCode::WipeWritePermOfBroker => self.write_perm_of_broker(conn, req, false),
+            RequestCode::AddWritePermOfBroker => self.write_perm_of_broker(conn, req, true),
+            RequestCode::GetNamesrvConfig => {
+                let text = self.settings.render();
+                Ok(if text.is_empty() {
+                    success()
+                } else {
+                    with_body(text)
+                })
+            }
+            RequestCode::UpdateNamesrvConfig => {
+                tracing::info!(client = %conn.peer(), "UPDATE_NAMESRV_CONFIG");
+                self.settings.update(&req.body)?;
+                Ok(success())
+            }
+            _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         }
+    }
+
+    /// WIPE_WRITE_PERM_OF_BROKER (205) / ADD_WRITE_PERM_OF_BROKER (327): the answer carries the number of
+    /// topics changed (`wipeTopicCount` / `addTopicCount`).
+    fn write_perm_of_broker(&self, conn: &Connection, req: &RemotingCommand, add: bool) -> Reply {
+        let h = WritePermOfBrokerRequestHeader::decode(&req.ext_fields)?;
+        let topics = self.routes.lock().set_write_perm(&h.broker_name, add);
+        tracing::info!(
+            broker = h.broker_name,
+            client = %conn.peer(),
+            topics,
+            "{} write perm of broker",
+            if add { "add" } else { "wipe" }
+        );
+        let mut resp = success();
+        if add {
+            AddWritePermOfBrokerResponseHeader {
+                add_topic_count: topics,
+            }
+            .encode(&mut resp.ext_fields);
+        } else {
+            WipeWritePermOfBrokerResponseHeader {
+                wipe_topic_count: topics,
+            }
+            .encode(&mut resp.ext_fields);
+        }
+        Ok(resp)
     }
 
     fn register_broker(&self, conn: &Connection, req: &RemotingCommand) -> Reply {
@@ -227,7 +281,7 @@ impl RequestHandler for NameServer {
 
 pub fn success() -> RemotingCommand {
     let mut resp = RemotingCommand::new_response(ResponseCode::Success, None);
-    resp.version = RMQD_VERSION;
+    resp.version = local_version();
     resp
 }
 
@@ -235,12 +289,4 @@ pub fn with_body(text: String) -> RemotingCommand {
     let mut resp = success();
     resp.body = Bytes::from(text);
     resp
-}
-
-/// Java's answer to a code no processor handles.
-pub fn not_supported(code: i32, _parsed: RequestCode) -> ServiceError {
-    ServiceError::reply(
-        ResponseCode::RequestCodeNotSupported,
-        format!(" request type {code} not supported"),
-    )
 }

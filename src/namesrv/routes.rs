@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rmq_codec::header::{RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader};
+use rmq_store::config::perm;
 
 /// A broker's queues for one topic (`QueueData`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +258,27 @@ impl RouteTable {
     pub fn delete_topic(&mut self, topic: &str) {
         self.topics.remove(topic);
     }
+
+    /// WIPE_WRITE_PERM_OF_BROKER (`writable` false: the write bit cleared) and ADD_WRITE_PERM_OF_BROKER
+    /// (`writable` true: read-write, whatever the perm was) on every topic `broker_name` serves, as
+    /// `RouteInfoManager.operateWritePermOfBroker`. Returns how many topics that is. The change lasts until
+    /// the broker registers a new DataVersion, which rebuilds its queue data.
+    pub fn set_write_perm(&mut self, broker_name: &str, writable: bool) -> i32 {
+        let mut topics = 0;
+        for queue in self
+            .topics
+            .values_mut()
+            .filter_map(|b| b.get_mut(broker_name))
+        {
+            queue.perm = if writable {
+                perm::READ | perm::WRITE
+            } else {
+                queue.perm & !perm::WRITE
+            };
+            topics += 1;
+        }
+        topics
+    }
 }
 
 #[cfg(test)]
@@ -350,5 +372,50 @@ mod tests {
         let out = table.register(&header("a", "h:3", 1), registration(1, &[]), 2, 0);
         assert_eq!(out.master_addr.as_deref(), Some("h:1"));
         assert_eq!(out.ha_server_addr.as_deref(), Some("127.0.0.1:10912"));
+    }
+
+    #[test]
+    fn write_perm_is_wiped_and_added_per_broker_name_until_a_new_data_version() {
+        let mut table = RouteTable::default();
+        let a = header("a", "h:1", 0);
+        table.register(&a, registration(1, &[("T", 4), ("U", 4)]), 1, 0);
+        table.register(&header("b", "h:2", 0), registration(1, &[("T", 4)]), 2, 0);
+        let perm_of = |table: &RouteTable, topic: &str, broker: &str| {
+            let (queues, _) = table.route(topic).unwrap();
+            queues.iter().find(|(b, _)| *b == broker).unwrap().1.perm
+        };
+
+        assert_eq!(table.set_write_perm("a", false), 2);
+        assert_eq!(perm_of(&table, "T", "a"), perm::READ);
+        assert_eq!(perm_of(&table, "U", "a"), perm::READ);
+        assert_eq!(perm_of(&table, "T", "b"), 6, "other brokers keep theirs");
+        // The periodic registration with the same DataVersion keeps the wiped permission.
+        table.register(&a, registration(1, &[("T", 4), ("U", 4)]), 1, 10);
+        assert_eq!(perm_of(&table, "T", "a"), perm::READ);
+
+        assert_eq!(table.set_write_perm("a", true), 2);
+        assert_eq!(perm_of(&table, "T", "a"), 6);
+        assert_eq!(table.set_write_perm("nobody", false), 0);
+
+        table.set_write_perm("a", false);
+        table.register(&a, registration(2, &[("T", 4), ("U", 4)]), 1, 20);
+        assert_eq!(
+            perm_of(&table, "T", "a"),
+            6,
+            "a new DataVersion rebuilds the queue data"
+        );
+    }
+
+    #[test]
+    fn adding_write_perm_makes_a_write_only_or_priority_topic_read_write() {
+        let mut table = RouteTable::default();
+        let mut reg = registration(1, &[("T", 4)]);
+        reg.topics[0].1.perm = perm::WRITE | perm::PRIORITY;
+        table.register(&header("a", "h:1", 0), reg, 1, 0);
+        assert_eq!(table.set_write_perm("a", true), 1);
+        assert_eq!(
+            table.route("T").unwrap().0[0].1.perm,
+            perm::READ | perm::WRITE
+        );
     }
 }

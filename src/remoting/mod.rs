@@ -10,6 +10,7 @@ pub mod frame;
 pub mod responder;
 pub mod server;
 pub mod tls;
+pub mod unsupported;
 
 pub use connection::{Connection, Outbound};
 pub use responder::{Answer, ParkingPlace, Responder};

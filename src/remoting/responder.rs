@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use rmq_codec::code::{LanguageCode, RMQD_VERSION};
+use rmq_codec::code::{local_version, LanguageCode};
 use rmq_codec::command::{RemotingCommand, SerializeType, RPC_TYPE_RESPONSE};
 use tokio_util::sync::CancellationToken;
 
@@ -137,7 +137,7 @@ pub(super) fn finish_response(
 ) {
     cmd.opaque = opaque;
     cmd.flag |= RPC_TYPE_RESPONSE;
-    cmd.version = RMQD_VERSION;
+    cmd.version = local_version();
     cmd.language = LanguageCode::Java;
     cmd.serialize_type = serialize_type;
 }

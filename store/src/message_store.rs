@@ -18,7 +18,7 @@ pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 pub use store_config::{StoreConfig, DEFAULT_DELAY_LEVELS_MS};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -120,6 +120,9 @@ pub struct MessageStore {
     /// Re-indexes what the index files miss after open (`index/catch_up.rs`); `None` when nothing is missed.
     index_catch_up: Option<BackgroundThread>,
     hooks: StoreHooks,
+    /// `maxMessageSize`, which the broker may change at run time (UPDATE_BROKER_CONFIG; Java's CommitLog
+    /// re-reads it before each put).
+    max_message_size: AtomicUsize,
 }
 
 fn now_ms() -> i64 {
@@ -161,7 +164,9 @@ impl MessageStore {
         let flusher = Flusher::start(&inner)?;
         let cleaner = Cleaner::start(&inner)?;
         let index_catch_up = recovery::start_index_catch_up(&inner)?;
+        let max_message_size = AtomicUsize::new(inner.config.max_message_size);
         Ok(MessageStore {
+            max_message_size,
             inner,
             flusher,
             cleaner,
@@ -170,8 +175,20 @@ impl MessageStore {
         })
     }
 
+    /// The config the store was opened with (`maxMessageSize` there is the value at open; see
+    /// [`max_message_size`](Self::max_message_size)).
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
+    }
+
+    /// The current limit on one body and on the bodies of a batch together.
+    pub fn max_message_size(&self) -> usize {
+        self.max_message_size.load(Ordering::Relaxed)
+    }
+
+    /// Changes `maxMessageSize` for the puts that start after this call.
+    pub fn set_max_message_size(&self, bytes: usize) {
+        self.max_message_size.store(bytes, Ordering::Relaxed);
     }
 
     fn append_locked(

@@ -21,7 +21,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::Value;
 
-use crate::code::{LanguageCode, RequestCode, ResponseCode, RMQD_VERSION};
+use crate::code::{local_version, LanguageCode, RequestCode, ResponseCode};
 use crate::CodecError;
 
 /// The header encoding, the top byte of the header-length word.
@@ -108,12 +108,12 @@ impl Default for RemotingCommand {
 }
 
 impl RemotingCommand {
-    /// A request from us (broker to name server, broker to client): JAVA, [`RMQD_VERSION`], JSON.
+    /// A request from us (broker to name server, broker to client): JAVA, [`local_version`], JSON.
     /// The caller assigns `opaque`.
     pub fn new_request(code: RequestCode, ext_fields: ExtFields) -> Self {
         Self {
             code: code.into(),
-            version: RMQD_VERSION,
+            version: local_version(),
             ext_fields,
             ..Self::default()
         }
@@ -123,7 +123,7 @@ impl RemotingCommand {
     pub fn new_response(code: ResponseCode, remark: Option<String>) -> Self {
         Self {
             code: code.into(),
-            version: RMQD_VERSION,
+            version: local_version(),
             flag: RPC_TYPE_RESPONSE,
             remark,
             ..Self::default()

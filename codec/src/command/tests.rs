@@ -1,6 +1,7 @@
 //! Round trips, pinned bytes, truncation and fuzz tests for the frame codec.
 
 use super::*;
+use crate::code::RMQD_VERSION;
 use rand::{Rng, SeedableRng};
 
 fn ext(pairs: &[(&str, &str)]) -> ExtFields {

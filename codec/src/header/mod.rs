@@ -171,6 +171,7 @@ macro_rules! command_header {
 }
 
 mod admin;
+mod broker_admin;
 mod consume;
 mod namesrv;
 pub mod pop;
@@ -183,6 +184,10 @@ pub use admin::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
     ViewMessageRequestHeader,
 };
+pub use broker_admin::{
+    DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader,
+    GetSubscriptionGroupConfigRequestHeader,
+};
 pub use consume::{
     GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,
     GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,
@@ -191,10 +196,11 @@ pub use consume::{
     UnregisterClientRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 pub use namesrv::{
-    DeleteKvConfigRequestHeader, GetKvConfigRequestHeader, GetKvConfigResponseHeader,
-    GetKvListByNamespaceRequestHeader, GetRouteInfoRequestHeader, PutKvConfigRequestHeader,
-    QueryDataVersionRequestHeader, QueryDataVersionResponseHeader, RegisterBrokerRequestHeader,
-    RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+    AddWritePermOfBrokerResponseHeader, DeleteKvConfigRequestHeader, GetKvConfigRequestHeader,
+    GetKvConfigResponseHeader, GetKvListByNamespaceRequestHeader, GetRouteInfoRequestHeader,
+    PutKvConfigRequestHeader, QueryDataVersionRequestHeader, QueryDataVersionResponseHeader,
+    RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+    WipeWritePermOfBrokerResponseHeader, WritePermOfBrokerRequestHeader,
 };
 pub use send::{
     CheckTransactionStateRequestHeader, ConsumerSendMsgBackRequestHeader,

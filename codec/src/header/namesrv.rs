@@ -1,5 +1,5 @@
-//! Name-server calls: broker registration (103, 104, 322), routes (105) and KV config
-//! (100, 101, 102, 219).
+//! Name-server calls: broker registration (103, 104, 322), routes (105), KV config
+//! (100, 101, 102, 219) and the write permission of a broker's queues (205, 327).
 
 command_header! {
     /// REGISTER_BROKER (103), broker to name server every 30 s.
@@ -101,6 +101,28 @@ command_header! {
     /// GET_KVLIST_BY_NAMESPACE (219); the response body is a KVTable.
     pub struct GetKvListByNamespaceRequestHeader {
         namespace: String = "namespace",
+    }
+}
+
+command_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) and ADD_WRITE_PERM_OF_BROKER (327), admin to name server
+    /// (`WipeWritePermOfBrokerRequestHeader`, `AddWritePermOfBrokerRequestHeader`: the same one field).
+    pub struct WritePermOfBrokerRequestHeader {
+        broker_name: String = "brokerName",
+    }
+}
+
+command_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) response: how many topics of the broker lost their write permission.
+    pub struct WipeWritePermOfBrokerResponseHeader {
+        wipe_topic_count: i32 = "wipeTopicCount",
+    }
+}
+
+command_header! {
+    /// ADD_WRITE_PERM_OF_BROKER (327) response: how many topics of the broker are read-write again.
+    pub struct AddWritePermOfBrokerResponseHeader {
+        add_topic_count: i32 = "addTopicCount",
     }
 }
 

@@ -95,7 +95,7 @@ impl Broker {
     /// Java's checks, in its order and with its remarks.
     pub(super) fn check_pop(&self, h: &PopMessageRequestHeader) -> Result<PopFilter, ServiceError> {
         let ip = &self.config.broker_ip1;
-        if !perm::is_readable(self.config.broker_permission) {
+        if !perm::is_readable(self.runtime().broker_permission) {
             return Err(reply_error(
                 ResponseCode::NoPermission,
                 format!("the broker[{ip}] pop message is forbidden"),

@@ -172,14 +172,15 @@ fn verdict(broker: &Broker, half: &StoredMessage, pass_start_ms: u64, now: u64) 
         .map(|v| v.trim().parse::<i32>().unwrap_or(-1));
     let reserved_ms = broker.config.store.file_reserved_time_hours as i64 * 3_600_000;
     let age_ms = now as i64 - half.born_timestamp;
-    if check_times.is_some_and(|t| t >= broker.config.transaction_check_max) || age_ms > reserved_ms
+    if check_times.is_some_and(|t| t >= broker.runtime().transaction_check_max)
+        || age_ms > reserved_ms
     {
         return Verdict::Discard;
     }
     if half.store_timestamp >= pass_start_ms as i64 {
         return Verdict::Stop;
     }
-    let timeout = broker.config.transaction_timeout_ms as i64;
+    let timeout = broker.runtime().transaction_timeout_ms as i64;
     match properties::get(&half.properties, properties::CHECK_IMMUNITY_TIME_IN_SECONDS) {
         Some(secs) => {
             let immunity = match secs.trim().parse::<i64>() {

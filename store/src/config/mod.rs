@@ -164,9 +164,14 @@ fn read_and_decode<T>(
     Ok(Some(parsed.and_then(|v| decode(&v))))
 }
 
-/// Writes `v` pretty-printed (as `ConfigManager.persist` does): `<file>.tmp` is written and fsynced, the current
-/// file becomes `<file>.bak`, the tmp file is renamed over the name, and the directory is fsynced.
+/// Writes `v` pretty-printed (as `ConfigManager.persist` does), see [`persist_text_file`].
 pub fn persist_json_file(path: &Path, v: &Value) -> Result<(), ConfigError> {
+    persist_text_file(path, &fastjson::to_string_pretty(v))
+}
+
+/// Writes `text` as `MixAll.string2File` does: `<file>.tmp` is written and fsynced, the current file becomes
+/// `<file>.bak`, the tmp file is renamed over the name, and the directory is fsynced.
+pub fn persist_text_file(path: &Path, text: &str) -> Result<(), ConfigError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -174,8 +179,7 @@ pub fn persist_json_file(path: &Path, v: &Value) -> Result<(), ConfigError> {
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let tmp = sibling(path, ".tmp");
     let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(fastjson::to_string_pretty(v).as_bytes())
-        .map_err(io_err(&tmp))?;
+    file.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
     file.sync_all().map_err(io_err(&tmp))?;
     drop(file);
     match fs::rename(path, sibling(path, ".bak")) {

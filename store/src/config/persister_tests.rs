@@ -66,6 +66,20 @@ fn io_failure() -> ConfigError {
     }
 }
 
+/// A persister whose writes fail while the returned switch is on (it starts on).
+fn failing_until_switched(log: &Arc<Log>) -> (Persister, Arc<AtomicBool>) {
+    let failing = Arc::new(AtomicBool::new(true));
+    let switch = Arc::clone(&failing);
+    let persister = recording(log, move || {
+        if switch.load(Ordering::SeqCst) {
+            Err(io_failure())
+        } else {
+            Ok(())
+        }
+    });
+    (persister, failing)
+}
+
 #[test]
 fn changes_during_a_write_coalesce_into_one_write_of_the_newest_state() {
     let log = Arc::new(Log::default());
@@ -153,17 +167,7 @@ fn stop_writes_what_is_pending_and_joins() {
 #[test]
 fn a_failed_write_is_retried_at_the_next_change_not_before() {
     let log = Arc::new(Log::default());
-    let failing = Arc::new(AtomicBool::new(true));
-    let persister = {
-        let failing = Arc::clone(&failing);
-        recording(&log, move || {
-            if failing.load(Ordering::SeqCst) {
-                Err(io_failure())
-            } else {
-                Ok(())
-            }
-        })
-    };
+    let (persister, failing) = failing_until_switched(&log);
     let table = counter(&persister, "offsets.json");
     set(&table, 1);
     while log.attempts.load(Ordering::SeqCst) == 0 {
@@ -181,17 +185,7 @@ fn a_failed_write_is_retried_at_the_next_change_not_before() {
 #[test]
 fn flush_and_stop_retry_a_failed_file_and_name_it_when_it_still_fails() {
     let log = Arc::new(Log::default());
-    let failing = Arc::new(AtomicBool::new(true));
-    let persister = {
-        let failing = Arc::clone(&failing);
-        recording(&log, move || {
-            if failing.load(Ordering::SeqCst) {
-                Err(io_failure())
-            } else {
-                Ok(())
-            }
-        })
-    };
+    let (persister, failing) = failing_until_switched(&log);
     let table = counter(&persister, "groups.json");
     set(&table, 5);
     let unwritten = persister.flush().expect_err("the disk fails");

@@ -150,7 +150,7 @@ impl MessageStore {
 
     /// Fills what the broker owns (magic, host v6 bits, body CRC) and checks the size limits.
     fn prepare(&self, msg: &mut StoredMessage) -> Result<(), StoreError> {
-        let max = self.inner.config.max_message_size;
+        let max = self.max_message_size();
         if msg.body.len() > max {
             return Err(StoreError::MessageTooLarge {
                 size: msg.body.len(),
@@ -231,10 +231,11 @@ impl MessageStore {
         self.check_writable()?;
         validate_batch(msgs, tags_codes)?;
         let total_body: usize = msgs.iter().map(|m| m.body.len()).sum();
-        if total_body > self.inner.config.max_message_size {
+        let max = self.max_message_size();
+        if total_body > max {
             return Err(StoreError::MessageTooLarge {
                 size: total_body,
-                limit: self.inner.config.max_message_size,
+                limit: max,
             });
         }
         let mut buf = BytesMut::new();
