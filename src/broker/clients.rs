@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rmq_codec::body::{ConsumerData, HeartbeatData};
+use rmq_codec::code::LanguageCode;
 use rmq_codec::message::java_string_hash;
 use rmq_codec::CodecError;
 
@@ -64,6 +65,10 @@ impl Subscription {
 pub struct ClientChannel {
     pub conn: Connection,
     pub client_id: String,
+    /// Language and version of the client's heartbeat command (Java's `ClientChannelInfo`), reported by
+    /// GET_CONSUMER_CONNECTION_LIST and GET_PRODUCER_CONNECTION_LIST.
+    pub language: LanguageCode,
+    pub version: i32,
     pub last_update_ms: u64,
 }
 
@@ -327,6 +332,8 @@ mod tests {
         let channel = ClientChannel {
             conn: Connection::new(conn_id, "127.0.0.1:40000".parse().unwrap(), tx),
             client_id: client_id.into(),
+            language: LanguageCode::Java,
+            version: 0,
             last_update_ms: 0,
         };
         let hb = ConsumerHeartbeat {

@@ -148,6 +148,13 @@ impl GroupTable {
             .get(group)
             .is_none_or(|g| g.notify_consumer_ids_changed_enable)
     }
+
+    /// Every group's name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.file.lock().groups.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    }
 }
 
 #[cfg(test)]

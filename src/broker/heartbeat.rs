@@ -26,6 +26,8 @@ impl Broker {
         let channel = ClientChannel {
             conn: conn.clone(),
             client_id: hb.client_id.clone(),
+            language: req.language,
+            version: req.version,
             last_update_ms: now_ms(),
         };
         for consumer in &hb.consumers {

@@ -1,6 +1,7 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
 mod admin;
+mod admin_stats;
 pub mod auto_create;
 mod blocking;
 mod call_client;
@@ -11,11 +12,13 @@ mod group_admin;
 mod groups;
 mod heartbeat;
 mod long_poll;
+mod minute_rates;
 mod offsets;
 mod order_lock;
 mod periodic;
 mod pop;
 mod pull;
+mod query_cq;
 pub mod register;
 mod reset_offset;
 mod retro;
@@ -75,6 +78,8 @@ pub struct Broker {
     pop: pop::PopState,
     /// Put/get totals and TPS samples for GET_BROKER_RUNTIME_INFO.
     runtime: runtime_info::RuntimeStats,
+    /// Per-minute put rates by topic and get rates by group, for the admin stats.
+    rates: minute_rates::TrafficRates,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
@@ -142,6 +147,7 @@ impl Broker {
             selectors: filter::SelectorCache::default(),
             pop,
             runtime: runtime_info::RuntimeStats::new(),
+            rates: minute_rates::TrafficRates::default(),
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
@@ -174,6 +180,7 @@ impl Broker {
         schedule::schedule(self);
         pop::schedule(self);
         runtime_info::schedule(self);
+        minute_rates::schedule(self);
         if let Some(acl) = &self.acl {
             tasks.every(
                 "acl-reload",
@@ -270,6 +277,14 @@ impl Broker {
             RequestCode::UpdateAndCreateTopic => self.create_topic(req),
             RequestCode::DeleteTopicInBroker => self.delete_topic(req),
             RequestCode::GetAllTopicConfig => self.all_topic_config(),
+            RequestCode::GetTopicConfig => self.topic_config(req),
+            RequestCode::GetTopicStatsInfo => self.topic_stats(req),
+            RequestCode::GetConsumeStats => self.consume_stats(req),
+            RequestCode::GetConsumerConnectionList => self.consumer_connections(req),
+            RequestCode::GetProducerConnectionList => self.producer_connections(req),
+            RequestCode::QueryTopicConsumeByWho => self.topic_consumed_by(req),
+            RequestCode::GetBrokerConsumeStats => self.broker_consume_stats(req),
+            RequestCode::QueryConsumeQueue => self.query_consume_queue(req),
             RequestCode::UpdateAndCreateSubscriptiongroup => self.update_subscription_group(req),
             RequestCode::GetAllSubscriptiongroupConfig => self.all_subscription_groups(),
             RequestCode::DeleteSubscriptiongroup => self.delete_subscription_group(req),

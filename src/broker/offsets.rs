@@ -1,5 +1,6 @@
 //! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -26,6 +27,19 @@ pub struct OffsetTable {
     /// Server-side resets not yet taken by a pull (memory only, like Java). Lock order: `resets`, then
     /// `file`, so a commit cannot slip between a reset's two writes.
     resets: Mutex<ResetTable>,
+    /// What the group's pulls of a topic got, by `"topic@group"` (memory only). Pulls pass the topic
+    /// and group checks first, so it has no more keys than the topic and group tables allow.
+    pulled: Mutex<HashMap<String, Pulled>>,
+}
+
+/// A group's pulls of one topic.
+#[derive(Default)]
+struct Pulled {
+    /// Queue id → the next offset of the last pull (5.x `pullOffsetTable`), for GET_CONSUME_STATS'
+    /// `pullOffset`.
+    next_offsets: HashMap<i32, i64>,
+    /// Messages the pulls returned (Java's GROUP_GET_NUMS), for `consumeTps`.
+    messages: i64,
 }
 
 impl OffsetTable {
@@ -45,6 +59,7 @@ impl OffsetTable {
             persisted,
             dirty: AtomicBool::new(false),
             resets: Mutex::new(ResetTable::default()),
+            pulled: Mutex::new(HashMap::new()),
         })
     }
 
@@ -108,10 +123,69 @@ impl OffsetTable {
         true
     }
 
+    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result)
+    /// and how many messages it returned.
+    pub fn record_pull(
+        &self,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+        next_offset: i64,
+        messages: usize,
+    ) {
+        let mut pulled = self.pulled.lock();
+        let entry = pulled
+            .entry(ConsumerOffsetFile::key(topic, group))
+            .or_default();
+        entry.next_offsets.insert(queue_id, next_offset);
+        entry.messages += messages as i64;
+    }
+
+    /// Messages pulled so far by `"topic@group"`.
+    pub fn pulled_messages(&self) -> HashMap<String, i64> {
+        self.pulled
+            .lock()
+            .iter()
+            .map(|(key, pulled)| (key.clone(), pulled.messages))
+            .collect()
+    }
+
+    /// The next offset of the group's last pull of a queue, else what QUERY_CONSUMER_OFFSET answers
+    /// (Java's `queryPullOffset`).
+    pub fn query_pull(&self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
+        let pulled = self
+            .pulled
+            .lock()
+            .get(&ConsumerOffsetFile::key(topic, group))
+            .and_then(|pulled| pulled.next_offsets.get(&queue_id).copied());
+        pulled.or_else(|| self.query_consumer(topic, group, queue_id))
+    }
+
+    /// Topics the group has committed offsets for (Java's `whichTopicByConsumer`).
+    pub fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
+        let file = self.file.lock();
+        file.topic_group_pairs()
+            .filter(|&(_, g)| g == group)
+            .map(|(topic, _)| topic.to_owned())
+            .collect()
+    }
+
+    /// Groups with committed offsets on the topic (Java's `whichGroupByTopic`).
+    pub fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
+        let file = self.file.lock();
+        file.topic_group_pairs()
+            .filter(|&(t, _)| t == topic)
+            .map(|(_, group)| group.to_owned())
+            .collect()
+    }
+
     /// Drops every committed offset of `group` (DELETE_SUBSCRIPTIONGROUP with removeOffset / cleanOffset,
     /// Java's `ConsumerOffsetManager.removeOffset`). Returns how many topics the group had offsets in.
-    /// 5.3.3 also drops the group's pending server-side resets.
+    /// 5.3.3 also drops the group's pending server-side resets and pull offsets.
     pub fn remove_group(&self, group: &str) -> usize {
+        self.pulled
+            .lock()
+            .retain(|key, _| !is_key_of_group(key, group));
         let mut resets = self.resets.lock();
         resets.forget_group(group);
         let mut file = self.file.lock();

@@ -95,6 +95,13 @@ impl Broker {
                     .is_none_or(|s| super::filter::record_matches(s, record))
             },
         );
+        self.offsets.record_pull(
+            &h.topic,
+            &h.consumer_group,
+            h.queue_id,
+            result.next_begin_offset,
+            result.messages.len(),
+        );
         if commit {
             self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
         }

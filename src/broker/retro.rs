@@ -2,6 +2,7 @@
 //! pushes RESET_CONSUMER_CLIENT_OFFSET (220) to the group's consumers.
 
 use bytes::Bytes;
+use rmq_codec::body::MessageQueue;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson::{self, Key, Value};
@@ -69,15 +70,12 @@ pub fn reset_offset_body(broker_name: &str, topic: &str, offsets: &[(i32, i64)])
     let table = offsets
         .iter()
         .map(|&(queue_id, offset)| {
-            let mq = vec![
-                (
-                    Key::Str("brokerName".into()),
-                    Value::Str(broker_name.into()),
-                ),
-                (Key::Str("queueId".into()), Value::Int(queue_id.into())),
-                (Key::Str("topic".into()), Value::Str(topic.into())),
-            ];
-            (Key::Object(mq), Value::Int(offset))
+            let mq = MessageQueue {
+                topic: topic.into(),
+                broker_name: broker_name.into(),
+                queue_id,
+            };
+            (mq.to_key(), Value::Int(offset))
         })
         .collect();
     let body = Value::Object(vec![(Key::Str("offsetTable".into()), Value::Object(table))]);

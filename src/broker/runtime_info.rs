@@ -99,12 +99,16 @@ impl Broker {
         self.topics
             .names()
             .iter()
-            .flat_map(|topic| {
-                self.store
-                    .queue_ids(topic)
-                    .into_iter()
-                    .map(move |q| self.store.max_offset_in_queue(topic, q))
-            })
+            .map(|topic| self.messages_in_topic(topic))
+            .sum()
+    }
+
+    /// Messages ever put into the topic's consume queues: the sum of their max offsets.
+    pub(super) fn messages_in_topic(&self, topic: &str) -> i64 {
+        self.store
+            .queue_ids(topic)
+            .into_iter()
+            .map(|q| self.store.max_offset_in_queue(topic, q))
             .sum()
     }
 

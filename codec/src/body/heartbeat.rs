@@ -166,7 +166,8 @@ impl SubscriptionData {
         }
     }
 
-    fn to_value(&self) -> Value {
+    /// The bean form, properties sorted (`filterClassSource` is not serialized by Java).
+    pub fn to_value(&self) -> Value {
         Value::object([
             ("classFilterMode", Value::Bool(self.class_filter_mode)),
             (

@@ -8,6 +8,10 @@
 //!   `DataVersion` (also the body of QUERY_DATA_VERSION 322).
 //! - [`route`][]: `TopicRouteData` (GET_ROUTEINFO_BY_TOPIC 105, fastjson or standard JSON) and `ClusterInfo`
 //!   (GET_BROKER_CLUSTER_INFO 106).
+//! - [`stats`][]: `TopicStatsTable` (GET_TOPIC_STATS_INFO 202), `ConsumeStats` (GET_CONSUME_STATS 208)
+//!   keyed by `MessageQueue` objects, and `ConsumeStatsList` (GET_BROKER_CONSUME_STATS 317).
+//! - [`connection`][]: `ConsumerConnection` (203), `ProducerConnection` (204) and `GroupList` (300).
+//! - [`consume_queue`][]: `QueryConsumeQueueResponseBody` (QUERY_CONSUME_QUEUE 321).
 //! - here: [`MessageQueue`] and [`java_bean`], shared by the bodies.
 //!
 //! Decoding follows what Java's broker and name server make of a body, because rmqd answers wrong-shaped
@@ -18,14 +22,19 @@
 //!
 //! Encoding writes bean properties sorted by name, as fastjson does, with `fastjson::to_string`.
 
+pub mod connection;
+pub mod consume_queue;
 pub mod heartbeat;
 pub mod lock_batch;
 pub mod register_broker;
 pub mod route;
+pub mod stats;
 
 #[cfg(test)]
 mod tests;
 
+pub use connection::{Connection, ConsumerConnection, GroupList, ProducerConnection};
+pub use consume_queue::{ConsumeQueueData, QueryConsumeQueueResponseBody};
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
 pub use lock_batch::{
     LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody, MAX_MQ_SET_LEN,
@@ -34,8 +43,9 @@ pub use register_broker::{
     DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
 };
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
+pub use stats::{ConsumeStats, ConsumeStatsList, OffsetWrapper, TopicOffset, TopicStatsTable};
 
-use crate::fastjson::{self, Value};
+use crate::fastjson::{self, Key, Value};
 use crate::CodecError;
 
 /// `MessageQueue`: one queue of a topic on one broker. The fields are in the order of Java's
@@ -50,11 +60,23 @@ pub struct MessageQueue {
 impl MessageQueue {
     /// The bean form, `{"brokerName":..,"queueId":..,"topic":..}`.
     pub fn to_value(&self) -> Value {
-        Value::object([
-            ("brokerName", Value::from(self.broker_name.as_str())),
-            ("queueId", Value::from(self.queue_id)),
-            ("topic", Value::from(self.topic.as_str())),
-        ])
+        Value::Object(self.bean_entries())
+    }
+
+    /// The bean form as a map key, as fastjson writes a `Map<MessageQueue, _>`.
+    pub fn to_key(&self) -> Key {
+        Key::Object(self.bean_entries())
+    }
+
+    fn bean_entries(&self) -> Vec<(Key, Value)> {
+        vec![
+            (
+                Key::from("brokerName"),
+                Value::from(self.broker_name.as_str()),
+            ),
+            (Key::from("queueId"), Value::from(self.queue_id)),
+            (Key::from("topic"), Value::from(self.topic.as_str())),
+        ]
     }
 
     /// Reads the bean form; `None` unless `topic` and `brokerName` are strings and `queueId` an `int`.

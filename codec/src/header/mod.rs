@@ -15,7 +15,8 @@
 //! them, and unknown keys are always ignored.
 //!
 //! Layout: `send` (send, send-back, transactions), `consume` (pull, offsets, client
-//! registration), `admin` (topics, message queries), `namesrv` (name-server calls); every header
+//! registration), `admin` (topics, message queries), `stats` (admin statistics and connections),
+//! `namesrv` (name-server calls); every header
 //! is re-exported here.
 
 use crate::command::ExtFields;
@@ -175,6 +176,7 @@ mod consume;
 mod namesrv;
 pub mod pop;
 mod send;
+mod stats;
 
 pub use admin::{
     ConsumeMessageDirectlyRequestHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader,
@@ -203,6 +205,12 @@ pub use namesrv::{
 pub use send::{
     CheckTransactionStateRequestHeader, ConsumerSendMsgBackRequestHeader,
     EndTransactionRequestHeader, SendMessageRequestHeader, SendMessageResponseHeader,
+};
+pub use stats::{
+    GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
+    GetTopicConfigRequestHeader, GetTopicStatsInfoRequestHeader, QueryConsumeQueueRequestHeader,
+    QueryTopicConsumeByWhoRequestHeader,
 };
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ fn fixture() -> Fixture {
     let channel = ClientChannel {
         conn,
         client_id: "c".into(),
+        language: rmq_codec::code::LanguageCode::Java,
+        version: 0,
         last_update_ms: now_ms(),
     };
     broker.clients.lock().register_producer("pg", channel);

@@ -32,15 +32,24 @@ impl ConsumerOffsetFile {
     /// `getGroupTopicMap()`. Keys that do not split into exactly two parts are skipped, as in Java.
     pub fn group_topic_map(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for key in self.offsets.keys() {
-            let mut parts = key.split(TOPIC_GROUP_SEPARATOR);
-            if let (Some(topic), Some(group), None) = (parts.next(), parts.next(), parts.next()) {
-                map.entry(group.to_owned())
-                    .or_default()
-                    .insert(topic.to_owned());
-            }
+        for (topic, group) in self.topic_group_pairs() {
+            map.entry(group.to_owned())
+                .or_default()
+                .insert(topic.to_owned());
         }
         map
+    }
+
+    /// `(topic, group)` of every key that splits into exactly two parts at `@` (Java's
+    /// `whichTopicByConsumer` / `whichGroupByTopic` skip the others).
+    pub fn topic_group_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.offsets.keys().filter_map(|key| {
+            let mut parts = key.split(TOPIC_GROUP_SEPARATOR);
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(topic), Some(group), None) => Some((topic, group)),
+                _ => None,
+            }
+        })
     }
 
     /// The 5.x file form: `dataVersion`, the derived `groupTopicMap`, and `offsetTable` with unquoted int keys.
