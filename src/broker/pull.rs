@@ -108,7 +108,6 @@ impl Broker {
         let code = response_code(result.status, h.queue_offset);
         let may_park =
             first_execution && code == ResponseCode::PullNotFound && h.sys_flag & FLAG_SUSPEND != 0;
-        self.runtime.record_get(result.messages.len());
         (pull_response(code, result), may_park)
     }
 

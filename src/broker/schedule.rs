@@ -290,6 +290,18 @@ impl Schedule {
         })
     }
 
+    /// (level, next queue offset to deliver) of every level with a saved cursor, as in
+    /// `delayOffset.json` (Java's `ScheduleMessageService.offsetTable`).
+    pub fn delay_cursors(&self) -> Vec<(i32, i64)> {
+        let state = self.state.lock();
+        state
+            .cursors
+            .offsets
+            .iter()
+            .map(|(&l, &o)| (l, o))
+            .collect()
+    }
+
     /// Delivers everything due at `now_ms`: each delay level, then the timer queue.
     pub fn tick(&self, broker: &Broker, now_ms: i64) {
         let mut state = self.state.lock();

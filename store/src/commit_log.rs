@@ -92,6 +92,11 @@ impl CommitLog {
         self.files.min_offset()
     }
 
+    /// Whether the log has no file (a fresh store creates its first one with the first put).
+    pub fn has_no_file(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// Offset just past the last record (where the next record goes, unless it rolls).
     pub fn max_offset(&self) -> u64 {
         self.files.max_offset()

@@ -34,5 +34,6 @@ pub use message_store::{
     DEFAULT_DELAY_LEVELS_MS,
 };
 pub use message_store::{FlushOutcome, FlushWaiter, PutStatus};
+pub use message_store::{StatsTotals, StoreStats};
 pub use message_store::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 pub use retention::{CleanReport, DiskUsageProbe};

@@ -400,15 +400,7 @@ pub(crate) fn data_extents(path: &Path, from: u64, to: u64) -> io::Result<Vec<(u
 /// unprivileged users (so the root-reserved blocks count as full), rounded up to a whole percent.
 /// Lives here to keep every `unsafe` block in one module.
 pub fn disk_used_ratio(path: &Path) -> io::Result<f64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path holds a NUL byte"))?;
-    // SAFETY: `statvfs` is a plain C struct for which all-zero bytes are a valid value.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c_path` is NUL-terminated and both pointers are valid for the duration of the call.
-    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let st = statvfs(path)?;
     // The field types differ between targets (u32 on some 32-bit ones).
     #[allow(clippy::unnecessary_cast)]
     let (block, total, free, avail) = (
@@ -423,6 +415,31 @@ pub fn disk_used_ratio(path: &Path) -> io::Result<f64> {
         return Err(io::Error::other("filesystem reports no blocks"));
     }
     Ok((used * 100).div_ceil(entire) as f64 / 100.0)
+}
+
+/// Java's `File.getTotalSpace` and `File.getFreeSpace` of the file system holding `path`, in bytes.
+pub fn disk_space(path: &Path) -> io::Result<(u64, u64)> {
+    let st = statvfs(path)?;
+    #[allow(clippy::unnecessary_cast)]
+    let block = st.f_frsize as u64;
+    #[allow(clippy::unnecessary_cast)]
+    Ok((
+        (st.f_blocks as u64).saturating_mul(block),
+        (st.f_bfree as u64).saturating_mul(block),
+    ))
+}
+
+fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path holds a NUL byte"))?;
+    // SAFETY: `statvfs` is a plain C struct for which all-zero bytes are a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c_path` is NUL-terminated and both pointers are valid for the duration of the call.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st)
 }
 // retention: end
 

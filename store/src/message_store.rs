@@ -9,12 +9,14 @@ mod get;
 mod hooks;
 mod put;
 mod recovery;
+mod stats;
 mod store_config;
 
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
 pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
 pub use hooks::{BlockingHook, StoreHooks};
 pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
+pub use stats::{StatsTotals, StoreStats};
 pub use store_config::{StoreConfig, DEFAULT_DELAY_LEVELS_MS};
 
 use std::collections::HashMap;
@@ -123,6 +125,8 @@ pub struct MessageStore {
     /// `maxMessageSize`, which the broker may change at run time (UPDATE_BROKER_CONFIG; Java's CommitLog
     /// re-reads it before each put).
     max_message_size: AtomicUsize,
+    /// Put/get counters for GET_BROKER_RUNTIME_INFO (Java's `StoreStatsService`).
+    stats: StoreStats,
 }
 
 fn now_ms() -> i64 {
@@ -167,6 +171,7 @@ impl MessageStore {
         let max_message_size = AtomicUsize::new(inner.config.max_message_size);
         Ok(MessageStore {
             max_message_size,
+            stats: StoreStats::new(now_ms()),
             inner,
             flusher,
             cleaner,
@@ -337,9 +342,26 @@ impl MessageStore {
         self.inner.commit_log.max_offset() as i64
     }
 
+    /// Java's `lockTimeMills`: how long the put holding the append lock has held it, 0 when none does.
+    pub fn lock_time_ms(&self) -> i64 {
+        self.inner.commit_log.lock_held_ms(now_ms()).unwrap_or(0)
+    }
+
+    /// The put/get counters (`StoreStatsService`).
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
     /// First commit-log offset still on disk.
     pub fn min_commit_log_offset(&self) -> i64 {
         self.inner.commit_log.min_offset() as i64
+    }
+
+    /// Java's `CommitLog.getMinOffset`: the first offset on disk, or `None` when there is no commit-log file
+    /// (Java answers -1 then).
+    pub fn first_commit_log_file_offset(&self) -> Option<i64> {
+        let log = &self.inner.commit_log;
+        (!log.has_no_file()).then(|| log.min_offset() as i64)
     }
 
     /// Offset below which the commit log is known to be on disk.

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use crate::CodecError;
 
 pub use parse::{parse, parse_slice, MAX_DEPTH};
-pub use write::{to_standard_string, to_string, to_string_pretty};
+pub use write::{java_double, to_standard_string, to_string, to_string_pretty};
 
 /// An object key. fastjson writes non-string map keys as bare JSON values, not strings.
 #[derive(Debug, Clone, PartialEq)]

@@ -203,7 +203,7 @@ fn sort_like_tree_map(entries: &mut [&(Key, Value)]) {
 
 /// Java's `Double.toString` shape, which fastjson's `RyuDouble` reproduces: plain decimal with at least one
 /// fractional digit in [1e-3, 1e7), otherwise `d.dddE±n`; NaN and infinities are written as null.
-fn java_double(f: f64) -> String {
+pub fn java_double(f: f64) -> String {
     if !f.is_finite() {
         return "null".to_owned();
     }

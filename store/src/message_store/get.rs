@@ -1,5 +1,7 @@
 //! Reading a queue (`DefaultMessageStore.getMessage`).
 
+use std::time::Instant;
+
 use super::{GetResult, GetStatus, MessageStore};
 use crate::consume_queue::ConsumeQueue;
 
@@ -41,6 +43,34 @@ impl MessageStore {
     /// scanned, like units the tags code rejects.
     #[allow(clippy::too_many_arguments)]
     pub fn get_messages_filtered(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        max_total_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+        record_filter: &dyn Fn(&[u8]) -> bool,
+    ) -> GetResult {
+        let started = Instant::now();
+        let result = self.read_queue(
+            topic,
+            queue_id,
+            offset,
+            max_msg_nums,
+            max_total_bytes,
+            filter,
+            record_filter,
+        );
+        let found = result.status == GetStatus::Found;
+        let elapsed_ms = started.elapsed().as_millis() as i64;
+        self.stats
+            .record_get(found, result.messages.len() as i64, elapsed_ms);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read_queue(
         &self,
         topic: &str,
         queue_id: i32,
