@@ -290,6 +290,13 @@ impl ClientRegistry {
         self.consumers.get(group)?.subscriptions.get(topic)
     }
 
+    /// Java's `findSubscriptionDataCount`: how many topics the online group subscribes to (0 offline).
+    pub fn subscription_count(&self, group: &str) -> usize {
+        self.consumers
+            .get(group)
+            .map_or(0, |g| g.subscriptions.len())
+    }
+
     pub fn is_broadcasting(&self, group: &str) -> bool {
         self.consumers
             .get(group)

@@ -12,6 +12,7 @@ mod group_admin;
 mod groups;
 mod heartbeat;
 mod long_poll;
+mod maintenance;
 mod minute_rates;
 mod offsets;
 mod order_lock;
@@ -308,6 +309,7 @@ impl Broker {
             RequestCode::GetConsumerRunningInfo => return self.consumer_running_info(conn, req),
             RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
             RequestCode::GetBrokerRuntimeInfo => self.broker_runtime_info(),
+            RequestCode::CloneGroupOffset => self.clone_group_offset(req),
             RequestCode::PopMessage => return self.pop_message(conn, req),
             RequestCode::AckMessage => self.ack_message(req),
             RequestCode::BatchAckMessage => self.batch_ack_message(req),

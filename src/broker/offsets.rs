@@ -170,6 +170,17 @@ impl OffsetTable {
             .collect()
     }
 
+    /// Java's `ConsumerOffsetManager.cloneOffset`: `dest` gets a copy of `src`'s committed offsets of
+    /// `topic` (replacing its own); nothing happens when `src` has none there.
+    pub fn clone_offsets(&self, src: &str, dest: &str, topic: &str) {
+        let mut file = self.file.lock();
+        let Some(offsets) = file.offsets.get(&format!("{topic}@{src}")).cloned() else {
+            return;
+        };
+        file.offsets.insert(format!("{topic}@{dest}"), offsets);
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
     /// Groups with committed offsets on the topic (Java's `whichGroupByTopic`).
     pub fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
         let file = self.file.lock();

@@ -1,4 +1,5 @@
-//! Broker administration: subscription groups (207, 352) and the broker's own config (26).
+//! Broker administration: subscription groups (207, 352), the broker's own config (26), copying a
+//! group's offsets (314) and one stats item (315).
 
 command_header! {
     /// DELETE_SUBSCRIPTIONGROUP (207). Whether the group's consumer offsets go too is `removeOffset` in
@@ -28,6 +29,25 @@ command_header! {
     /// GET_BROKER_CONFIG (26) response: `version` is the config's DataVersion as JSON text.
     pub struct GetBrokerConfigResponseHeader {
         version: String = "version",
+    }
+}
+
+command_header! {
+    /// CLONE_GROUP_OFFSET (314): copy `srcGroup`'s offsets of `topic` to `destGroup`. `offline` (a Java
+    /// primitive, false when absent) skips the check that the online source group subscribes to the topic.
+    pub struct CloneGroupOffsetRequestHeader {
+        src_group: String = "srcGroup",
+        dest_group: String = "destGroup",
+        topic: Option<String> = "topic",
+        offline: bool = "offline",
+    }
+}
+
+command_header! {
+    /// VIEW_BROKER_STATS_DATA (315): one `BrokerStatsManager` item, e.g. TOPIC_PUT_NUMS of a topic.
+    pub struct ViewBrokerStatsDataRequestHeader {
+        stats_name: String = "statsName",
+        stats_key: String = "statsKey",
     }
 }
 
@@ -71,5 +91,25 @@ mod tests {
             Some(header.version.as_str())
         );
         assert_eq!(GetBrokerConfigResponseHeader::decode(&ext).unwrap(), header);
+    }
+
+    #[test]
+    fn clone_and_stats_headers_need_their_not_null_fields() {
+        let clone = CloneGroupOffsetRequestHeader::decode(&ext_of(&[
+            ("srcGroup", "a"),
+            ("destGroup", "b"),
+            ("topic", "T"),
+        ]))
+        .unwrap();
+        assert!(!clone.offline);
+        assert_eq!(clone.topic.as_deref(), Some("T"));
+        assert_eq!(
+            CloneGroupOffsetRequestHeader::decode(&ext_of(&[("srcGroup", "a")])),
+            Err(CodecError::MissingField("destGroup"))
+        );
+        assert_eq!(
+            ViewBrokerStatsDataRequestHeader::decode(&ext_of(&[("statsName", "TOPIC_PUT_NUMS")])),
+            Err(CodecError::MissingField("statsKey"))
+        );
     }
 }

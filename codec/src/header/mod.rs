@@ -185,8 +185,9 @@ pub use admin::{
     ViewMessageRequestHeader,
 };
 pub use broker_admin::{
-    DeleteSubscriptionGroupRequestHeader, GetBrokerConfigResponseHeader,
-    GetSubscriptionGroupConfigRequestHeader,
+    CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,
+    GetBrokerConfigResponseHeader, GetSubscriptionGroupConfigRequestHeader,
+    ViewBrokerStatsDataRequestHeader,
 };
 pub use consume::{
     GetConsumerListByGroupRequestHeader, GetEarliestMsgStoretimeRequestHeader,
