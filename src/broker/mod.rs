@@ -28,6 +28,7 @@ mod runtime_info;
 mod schedule;
 mod send;
 mod sql92;
+mod stats_items;
 pub mod topics;
 mod transaction;
 mod uniq_id;
@@ -81,6 +82,8 @@ pub struct Broker {
     runtime: runtime_info::RuntimeStats,
     /// Per-minute put rates by topic and get rates by group, for the admin stats.
     rates: minute_rates::TrafficRates,
+    /// `BrokerStatsManager` items for VIEW_BROKER_STATS_DATA.
+    stats_items: stats_items::BrokerStatsItems,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
@@ -149,6 +152,7 @@ impl Broker {
             pop,
             runtime: runtime_info::RuntimeStats::new(),
             rates: minute_rates::TrafficRates::default(),
+            stats_items: stats_items::BrokerStatsItems::new(),
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
@@ -182,6 +186,7 @@ impl Broker {
         pop::schedule(self);
         runtime_info::schedule(self);
         minute_rates::schedule(self);
+        stats_items::schedule(self);
         if let Some(acl) = &self.acl {
             tasks.every(
                 "acl-reload",
@@ -310,6 +315,7 @@ impl Broker {
             RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
             RequestCode::GetBrokerRuntimeInfo => self.broker_runtime_info(),
             RequestCode::CloneGroupOffset => self.clone_group_offset(req),
+            RequestCode::ViewBrokerStatsData => self.view_broker_stats_data(req),
             RequestCode::PopMessage => return self.pop_message(conn, req),
             RequestCode::AckMessage => self.ack_message(req),
             RequestCode::BatchAckMessage => self.batch_ack_message(req),

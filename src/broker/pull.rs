@@ -102,6 +102,10 @@ impl Broker {
             result.next_begin_offset,
             result.messages.len(),
         );
+        if !result.messages.is_empty() {
+            let bytes = result.total_bytes();
+            self.count_get(&h.topic, &h.consumer_group, result.messages.len(), bytes);
+        }
         if commit {
             self.commit_offset(&h.topic, &h.consumer_group, h.queue_id, h.commit_offset);
         }

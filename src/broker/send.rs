@@ -184,6 +184,7 @@ impl Broker {
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;
+        self.count_put(&msg.topic, 1, put.wrote_bytes);
         self.polling.message_arrived(&msg.topic, msg.queue_id);
         let header = SendMessageResponseHeader {
             msg_id: put.msg_id,
@@ -273,6 +274,8 @@ impl Broker {
         let (puts, flush) =
             self.store
                 .put_batch_deferred(&mut records, &tags_codes, wait_store_ok)?;
+        let bytes = puts.iter().map(|p| p.wrote_bytes).sum();
+        self.count_put(&h.topic, puts.len(), bytes);
         self.polling.message_arrived(&h.topic, queue_id);
         let msg_ids: Vec<String> = puts.iter().map(|p| p.msg_id.clone()).collect();
         let header = SendMessageResponseHeader {

@@ -1,12 +1,21 @@
 package rmqd.compat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
+import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.client.consumer.store.ReadOffsetType;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -17,7 +26,8 @@ import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 import org.junit.jupiter.api.Test;
 
 /**
- * Operator maintenance calls of DefaultMQAdminExt: cloneGroupOffset (CLONE_GROUP_OFFSET, 314).
+ * Operator maintenance calls of DefaultMQAdminExt: cloneGroupOffset (CLONE_GROUP_OFFSET, 314) and
+ * viewBrokerStatsData (VIEW_BROKER_STATS_DATA, 315).
  */
 class MaintenanceAdminTest {
     private static void createGroup(DefaultMQAdminExt admin, String addr, String group) throws Exception {
@@ -77,6 +87,71 @@ class MaintenanceAdminTest {
         } finally {
             if (reader != null) {
                 reader.shutdown();
+            }
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    /** The minute figures of one stats item, or null while the broker has none (SYSTEM_ERROR). */
+    private static double[] minute(DefaultMQAdminExt admin, String addr, String name, String key) {
+        try {
+            // var: BrokerStatsData moved packages between 4.x and 5.x.
+            var data = admin.viewBrokerStatsData(addr, name, key);
+            var m = data.getStatsMinute();
+            return new double[] {m.getSum(), m.getTps(), m.getAvgpt()};
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    @Test
+    void viewBrokerStatsDataReportsTopicPutsAndGroupGets() throws Exception {
+        String topic = Compat.unique("t_stats_data");
+        String group = Compat.unique("cg_stats_data");
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        DefaultMQPushConsumer consumer = null;
+        try {
+            int sends = 3;
+            for (int i = 0; i < sends; i++) {
+                Compat.assertSendOk(producer.send(Compat.message(topic, "TagV", i)));
+            }
+            String addr = admin.examineTopicRouteInfo(topic).getBrokerDatas().get(0).selectBrokerAddr();
+
+            // A key nothing was recorded under: SYSTEM_ERROR "The stats <name> <key> not exist".
+            MQClientException unknown = assertThrows(MQClientException.class,
+                () -> admin.viewBrokerStatsData(addr, "TOPIC_PUT_NUMS", topic + "_nosuch"));
+            assertEquals(1, unknown.getResponseCode(), "SYSTEM_ERROR");
+            assertTrue(String.valueOf(unknown.getErrorMessage()).contains("not exist"), unknown.getErrorMessage());
+
+            // The broker samples every 10 s; within a minute the minute figures hold all three sends.
+            double[][] put = new double[1][];
+            Compat.await("TOPIC_PUT_NUMS of " + topic, () -> {
+                put[0] = minute(admin, addr, "TOPIC_PUT_NUMS", topic);
+                return put[0] != null && put[0][0] == sends;
+            }, () -> put[0] == null ? "null" : java.util.Arrays.toString(put[0]));
+            assertTrue(put[0][1] > 0, "tps");
+            assertEquals(1.0, put[0][2], "avgpt: one message per send");
+
+            Set<String> received = ConcurrentHashMap.newKeySet();
+            consumer = Compat.pushConsumer(group, topic, "*");
+            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    received.add(m.getMsgId());
+                }
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            consumer.start();
+            Compat.await("the pushed messages", () -> received.size() >= sends);
+            double[][] get = new double[1][];
+            Compat.await("GROUP_GET_NUMS of " + topic + "@" + group, () -> {
+                get[0] = minute(admin, addr, "GROUP_GET_NUMS", topic + "@" + group);
+                return get[0] != null && get[0][0] == sends;
+            }, () -> get[0] == null ? "null" : java.util.Arrays.toString(get[0]));
+        } finally {
+            if (consumer != null) {
+                consumer.shutdown();
             }
             producer.shutdown();
             admin.shutdown();
