@@ -1,10 +1,29 @@
 //! Operator maintenance requests of Java's `AdminBrokerProcessor`: CLONE_GROUP_OFFSET (314, mqadmin
-//! cloneGroupOffset).
+//! cloneGroupOffset), CLEAN_EXPIRED_CONSUMEQUEUE (306, cleanExpiredCQ) and CLEAN_UNUSED_TOPIC (316,
+//! cleanUnusedTopic).
 
+use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{CloneGroupOffsetRequestHeader, CommandHeader};
+use rmq_store::StoreError;
 
-use super::{ok, Broker, Reply};
+use super::blocking::run_off_worker;
+use super::{ok, reply_error, Broker, Reply};
+use crate::error::ServiceError;
+
+/// `TopicValidator.SYSTEM_TOPIC_SET` (5.3.3); the broker also adds its cluster and broker names.
+const SYSTEM_TOPICS: [&str; 10] = [
+    "TBW102",
+    "SCHEDULE_TOPIC_XXXX",
+    "BenchmarkTest",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+    "CHECKPOINT_TOPIC",
+];
 
 impl Broker {
     /// CLONE_GROUP_OFFSET (314): copies the source group's committed offsets to the destination group, for
@@ -32,6 +51,55 @@ impl Broker {
         }
         self.offsets
             .clone_offsets(&h.src_group, &h.dest_group, topic);
+        Ok(ok())
+    }
+
+    /// `TopicValidator.isSystemTopic` as this broker sees it: the fixed set, the `rmq_sys_` prefix, and the
+    /// cluster and broker names (`TopicConfigManager` registers those as system topics).
+    fn is_system_topic(&self, topic: &str) -> bool {
+        SYSTEM_TOPICS.contains(&topic)
+            || topic.starts_with("rmq_sys_")
+            || topic == self.config.broker_cluster_name
+            || topic == self.config.broker_name
+    }
+
+    /// Runs store maintenance off the async worker (it deletes directories) and maps a failure to
+    /// SYSTEM_ERROR with its message, as Java's handlers answer a thrown exception.
+    fn run_store_maintenance(
+        &self,
+        work: impl Fn() -> Result<usize, StoreError>,
+    ) -> Result<usize, ServiceError> {
+        let mut outcome = None;
+        run_off_worker(&mut || outcome = Some(work()));
+        match outcome {
+            Some(Ok(n)) => Ok(n),
+            Some(Err(e)) => Err(reply_error(ResponseCode::SystemError, e.to_string())),
+            None => Err(reply_error(ResponseCode::SystemError, "not run")),
+        }
+    }
+
+    /// CLEAN_EXPIRED_CONSUMEQUEUE (306): drops the consume queues of non-system topics whose messages have
+    /// all left the commit log (`cleanExpiredConsumerQueue`). SUCCESS, or SYSTEM_ERROR with the failure.
+    pub(super) fn clean_expired_consume_queues(&self) -> Reply {
+        let dropped = self.run_store_maintenance(|| {
+            self.store
+                .clean_expired_queues(&|topic| self.is_system_topic(topic))
+        })?;
+        tracing::info!(dropped, "CLEAN_EXPIRED_CONSUMEQUEUE");
+        Ok(ok())
+    }
+
+    /// CLEAN_UNUSED_TOPIC (316): drops the consume queues of every topic that has no topic config and is
+    /// neither a system topic nor an LMQ topic (`cleanUnusedTopic`). SUCCESS.
+    pub(super) fn clean_unused_topics(&self) -> Reply {
+        let dropped = self.run_store_maintenance(|| {
+            self.store.clean_unused_topics(&|topic| {
+                self.topics.get(topic).is_some()
+                    || self.is_system_topic(topic)
+                    || topic.starts_with("%LMQ%")
+            })
+        })?;
+        tracing::warn!(dropped, "CLEAN_UNUSED_TOPIC");
         Ok(ok())
     }
 }

@@ -315,6 +315,8 @@ impl Broker {
             RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
             RequestCode::GetBrokerRuntimeInfo => self.broker_runtime_info(),
             RequestCode::CloneGroupOffset => self.clone_group_offset(req),
+            RequestCode::CleanExpiredConsumequeue => self.clean_expired_consume_queues(),
+            RequestCode::CleanUnusedTopic => self.clean_unused_topics(),
             RequestCode::ViewBrokerStatsData => self.view_broker_stats_data(req),
             RequestCode::PopMessage => return self.pop_message(conn, req),
             RequestCode::AckMessage => self.ack_message(req),

@@ -8,6 +8,7 @@ mod flush;
 mod get;
 mod hooks;
 mod put;
+mod queue_admin;
 mod recovery;
 mod stats;
 mod store_config;

@@ -27,13 +27,31 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Operator maintenance calls of DefaultMQAdminExt: cloneGroupOffset (CLONE_GROUP_OFFSET, 314) and
- * viewBrokerStatsData (VIEW_BROKER_STATS_DATA, 315).
+ * viewBrokerStatsData (VIEW_BROKER_STATS_DATA, 315), cleanExpiredConsumerQueue (CLEAN_EXPIRED_CONSUMEQUEUE, 306)
+ * and cleanUnusedTopic (CLEAN_UNUSED_TOPIC, 316).
  */
 class MaintenanceAdminTest {
     private static void createGroup(DefaultMQAdminExt admin, String addr, String group) throws Exception {
         var config = admin.examineSubscriptionGroupConfig(addr, "TOOLS_CONSUMER");
         config.setGroupName(group);
         admin.createAndUpdateSubscriptionGroupConfig(addr, config);
+    }
+
+    /**
+     * The broker address of the topic's route, once the name server has it (4.9.7 registers an auto-created
+     * topic with the name server a moment after the send that created it).
+     */
+    private static String brokerOf(DefaultMQAdminExt admin, String topic) {
+        String[] addr = new String[1];
+        Compat.await("route of " + topic, () -> {
+            try {
+                addr[0] = admin.examineTopicRouteInfo(topic).getBrokerDatas().get(0).selectBrokerAddr();
+                return addr[0] != null;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        return addr[0];
     }
 
     /** QUERY_CONSUMER_OFFSET of the reader's group, from the broker. */
@@ -55,7 +73,7 @@ class MaintenanceAdminTest {
                 messages.add(Compat.message(topic, "TagC", i));
             }
             List<SendResult> sent = Compat.sendSync(producer, messages);
-            String addr = admin.examineTopicRouteInfo(topic).getBrokerDatas().get(0).selectBrokerAddr();
+            String addr = brokerOf(admin, topic);
             createGroup(admin, addr, src);
             createGroup(admin, addr, dest);
             Map<MessageQueue, Long> expected = new HashMap<>();
@@ -117,7 +135,7 @@ class MaintenanceAdminTest {
             for (int i = 0; i < sends; i++) {
                 Compat.assertSendOk(producer.send(Compat.message(topic, "TagV", i)));
             }
-            String addr = admin.examineTopicRouteInfo(topic).getBrokerDatas().get(0).selectBrokerAddr();
+            String addr = brokerOf(admin, topic);
 
             // A key nothing was recorded under: SYSTEM_ERROR "The stats <name> <key> not exist".
             MQClientException unknown = assertThrows(MQClientException.class,
@@ -153,6 +171,40 @@ class MaintenanceAdminTest {
             if (consumer != null) {
                 consumer.shutdown();
             }
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    private static long messagesIn(DefaultMQAdminExt admin, String topic) throws Exception {
+        long total = 0;
+        for (var offsets : admin.examineTopicStats(topic).getOffsetTable().values()) {
+            total += offsets.getMaxOffset() - offsets.getMinOffset();
+        }
+        return total;
+    }
+
+    @Test
+    void cleanExpiredQueuesAndUnusedTopicsKeepLiveTopics() throws Exception {
+        String topic = Compat.unique("t_clean");
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            int sends = 3;
+            for (int i = 0; i < sends; i++) {
+                Compat.assertSendOk(producer.send(Compat.message(topic, "TagK", i)));
+            }
+            String addr = brokerOf(admin, topic);
+            assertEquals(sends, messagesIn(admin, topic));
+
+            assertTrue(admin.cleanUnusedTopicByAddr(addr), "CLEAN_UNUSED_TOPIC answers SUCCESS");
+            assertTrue(admin.cleanExpiredConsumerQueueByAddr(addr), "CLEAN_EXPIRED_CONSUMEQUEUE answers SUCCESS");
+
+            // A topic with a config and live messages keeps its queues through both.
+            assertEquals(sends, messagesIn(admin, topic), "messages of a live topic after the cleaning");
+            Compat.assertSendOk(producer.send(Compat.message(topic, "TagK", sends)));
+            assertEquals(sends + 1, messagesIn(admin, topic));
+        } finally {
             producer.shutdown();
             admin.shutdown();
         }
