@@ -394,3 +394,31 @@ fn statvfs_reports_a_ratio() {
         .used_ratio(&dir.path().join("missing"))
         .is_err());
 }
+
+#[test]
+fn clean_expired_queues_drops_queues_whose_messages_left_the_commit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let percent = Arc::new(AtomicU32::new(10));
+    let store = filled_store(dir.path(), &percent, |_| {});
+    assert_eq!(
+        store.clean_expired_queues(&|_| false).unwrap(),
+        0,
+        "nothing expired yet"
+    );
+    // The first commit-log file holds all of U and the start of T.
+    assert!(store.clean_expired_now(true).commit_log_files >= 1);
+    assert!(store.min_commit_log_offset() > 0);
+    assert_eq!(
+        store.clean_expired_queues(&|t| t == "U").unwrap(),
+        0,
+        "protected"
+    );
+    assert_eq!(store.clean_expired_queues(&|_| false).unwrap(), 1);
+    assert!(store.queue_ids("U").is_empty());
+    assert!(!dir.path().join("consumequeue/U/0").exists());
+    assert_eq!(
+        store.max_offset_in_queue("T", 0),
+        40,
+        "T still has live messages"
+    );
+}
