@@ -2,10 +2,10 @@
 //! the dashboard's collector) which reads one of them.
 //!
 //! An item is a running value and call count under a stats name and key: TOPIC_PUT_NUMS / TOPIC_PUT_SIZE by
-//! topic (each send: messages or bytes, one call), GROUP_GET_NUMS / GROUP_GET_SIZE by `topic@group` (each pull
-//! that found messages), BROKER_PUT_NUMS / BROKER_GET_NUMS by cluster name (values only, as Java adds no
-//! call count there). Every 10 s the broker samples each item (`StatsItemSet.samplingInSeconds`), every
-//! 10 min and every hour too; a snapshot is (newest − oldest) over the kept samples: `sum`, `tps` per second
+//! topic (each send: messages or bytes, one call), GROUP_GET_NUMS / GROUP_GET_SIZE by `topic@group` (each
+//! pull or pop queue read that found messages), BROKER_PUT_NUMS / BROKER_GET_NUMS by cluster name (values
+//! only, as Java adds no call count there). Every 10 s the broker samples each item
+//! (`StatsItemSet.samplingInSeconds`), every 10 min and every hour too; a snapshot is (newest − oldest) over the kept samples: `sum`, `tps` per second
 //! and `avgpt` = sum per call. Java's other names (QUEUE_*, latencies, commercial counters) are not kept:
 //! asking for them answers as Java does for a key nothing was recorded under.
 
@@ -225,8 +225,8 @@ impl Broker {
         items.add(BROKER_PUT_NUMS, cluster, messages as i64, 0);
     }
 
-    /// A pull that found messages (`DefaultPullMessageResultHandler`): GROUP_GET_NUMS, GROUP_GET_SIZE
-    /// (by `topic@group`) and BROKER_GET_NUMS.
+    /// A pull or pop queue read that found messages (`DefaultPullMessageResultHandler`,
+    /// `PopMessageProcessor`): GROUP_GET_NUMS, GROUP_GET_SIZE (by `topic@group`) and BROKER_GET_NUMS.
     pub(super) fn count_get(&self, topic: &str, group: &str, messages: usize, bytes: usize) {
         let items = &self.stats_items;
         let key = format!("{topic}@{group}");

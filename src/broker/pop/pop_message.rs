@@ -229,6 +229,8 @@ impl Broker {
             }
             _ => return,
         }
+        // PopMessageProcessor counts GROUP_GET_NUMS / GROUP_GET_SIZE of what each queue read found.
+        self.count_get(topic, group, result.messages.len(), result.total_bytes());
         let offsets: Vec<i64> = result
             .messages
             .iter()
