@@ -6,8 +6,9 @@
 //! pull or pop queue read that found messages), BROKER_PUT_NUMS / BROKER_GET_NUMS by cluster name (values
 //! only, as Java adds no call count there). Every 10 s the broker samples each item
 //! (`StatsItemSet.samplingInSeconds`), every 10 min and every hour too; a snapshot is (newest − oldest)
-//! over the kept samples: `sum`, `tps` per second and `avgpt` = sum per call. Java's other names (QUEUE_*, latencies, commercial counters) are not kept:
-//! asking for them answers as Java does for a key nothing was recorded under.
+//! over the kept samples: `sum`, `tps` per second and `avgpt` = sum per call. Java's other names
+//! (QUEUE_*, latencies, commercial counters) are not kept: asking for them answers as Java does for a key
+//! nothing was recorded under.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
