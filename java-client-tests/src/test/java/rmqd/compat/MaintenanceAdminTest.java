@@ -184,6 +184,20 @@ class MaintenanceAdminTest {
         return total;
     }
 
+    /** A Java broker dispatches to the consume queue asynchronously (ReputMessageService), so the
+     *  queue's max offset trails an acknowledged send by a few milliseconds. */
+    private static void awaitMessagesIn(DefaultMQAdminExt admin, String topic, long expected, String what) {
+        long[] seen = {-1};
+        Compat.await(what, () -> {
+            try {
+                seen[0] = messagesIn(admin, topic);
+            } catch (Exception e) {
+                return false;
+            }
+            return seen[0] == expected;
+        }, () -> "messages in " + topic + ": " + seen[0] + ", expected " + expected);
+    }
+
     @Test
     void cleanExpiredQueuesAndUnusedTopicsKeepLiveTopics() throws Exception {
         String topic = Compat.unique("t_clean");
@@ -195,7 +209,7 @@ class MaintenanceAdminTest {
                 Compat.assertSendOk(producer.send(Compat.message(topic, "TagK", i)));
             }
             String addr = brokerOf(admin, topic);
-            assertEquals(sends, messagesIn(admin, topic));
+            awaitMessagesIn(admin, topic, sends, "the sent messages in the consume queues");
 
             assertTrue(admin.cleanUnusedTopicByAddr(addr), "CLEAN_UNUSED_TOPIC answers SUCCESS");
             assertTrue(admin.cleanExpiredConsumerQueueByAddr(addr), "CLEAN_EXPIRED_CONSUMEQUEUE answers SUCCESS");
@@ -203,7 +217,7 @@ class MaintenanceAdminTest {
             // A topic with a config and live messages keeps its queues through both.
             assertEquals(sends, messagesIn(admin, topic), "messages of a live topic after the cleaning");
             Compat.assertSendOk(producer.send(Compat.message(topic, "TagK", sends)));
-            assertEquals(sends + 1, messagesIn(admin, topic));
+            awaitMessagesIn(admin, topic, sends + 1, "a send after the cleaning");
         } finally {
             producer.shutdown();
             admin.shutdown();
