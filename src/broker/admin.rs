@@ -1,9 +1,10 @@
-//! Topic administration and message lookup: 17, 215, 21, 33, 12.
+//! Topic administration and message lookup: 17, 18, 215, 21, 33, 12.
 
 use bytes::Bytes;
+use rmq_codec::body::java_bean;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
-use rmq_codec::fastjson;
+use rmq_codec::fastjson::{self, Value};
 use rmq_codec::header::{
     CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, QueryMessageRequestHeader,
     QueryMessageResponseHeader, ViewMessageRequestHeader,
@@ -44,6 +45,49 @@ impl Broker {
         self.topics.upsert(config);
         self.prepare_queues(&h.topic, h.write_queue_nums, h.perm);
         Ok(ok())
+    }
+
+    /// UPDATE_AND_CREATE_TOPIC_LIST (18, 5.x `updateTopicList`): a `CreateTopicListRequestBody`; every
+    /// config is checked first as 5.3.3 does (name rule, system topic, MIXED message type: INVALID_PARAMETER
+    /// with Java's remark), then all are stored. Attributes are not kept, as for 17. Unlike 5.3.3, which
+    /// answers SUCCESS without storing anything once it meets a config equal to the stored one, every
+    /// config of the list is stored.
+    pub(super) fn create_topic_list(&self, req: &RemotingCommand) -> Reply {
+        let configs = topic_config_list(&req.body)?;
+        for config in &configs {
+            self.check_listed_topic(config)?;
+        }
+        for config in configs {
+            let (topic, write_queue_nums, perm) = (
+                config.topic_name.clone(),
+                config.write_queue_nums,
+                config.perm,
+            );
+            self.topics.upsert(TopicConfig {
+                attributes: Default::default(),
+                ..config
+            });
+            self.prepare_queues(&topic, write_queue_nums, perm);
+        }
+        Ok(ok())
+    }
+
+    fn check_listed_topic(&self, config: &TopicConfig) -> Result<(), ServiceError> {
+        let topic = &config.topic_name;
+        validate_topic_name(topic).map_err(|e| reply_error(ResponseCode::InvalidParameter, e))?;
+        if self.is_system_topic(topic) {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                format!("The topic[{topic}] is conflict with system topic."),
+            ));
+        }
+        if config.attributes.get("+message.type").map(String::as_str) == Some("MIXED") {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                "MIXED message type is not supported.",
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn delete_topic(&self, req: &RemotingCommand) -> Reply {
@@ -109,4 +153,23 @@ impl Broker {
             records: result.messages,
         })
     }
+}
+
+/// The `topicConfigList` of a `CreateTopicListRequestBody`; a missing list or a null entry is the
+/// NullPointerException Java answers with SYSTEM_ERROR.
+fn topic_config_list(body: &[u8]) -> Result<Vec<TopicConfig>, ServiceError> {
+    let doc = fastjson::parse_slice(body)?;
+    let list = java_bean(&doc, "CreateTopicListRequestBody")?
+        .and_then(|bean| bean.get("topicConfigList"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| reply_error(ResponseCode::SystemError, "topicConfigList is null"))?;
+    list.iter()
+        .map(|item| match java_bean(item, "TopicConfig")? {
+            Some(bean) => Ok(TopicConfig::from_value(bean)?),
+            None => Err(reply_error(
+                ResponseCode::SystemError,
+                "a null topic config",
+            )),
+        })
+        .collect()
 }

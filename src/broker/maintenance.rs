@@ -54,13 +54,27 @@ impl Broker {
         Ok(ok())
     }
 
-    /// `TopicValidator.isSystemTopic` as this broker sees it: the fixed set, the `rmq_sys_` prefix, and the
-    /// cluster and broker names (`TopicConfigManager` registers those as system topics).
-    fn is_system_topic(&self, topic: &str) -> bool {
-        SYSTEM_TOPICS.contains(&topic)
-            || topic.starts_with("rmq_sys_")
-            || topic == self.config.broker_cluster_name
-            || topic == self.config.broker_name
+    /// `TopicValidator.isSystemTopic` as this broker sees it: the system topic set and the `rmq_sys_`
+    /// prefix.
+    pub(super) fn is_system_topic(&self, topic: &str) -> bool {
+        topic.starts_with("rmq_sys_") || self.system_topic_names().iter().any(|t| t == topic)
+    }
+
+    /// `TopicValidator.getSystemTopicSet()` once a 5.3.3 broker has started: the fixed set plus what its
+    /// `TopicConfigManager` adds (cluster and broker names, `<cluster>_REPLY_TOPIC`, the cluster's pop
+    /// revive topic and the broker's `rmq_sys_SYNC_BROKER_MEMBER_` topic).
+    pub(super) fn system_topic_names(&self) -> Vec<String> {
+        let cluster = &self.config.broker_cluster_name;
+        let broker = &self.config.broker_name;
+        let mut names: Vec<String> = SYSTEM_TOPICS.iter().map(|t| t.to_string()).collect();
+        names.extend([
+            cluster.clone(),
+            broker.clone(),
+            format!("{cluster}_REPLY_TOPIC"),
+            format!("rmq_sys_REVIVE_LOG_{cluster}"),
+            format!("rmq_sys_SYNC_BROKER_MEMBER_{broker}"),
+        ]);
+        names
     }
 
     /// Runs store maintenance off the async worker (it deletes directories) and maps a failure to

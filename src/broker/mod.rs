@@ -4,6 +4,7 @@ mod admin;
 mod admin_stats;
 pub mod auto_create;
 mod blocking;
+mod broker_status;
 mod call_client;
 pub mod clients;
 mod config_admin;
@@ -281,6 +282,7 @@ impl Broker {
             RequestCode::GetMinOffset => self.min_offset(req),
             RequestCode::GetEarliestMsgStoretime => self.earliest_store_time(req),
             RequestCode::UpdateAndCreateTopic => self.create_topic(req),
+            RequestCode::UpdateAndCreateTopicList => self.create_topic_list(req),
             RequestCode::DeleteTopicInBroker => self.delete_topic(req),
             RequestCode::GetAllTopicConfig => self.all_topic_config(),
             RequestCode::GetTopicConfig => self.topic_config(req),
@@ -324,6 +326,10 @@ impl Broker {
             RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(req),
             RequestCode::QueryAssignment => self.query_assignment(req),
             RequestCode::SetMessageRequestMode => self.set_message_request_mode(req),
+            RequestCode::GetSystemTopicListFromBroker => self.system_topic_list(),
+            RequestCode::GetAllProducerInfo => self.all_producer_info(),
+            RequestCode::GetBrokerHaStatus => self.ha_status(),
+            RequestCode::GetBrokerEpochCache => self.broker_epoch_cache(),
             _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         };
         reply.map(Answer::from)

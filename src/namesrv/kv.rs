@@ -76,7 +76,6 @@ impl KvConfig {
     }
 
     /// The namespace's entries (GET_KVLIST_BY_NAMESPACE).
-    #[allow(dead_code)]
     pub fn namespace(&self, namespace: &str) -> Option<BTreeMap<String, String>> {
         self.table.lock().get(namespace).cloned()
     }

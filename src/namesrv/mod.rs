@@ -2,6 +2,7 @@
 
 mod body;
 mod kv;
+mod lists;
 pub mod routes;
 mod settings;
 
@@ -138,6 +139,7 @@ impl NameServer {
                 self.kv.delete(&h.namespace, &h.key);
                 Ok(success())
             }
+            RequestCode::GetKvlistByNamespace => self.kv_list(req),
             RequestCode::WipeWritePermOfBroker => self.write_perm_of_broker(conn, req, false),
             RequestCode::AddWritePermOfBroker => self.write_perm_of_broker(conn, req, true),
             RequestCode::GetNamesrvConfig => {
@@ -153,7 +155,10 @@ impl NameServer {
                 self.settings.update(&req.body)?;
                 Ok(success())
             }
-            _ => Err(self.unsupported.refuse(req.code, conn.peer())),
+            code => match lists::UnitTopics::of(code) {
+                Some(which) => self.unit_topic_list(which),
+                None => Err(self.unsupported.refuse(req.code, conn.peer())),
+            },
         }
     }
 

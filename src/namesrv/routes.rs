@@ -243,6 +243,14 @@ impl RouteTable {
         self.topics.keys()
     }
 
+    /// Each topic with the `topicSysFlag` of its first queue data (by broker name).
+    pub fn first_sys_flags(&self) -> impl Iterator<Item = (&String, i32)> {
+        self.topics.iter().filter_map(|(topic, per_broker)| {
+            let first = per_broker.values().next()?;
+            Some((topic, first.topic_sys_flag))
+        })
+    }
+
     /// Topics served by any broker of `cluster`.
     pub fn topics_of_cluster(&self, cluster: &str) -> Vec<String> {
         let Some(names) = self.clusters.get(cluster) else {

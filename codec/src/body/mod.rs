@@ -11,6 +11,8 @@
 //! - [`stats`][]: `TopicStatsTable` (GET_TOPIC_STATS_INFO 202), `ConsumeStats` (GET_CONSUME_STATS 208)
 //!   keyed by `MessageQueue` objects, and `ConsumeStatsList` (GET_BROKER_CONSUME_STATS 317).
 //! - [`connection`][]: `ConsumerConnection` (203), `ProducerConnection` (204) and `GroupList` (300).
+//! - [`broker_status`][]: `ProducerTableInfo` (GET_ALL_PRODUCER_INFO 328) and `HARuntimeInfo`
+//!   (GET_BROKER_HA_STATUS 907).
 //! - [`consume_queue`][]: `QueryConsumeQueueResponseBody` (QUERY_CONSUME_QUEUE 321).
 //! - here: [`MessageQueue`] and [`java_bean`], shared by the bodies.
 //!
@@ -22,6 +24,7 @@
 //!
 //! Encoding writes bean properties sorted by name, as fastjson does, with `fastjson::to_string`.
 
+pub mod broker_status;
 pub mod connection;
 pub mod consume_queue;
 pub mod heartbeat;
@@ -33,6 +36,7 @@ pub mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use broker_status::{MasterHaRuntimeInfo, ProducerInfo, ProducerTableInfo};
 pub use connection::{Connection, ConsumerConnection, GroupList, ProducerConnection};
 pub use consume_queue::{ConsumeQueueData, QueryConsumeQueueResponseBody};
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
