@@ -1,0 +1,239 @@
+package rmqd.compat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.rocketmq.client.exception.MQBrokerException;
+import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.common.MQVersion;
+import org.apache.rocketmq.common.TopicConfig;
+import org.apache.rocketmq.remoting.protocol.LanguageCode;
+import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What mqadmin and rocketmq-dashboard read besides routes and stats: the name server's KV namespace list
+ * (GET_KVLIST_BY_NAMESPACE 219) and unit-topic lists (311-313), the broker's system topics
+ * (GET_SYSTEM_TOPIC_LIST_FROM_BROKER 305) and producers (GET_ALL_PRODUCER_INFO 328, mqadmin {@code producer}),
+ * and the 5.x-only UPDATE_AND_CREATE_TOPIC_LIST (18, {@code updateTopicList}), GET_BROKER_HA_STATUS (907,
+ * {@code haStatus}) and GET_BROKER_EPOCH_CACHE (1007, {@code getBrokerEpoch}).
+ */
+class OperatorListsTest {
+    /** ResponseCode.QUERY_NOT_FOUND. */
+    private static final int QUERY_NOT_FOUND = 22;
+    /** ResponseCode.INVALID_PARAMETER. */
+    private static final int INVALID_PARAMETER = 29;
+    /** ResponseCode.SYSTEM_ERROR. */
+    private static final int SYSTEM_ERROR = 1;
+    /** TopicSysFlag.FLAG_UNIT and FLAG_UNIT_SUB. */
+    private static final int FLAG_UNIT = 1;
+    private static final int FLAG_UNIT_SUB = 2;
+
+    /** Cluster name, broker name and master address of the suite's single broker. */
+    private static String[] theBroker(DefaultMQAdminExt admin) throws Exception {
+        var info = admin.examineBrokerClusterInfo();
+        for (var entry : info.getBrokerAddrTable().entrySet()) {
+            String master = entry.getValue().getBrokerAddrs().get(0L);
+            if (master != null) {
+                return new String[] {entry.getValue().getCluster(), entry.getKey(), master};
+            }
+        }
+        throw new AssertionError("no master in " + info.getBrokerAddrTable());
+    }
+
+    /** 5.x tools against a 5.x broker (rmqd speaks 5.3.3 by default). */
+    private static void assume5x(DefaultMQProducer producer) {
+        assumeTrue(Compat.clientVersion().startsWith("5."), "5.x admin call; client " + Compat.clientVersion());
+        String broker = Compat.brokerVersion(producer);
+        assumeTrue(!broker.startsWith("V4_"), "5.x request code; broker " + broker);
+    }
+
+    /**
+     * Calls a method by name: the 5.x-only admin calls and the getters of their 5.x-only result types, which
+     * the 4.x tools this suite also compiles against do not have.
+     */
+    private static Object call(Object target, String name, Object... args) throws Exception {
+        for (Method m : target.getClass().getMethods()) {
+            if (m.getName().equals(name) && m.getParameterCount() == args.length) {
+                try {
+                    return m.invoke(target, args);
+                } catch (InvocationTargetException e) {
+                    if (e.getCause() instanceof Exception) {
+                        throw (Exception) e.getCause();
+                    }
+                    throw e;
+                }
+            }
+        }
+        throw new AssertionError("no method " + name + " on " + target.getClass());
+    }
+
+    private static TopicConfig topicWithFlag(String name, int sysFlag) {
+        TopicConfig config = new TopicConfig(name, 1, 1, 6);
+        config.setTopicSysFlag(sysFlag);
+        return config;
+    }
+
+    @Test
+    void kvNamespaceAndUnitTopicListsComeFromTheNameServer() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            String namespace = Compat.unique("ns_kvlist");
+            admin.createAndUpdateKvConfig(namespace, "a", "1");
+            admin.createAndUpdateKvConfig(namespace, "b", "x:2;y:3");
+            assertEquals(Map.of("a", "1", "b", "x:2;y:3"), admin.getKVListByNamespace(namespace).getTable());
+            MQClientException none = assertThrows(MQClientException.class,
+                () -> admin.getKVListByNamespace(Compat.unique("ns_none")));
+            assertEquals(QUERY_NOT_FOUND, none.getResponseCode());
+
+            String addr = theBroker(admin)[2];
+            String unit = Compat.unique("t_unit");
+            String unitSub = Compat.unique("t_unitsub");
+            String both = Compat.unique("t_unitboth");
+            String plain = Compat.unique("t_plain");
+            admin.createAndUpdateTopicConfig(addr, topicWithFlag(unit, FLAG_UNIT));
+            admin.createAndUpdateTopicConfig(addr, topicWithFlag(unitSub, FLAG_UNIT_SUB));
+            admin.createAndUpdateTopicConfig(addr, topicWithFlag(both, FLAG_UNIT | FLAG_UNIT_SUB));
+            admin.createAndUpdateTopicConfig(addr, topicWithFlag(plain, 0));
+            var api = producer.getDefaultMQProducerImpl().getMqClientFactory().getMQClientAPIImpl();
+            Compat.await("the four topics in the name server's routes",
+                () -> {
+                    try {
+                        return admin.fetchAllTopicList().getTopicList().containsAll(List.of(unit, unitSub, both, plain));
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+            Set<String> ours = Set.of(unit, unitSub, both, plain);
+            assertEquals(Set.of(unit, both), mine(api.getUnitTopicList(false, 3_000).getTopicList(), ours));
+            assertEquals(Set.of(unitSub, both), mine(api.getHasUnitSubTopicList(false, 3_000).getTopicList(), ours));
+            assertEquals(Set.of(unitSub), mine(api.getHasUnitSubUnUnitTopicList(false, 3_000).getTopicList(), ours));
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    private static Set<String> mine(Set<String> listed, Set<String> ours) {
+        Set<String> kept = new java.util.HashSet<>(listed);
+        kept.retainAll(ours);
+        return kept;
+    }
+
+    @Test
+    void brokerListsItsSystemTopicsAndProducers() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            String[] broker = theBroker(admin);
+            String cluster = broker[0];
+            String brokerName = broker[1];
+            String addr = broker[2];
+            String topic = Compat.unique("t_oplists");
+            admin.createAndUpdateTopicConfig(addr, new TopicConfig(topic, 2, 2, 6));
+
+            var api = producer.getDefaultMQProducerImpl().getMqClientFactory().getMQClientAPIImpl();
+            Set<String> system = api.getSystemTopicListFromBroker(addr, 3_000).getTopicList();
+            for (String expected : List.of(cluster, brokerName, cluster + "_REPLY_TOPIC", "SCHEDULE_TOPIC_XXXX",
+                "OFFSET_MOVED_EVENT", "SELF_TEST_TOPIC", "BenchmarkTest", "RMQ_SYS_TRANS_HALF_TOPIC")) {
+                assertTrue(system.contains(expected), expected + " in " + system);
+            }
+            assertFalse(system.contains(topic), system.toString());
+
+            Compat.awaitRoute(producer, topic, 2);
+            Compat.assertSendOk(producer.send(Compat.message(topic, "a", 0)));
+            producer.getDefaultMQProducerImpl().getMqClientFactory().sendHeartbeatToAllBrokerWithLock();
+            var producers = admin.getAllProducerInfo(addr).getData().get(producer.getProducerGroup());
+            assertNotNull(producers, "group " + producer.getProducerGroup() + " in the producer table");
+            assertEquals(1, producers.size(), producers.toString());
+            var info = producers.get(0);
+            assertEquals(producer.buildMQClientId(), info.getClientId());
+            assertEquals(LanguageCode.JAVA, info.getLanguage());
+            assertEquals(MQVersion.CURRENT_VERSION, info.getVersion());
+            assertTrue(info.getRemoteIP().startsWith("/127.0.0.1:"), info.getRemoteIP());
+            assertTrue(info.getLastUpdateTimestamp() > 0, info.toString());
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    @Test
+    void topicListIsCheckedWholeThenCreated() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            assume5x(producer);
+            String addr = theBroker(admin)[2];
+            String first = Compat.unique("t_list");
+            String second = Compat.unique("t_list");
+            call(admin, "createAndUpdateTopicConfigList", addr,
+                List.of(new TopicConfig(first, 3, 3, 6), new TopicConfig(second, 2, 1, 4)));
+            var one = (TopicConfig) call(admin, "examineTopicConfig", addr, first);
+            assertEquals(3, one.getReadQueueNums());
+            assertEquals(3, one.getWriteQueueNums());
+            var two = (TopicConfig) call(admin, "examineTopicConfig", addr, second);
+            assertEquals(2, two.getReadQueueNums());
+            assertEquals(1, two.getWriteQueueNums());
+            assertEquals(4, two.getPerm());
+
+            String refusedWithIt = Compat.unique("t_list");
+            MQClientException systemTopic = assertThrows(MQClientException.class,
+                () -> call(admin, "createAndUpdateTopicConfigList", addr,
+                    List.of(new TopicConfig(refusedWithIt, 1, 1, 6), new TopicConfig("SCHEDULE_TOPIC_XXXX", 1, 1, 6))));
+            assertEquals(INVALID_PARAMETER, systemTopic.getResponseCode());
+            assertEquals("The topic[SCHEDULE_TOPIC_XXXX] is conflict with system topic.", systemTopic.getErrorMessage());
+            assertFalse(admin.getAllTopicConfig(addr, 3_000).getTopicConfigTable().containsKey(refusedWithIt));
+
+            MQClientException badName = assertThrows(MQClientException.class,
+                () -> call(admin, "createAndUpdateTopicConfigList", addr, List.of(new TopicConfig("bad name", 1, 1, 6))));
+            assertEquals(INVALID_PARAMETER, badName.getResponseCode());
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    @Test
+    void aMasterWithoutSlavesReportsItsHaStatusAndNoEpochs() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            assume5x(producer);
+            String addr = theBroker(admin)[2];
+            String topic = Compat.unique("t_ha");
+            admin.createAndUpdateTopicConfig(addr, new TopicConfig(topic, 1, 1, 6));
+            Compat.awaitRoute(producer, topic, 1);
+            Compat.assertSendOk(producer.send(Compat.message(topic, "a", 0)));
+
+            Object ha = call(admin, "getBrokerHAStatus", addr);
+            assertEquals(true, call(ha, "isMaster"));
+            assertEquals(0, call(ha, "getInSyncSlaveNums"));
+            assertEquals(List.of(), call(ha, "getHaConnectionInfo"));
+            long maxOffset = Long.parseLong(admin.fetchBrokerRuntimeStats(addr).getTable().get("commitLogMaxOffset"));
+            assertEquals(maxOffset, call(ha, "getMasterCommitLogMaxOffset"));
+            Object client = call(ha, "getHaClientRuntimeInfo");
+            assertNotNull(client);
+            assertEquals(0L, call(client, "getMaxOffset"));
+
+            MQBrokerException epochs = assertThrows(MQBrokerException.class,
+                () -> call(admin, "getBrokerEpochCache", addr));
+            assertEquals(SYSTEM_ERROR, epochs.getResponseCode());
+            assertTrue(epochs.getErrorMessage().contains("only for controllerMode"), epochs.getErrorMessage());
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+}
