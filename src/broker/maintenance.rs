@@ -1,6 +1,6 @@
 //! Operator maintenance requests of Java's `AdminBrokerProcessor`: CLONE_GROUP_OFFSET (314, mqadmin
-//! cloneGroupOffset), CLEAN_EXPIRED_CONSUMEQUEUE (306, cleanExpiredCQ) and CLEAN_UNUSED_TOPIC (316,
-//! cleanUnusedTopic).
+//! cloneGroupOffset), CLEAN_EXPIRED_CONSUMEQUEUE (306, cleanExpiredCQ), CLEAN_UNUSED_TOPIC (316,
+//! cleanUnusedTopic) and DELETE_EXPIRED_COMMITLOG (329, deleteExpiredCommitLog).
 
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
@@ -114,6 +114,23 @@ impl Broker {
             })
         })?;
         tracing::warn!(dropped, "CLEAN_UNUSED_TOPIC");
+        Ok(ok())
+    }
+
+    /// DELETE_EXPIRED_COMMITLOG (329): Java's `executeDeleteFilesManually` lets the next passes of its
+    /// commit-log cleaner delete files older than `fileReservedTime` whatever the hour in `deleteWhen`, and
+    /// answers SUCCESS at once. rmqd runs one such pass now, off the async worker, then answers SUCCESS.
+    pub(super) fn delete_expired_commit_log(&self) -> Reply {
+        let mut report = None;
+        run_off_worker(&mut || report = Some(self.store.clean_expired_now(false)));
+        if let Some(report) = report {
+            tracing::info!(
+                commit_log_files = report.commit_log_files,
+                consume_queue_files = report.consume_queue_files,
+                index_files = report.index_files,
+                "DELETE_EXPIRED_COMMITLOG"
+            );
+        }
         Ok(ok())
     }
 }

@@ -30,6 +30,7 @@ mod schedule;
 mod send;
 mod sql92;
 mod stats_items;
+mod time_span;
 pub mod topics;
 mod transaction;
 mod uniq_id;
@@ -293,6 +294,7 @@ impl Broker {
             RequestCode::QueryTopicConsumeByWho => self.topic_consumed_by(req),
             RequestCode::GetBrokerConsumeStats => self.broker_consume_stats(req),
             RequestCode::QueryConsumeQueue => self.query_consume_queue(req),
+            RequestCode::QueryConsumeTimeSpan => self.consume_time_span(req),
             RequestCode::UpdateAndCreateSubscriptiongroup => self.update_subscription_group(req),
             RequestCode::GetAllSubscriptiongroupConfig => self.all_subscription_groups(),
             RequestCode::DeleteSubscriptiongroup => self.delete_subscription_group(req),
@@ -319,6 +321,7 @@ impl Broker {
             RequestCode::CloneGroupOffset => self.clone_group_offset(req),
             RequestCode::CleanExpiredConsumequeue => self.clean_expired_consume_queues(),
             RequestCode::CleanUnusedTopic => self.clean_unused_topics(),
+            RequestCode::DeleteExpiredCommitlog => self.delete_expired_commit_log(),
             RequestCode::ViewBrokerStatsData => self.view_broker_stats_data(req),
             RequestCode::PopMessage => return self.pop_message(conn, req),
             RequestCode::AckMessage => self.ack_message(req),

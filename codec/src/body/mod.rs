@@ -13,6 +13,7 @@
 //! - [`connection`][]: `ConsumerConnection` (203), `ProducerConnection` (204) and `GroupList` (300).
 //! - [`broker_status`][]: `ProducerTableInfo` (GET_ALL_PRODUCER_INFO 328) and `HARuntimeInfo`
 //!   (GET_BROKER_HA_STATUS 907).
+//! - [`time_span`][]: `QueryConsumeTimeSpanBody` (QUERY_CONSUME_TIME_SPAN 303).
 //! - [`consume_queue`][]: `QueryConsumeQueueResponseBody` (QUERY_CONSUME_QUEUE 321).
 //! - here: [`MessageQueue`] and [`java_bean`], shared by the bodies.
 //!
@@ -32,6 +33,7 @@ pub mod lock_batch;
 pub mod register_broker;
 pub mod route;
 pub mod stats;
+pub mod time_span;
 
 #[cfg(test)]
 mod tests;
@@ -48,6 +50,7 @@ pub use register_broker::{
 };
 pub use route::{BrokerData, ClusterInfo, QueueData, TopicRouteData};
 pub use stats::{ConsumeStats, ConsumeStatsList, OffsetWrapper, TopicOffset, TopicStatsTable};
+pub use time_span::{encode_time_spans, QueueTimeSpan};
 
 use crate::fastjson::{self, Key, Value};
 use crate::CodecError;

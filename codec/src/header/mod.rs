@@ -211,7 +211,7 @@ pub use stats::{
     GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
     GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
     GetTopicConfigRequestHeader, GetTopicStatsInfoRequestHeader, QueryConsumeQueueRequestHeader,
-    QueryTopicConsumeByWhoRequestHeader,
+    QueryConsumeTimeSpanRequestHeader, QueryTopicConsumeByWhoRequestHeader,
 };
 
 #[cfg(test)]

@@ -85,6 +85,14 @@ command_header! {
     }
 }
 
+command_header! {
+    /// QUERY_CONSUME_TIME_SPAN (303): store times of a topic's queues against a group's progress.
+    pub struct QueryConsumeTimeSpanRequestHeader {
+        topic: String = "topic",
+        group: String = "group",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

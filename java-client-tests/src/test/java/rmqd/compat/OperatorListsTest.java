@@ -15,6 +15,8 @@ import java.util.Set;
 import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.exception.MQClientException;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.common.message.MessageQueue;
 import org.apache.rocketmq.common.MQVersion;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.remoting.protocol.LanguageCode;
@@ -26,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * (GET_KVLIST_BY_NAMESPACE 219) and unit-topic lists (311-313), the broker's system topics
  * (GET_SYSTEM_TOPIC_LIST_FROM_BROKER 305) and producers (GET_ALL_PRODUCER_INFO 328, mqadmin {@code producer}),
  * and the 5.x-only UPDATE_AND_CREATE_TOPIC_LIST (18, {@code updateTopicList}), GET_BROKER_HA_STATUS (907,
- * {@code haStatus}) and GET_BROKER_EPOCH_CACHE (1007, {@code getBrokerEpoch}).
+ * {@code haStatus}) and GET_BROKER_EPOCH_CACHE (1007, {@code getBrokerEpoch}); also QUERY_CONSUME_TIME_SPAN
+ * (303, {@code queryConsumeTimeSpan}) and DELETE_EXPIRED_COMMITLOG (329, {@code deleteExpiredCommitLog}).
  */
 class OperatorListsTest {
     /** ResponseCode.QUERY_NOT_FOUND. */
@@ -231,6 +234,86 @@ class OperatorListsTest {
                 () -> call(admin, "getBrokerEpochCache", addr));
             assertEquals(SYSTEM_ERROR, epochs.getResponseCode());
             assertTrue(epochs.getErrorMessage().contains("only for controllerMode"), epochs.getErrorMessage());
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    /** A subscription group named {@code group}, copied from the system group every broker has. */
+    private static void createGroup(DefaultMQAdminExt admin, String addr, String group) throws Exception {
+        var config = admin.examineSubscriptionGroupConfig(addr, "TOOLS_CONSUMER");
+        config.setGroupName(group);
+        admin.createAndUpdateSubscriptionGroupConfig(addr, config);
+    }
+
+    @Test
+    void consumeTimeSpanFollowsTheGroupsOffset() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            String addr = theBroker(admin)[2];
+            String topic = Compat.unique("t_span");
+            String group = Compat.unique("cg_span");
+            admin.createAndUpdateTopicConfig(addr, new TopicConfig(topic, 1, 1, 6));
+            createGroup(admin, addr, group);
+            Compat.awaitRoute(producer, topic, 1);
+            List<SendResult> sent = Compat.sendSync(producer,
+                List.of(Compat.message(topic, "a", 0), Compat.message(topic, "a", 1), Compat.message(topic, "a", 2)));
+            long[] stored = new long[3];
+            for (int i = 0; i < 3; i++) {
+                stored[i] = admin.viewMessage(topic, sent.get(i).getMsgId()).getStoreTimestamp();
+            }
+            MessageQueue mq = sent.get(0).getMessageQueue();
+            Compat.await("3 messages in the consume queue", () -> {
+                try {
+                    return admin.maxOffset(mq) == 3;
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+
+            admin.updateConsumeOffset(addr, group, mq, 1);
+            long before = System.currentTimeMillis();
+            var spans = admin.queryConsumeTimeSpan(topic, group);
+            long after = System.currentTimeMillis();
+            assertEquals(1, spans.size(), spans.toString());
+            var span = spans.get(0);
+            assertEquals(mq, span.getMessageQueue());
+            assertEquals(stored[0], span.getMinTimeStamp());
+            assertEquals(stored[2], span.getMaxTimeStamp());
+            assertEquals(stored[0], span.getConsumeTimeStamp());
+            long delay = span.getDelayTime();
+            assertTrue(delay >= before - stored[1] && delay <= after - stored[1],
+                "delay " + delay + " of the message stored at " + stored[1] + ", asked in [" + before + ", " + after + "]");
+
+            admin.updateConsumeOffset(addr, group, mq, 3);
+            var caughtUp = admin.queryConsumeTimeSpan(topic, group).get(0);
+            assertEquals(stored[2], caughtUp.getConsumeTimeStamp());
+            assertEquals(0, caughtUp.getDelayTime());
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    @Test
+    void deleteExpiredCommitLogKeepsLiveMessages() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            String[] broker = theBroker(admin);
+            String addr = broker[2];
+            String topic = Compat.unique("t_delcl");
+            admin.createAndUpdateTopicConfig(addr, new TopicConfig(topic, 1, 1, 6));
+            Compat.awaitRoute(producer, topic, 1);
+            SendResult sent = Compat.sendSync(producer, List.of(Compat.message(topic, "a", 0))).get(0);
+
+            assertTrue(admin.deleteExpiredCommitLogByAddr(addr));
+            assertTrue(admin.deleteExpiredCommitLog(broker[0]));
+            // The messages just written are within fileReservedTime: still there.
+            assertEquals(Compat.bodyOf(Compat.message(topic, "a", 0)),
+                Compat.bodyOf(admin.viewMessage(topic, sent.getMsgId())));
         } finally {
             producer.shutdown();
             admin.shutdown();
