@@ -253,10 +253,25 @@ impl BrokerConfig {
     /// included) overlaid with [`to_properties`](Self::to_properties).
     pub fn all_properties(&self, file: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut all = file.clone();
+        for (key, value) in UNREAD_JAVA_DEFAULTS {
+            all.entry(key.to_string())
+                .or_insert_with(|| value.to_string());
+        }
         all.extend(self.to_properties());
         all
     }
 }
+
+/// Keys rmqd does not read, with Java's defaults, answered unless the config file sets them: 4.9.x
+/// `mqadmin exportConfigs` copies them from GET_BROKER_CONFIG with `Properties.setProperty`, which throws
+/// a NullPointerException for a missing key.
+const UNREAD_JAVA_DEFAULTS: [(&str, &str); 5] = [
+    ("filterServerNums", "0"),
+    ("msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC"),
+    ("slaveReadEnable", "false"),
+    ("traceTopicEnable", "false"),
+    ("useTLS", "false"),
+];
 
 /// `MixAll.properties2String(properties, true)`: `key=value\n` per entry, sorted by key.
 pub fn properties_text(properties: &BTreeMap<String, String>) -> String {
@@ -272,6 +287,35 @@ mod tests {
 
     use super::super::parse_properties;
     use super::*;
+
+    #[test]
+    fn keys_4x_export_configs_copies_are_always_answered() {
+        let keys = [
+            "brokerClusterName",
+            "brokerId",
+            "brokerName",
+            "brokerRole",
+            "fileReservedTime",
+            "filterServerNums",
+            "flushDiskType",
+            "maxMessageSize",
+            "messageDelayLevel",
+            "msgTraceTopicName",
+            "slaveReadEnable",
+            "traceOn",
+            "traceTopicEnable",
+            "useTLS",
+            "autoCreateTopicEnable",
+            "autoCreateSubscriptionGroup",
+        ];
+        let all = BrokerConfig::default().all_properties(&BTreeMap::new());
+        for key in keys {
+            assert!(all.contains_key(key), "{key} missing");
+        }
+        let file = BTreeMap::from([("slaveReadEnable".to_string(), "true".to_string())]);
+        let all = BrokerConfig::default().all_properties(&file);
+        assert_eq!(all["slaveReadEnable"], "true");
+    }
 
     #[test]
     fn default_delay_levels_render_as_javas_default_text() {
