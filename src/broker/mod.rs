@@ -8,6 +8,7 @@ mod broker_status;
 mod call_client;
 pub mod clients;
 mod config_admin;
+mod consumer_status;
 mod filter;
 mod group_admin;
 mod groups;
@@ -316,6 +317,7 @@ impl Broker {
             RequestCode::SearchOffsetByTimestamp => self.search_offset(req),
             RequestCode::InvokeBrokerToResetOffset => self.reset_offset(req),
             RequestCode::GetConsumerRunningInfo => return self.consumer_running_info(conn, req),
+            RequestCode::InvokeBrokerToGetConsumerStatus => return self.consumer_status(conn, req),
             RequestCode::ConsumeMessageDirectly => return self.consume_message_directly(conn, req),
             RequestCode::GetBrokerRuntimeInfo => self.broker_runtime_info(),
             RequestCode::CloneGroupOffset => self.clone_group_offset(req),

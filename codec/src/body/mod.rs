@@ -14,6 +14,7 @@
 //! - [`broker_status`][]: `ProducerTableInfo` (GET_ALL_PRODUCER_INFO 328) and `HARuntimeInfo`
 //!   (GET_BROKER_HA_STATUS 907).
 //! - [`time_span`][]: `QueryConsumeTimeSpanBody` (QUERY_CONSUME_TIME_SPAN 303).
+//! - [`consumer_status`][]: `GetConsumerStatusBody` (221 from a consumer, 223 from the broker).
 //! - [`consume_queue`][]: `QueryConsumeQueueResponseBody` (QUERY_CONSUME_QUEUE 321).
 //! - here: [`MessageQueue`] and [`java_bean`], shared by the bodies.
 //!
@@ -28,6 +29,7 @@
 pub mod broker_status;
 pub mod connection;
 pub mod consume_queue;
+pub mod consumer_status;
 pub mod heartbeat;
 pub mod lock_batch;
 pub mod register_broker;
@@ -41,6 +43,7 @@ mod tests;
 pub use broker_status::{MasterHaRuntimeInfo, ProducerInfo, ProducerTableInfo};
 pub use connection::{Connection, ConsumerConnection, GroupList, ProducerConnection};
 pub use consume_queue::{ConsumeQueueData, QueryConsumeQueueResponseBody};
+pub use consumer_status::{client_queue_table, encode_broker_consumer_status};
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
 pub use lock_batch::{
     LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody, MAX_MQ_SET_LEN,

@@ -88,6 +88,17 @@ command_header! {
 }
 
 command_header! {
+    /// INVOKE_BROKER_TO_GET_CONSUMER_STATUS (223), admin to broker, and GET_CONSUMER_STATUS_FROM_CLIENT
+    /// (221), broker to consumer (`GetConsumerStatusRequestHeader`; the broker leaves `clientAddr` out).
+    pub struct GetConsumerStatusRequestHeader {
+        topic: String = "topic",
+        group: String = "group",
+        /// The client id to ask; blank asks every member of the group.
+        client_addr: Option<String> = "clientAddr",
+    }
+}
+
+command_header! {
     /// CONSUME_MESSAGE_DIRECTLY (309), admin to broker and broker to consumer.
     pub struct ConsumeMessageDirectlyRequestHeader {
         consumer_group: String = "consumerGroup",

@@ -180,9 +180,9 @@ mod stats;
 
 pub use admin::{
     ConsumeMessageDirectlyRequestHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader,
-    GetConsumerRunningInfoRequestHeader, GetTopicsByClusterRequestHeader,
-    QueryMessageRequestHeader, QueryMessageResponseHeader, ResetOffsetRequestHeader,
-    ViewMessageRequestHeader,
+    GetConsumerRunningInfoRequestHeader, GetConsumerStatusRequestHeader,
+    GetTopicsByClusterRequestHeader, QueryMessageRequestHeader, QueryMessageResponseHeader,
+    ResetOffsetRequestHeader, ViewMessageRequestHeader,
 };
 pub use broker_admin::{
     CloneGroupOffsetRequestHeader, DeleteSubscriptionGroupRequestHeader,

@@ -12,6 +12,7 @@ import java.lang.reflect.Method;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.exception.MQClientException;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
@@ -29,7 +30,9 @@ import org.junit.jupiter.api.Test;
  * (GET_SYSTEM_TOPIC_LIST_FROM_BROKER 305) and producers (GET_ALL_PRODUCER_INFO 328, mqadmin {@code producer}),
  * and the 5.x-only UPDATE_AND_CREATE_TOPIC_LIST (18, {@code updateTopicList}), GET_BROKER_HA_STATUS (907,
  * {@code haStatus}) and GET_BROKER_EPOCH_CACHE (1007, {@code getBrokerEpoch}); also QUERY_CONSUME_TIME_SPAN
- * (303, {@code queryConsumeTimeSpan}) and DELETE_EXPIRED_COMMITLOG (329, {@code deleteExpiredCommitLog}).
+ * (303, {@code queryConsumeTimeSpan}), DELETE_EXPIRED_COMMITLOG (329, {@code deleteExpiredCommitLog}) and
+ * INVOKE_BROKER_TO_GET_CONSUMER_STATUS (223, {@code getConsumeStatus}), which the broker answers by asking each
+ * consumer of the group with GET_CONSUMER_STATUS_FROM_CLIENT (221).
  */
 class OperatorListsTest {
     /** ResponseCode.QUERY_NOT_FOUND. */
@@ -315,6 +318,56 @@ class OperatorListsTest {
             assertEquals(Compat.bodyOf(Compat.message(topic, "a", 0)),
                 Compat.bodyOf(admin.viewMessage(topic, sent.getMsgId())));
         } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    @Test
+    void consumerStatusIsGatheredFromTheGroupsMembers() throws Exception {
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        DefaultMQPushConsumer consumer = null;
+        try {
+            String addr = theBroker(admin)[2];
+            String topic = Compat.unique("t_cstatus");
+            String group = Compat.unique("cg_cstatus");
+            admin.createAndUpdateTopicConfig(addr, new TopicConfig(topic, 2, 2, 6));
+            Compat.awaitRoute(producer, topic, 2);
+            Compat.sendSync(producer, List.of(Compat.message(topic, "a", 0), Compat.message(topic, "a", 1)));
+
+            MQClientException offline = assertThrows(MQClientException.class,
+                () -> admin.getConsumeStatus(topic, group, ""));
+            // Java's remark for a group it never saw is its NullPointerException; rmqd answers the remark Java
+            // gives a known group without members.
+            assertEquals(SYSTEM_ERROR, offline.getResponseCode());
+
+            Received received = new Received();
+            consumer = Compat.pushConsumer(group, topic, "*");
+            consumer.registerMessageListener(received.listener());
+            consumer.start();
+            Compat.await("both messages consumed", () -> received.size() == 2);
+            String clientId = consumer.buildMQClientId();
+            // The client reports the offsets in its offset store: the next offset of each queue it consumed.
+            Compat.await("the consumer's offsets of " + topic + " sum to 2", () -> {
+                try {
+                    var status = admin.getConsumeStatus(topic, group, "");
+                    var offsets = status.get(clientId);
+                    return status.keySet().equals(Set.of(clientId))
+                        && offsets.values().stream().mapToLong(Long::longValue).sum() == 2
+                        && offsets.keySet().stream().allMatch(mq -> mq.getTopic().equals(topic));
+                } catch (Exception e) {
+                    Compat.log("getConsumeStatus: %s", e);
+                    return false;
+                }
+            });
+            var one = admin.getConsumeStatus(topic, group, clientId);
+            assertEquals(Set.of(clientId), one.keySet());
+            assertTrue(admin.getConsumeStatus(topic, group, "no-such-client").isEmpty());
+        } finally {
+            if (consumer != null) {
+                consumer.shutdown();
+            }
             producer.shutdown();
             admin.shutdown();
         }
