@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use rmq_codec::code::set_local_version;
+use rmq_codec::code::announce_version;
 use rmqd::launch::Running;
 use rmqd::{bench, config, remoting};
 
@@ -77,13 +77,13 @@ async fn run(role: Role) -> anyhow::Result<()> {
     let running = match role {
         Role::Namesrv(args) => {
             let namesrv = config::load_namesrv(args.config.as_deref())?;
-            set_local_version(namesrv.mq_version);
+            announce_version(namesrv.mq_version);
             Running::namesrv(namesrv).await?
         }
         Role::Broker(args) => {
             let mut broker = config::load_broker(args.config.as_deref())?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
-            set_local_version(broker.mq_version);
+            announce_version(broker.mq_version);
             if let Some(addr) = args.namesrv.or_else(|| std::env::var("NAMESRV_ADDR").ok()) {
                 broker.namesrv_addr = Some(addr);
             }
@@ -95,7 +95,7 @@ async fn run(role: Role) -> anyhow::Result<()> {
         Role::Standalone(args) => {
             let (mut broker, namesrv) = config::load_standalone(args.config.as_deref())?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
-            set_local_version(broker.mq_version);
+            announce_version(broker.mq_version);
             if let Some(extra) = args.namesrv {
                 broker.namesrv_addr = Some(extra);
             }

@@ -16,22 +16,7 @@ const MAX_PREPARED_QUEUES: i32 = 64;
 
 /// The store's blocking hook (`StoreHooks::blocking`, given to the broker's store at open), for the rare put
 /// that must wait: for a new consume queue's directory and file, or for an append lock held by a stalled put.
-///
-/// On a worker of the multi-thread runtime, `block_in_place` hands the worker's other tasks (the other
-/// connections it serves) to another thread before `work` blocks. The request itself stays on its
-/// connection's task, which reads no further frame until the handler returns, so a connection's requests
-/// keep their order. `spawn_blocking` with a later answer would not: the handler is synchronous, and the
-/// connection's next send (to the same queue, from a pipelining producer) could be stored first.
-/// On a current-thread runtime, where `block_in_place` panics, or outside a runtime, `work` runs inline.
-pub(super) fn run_off_worker(work: &mut dyn FnMut()) {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
+pub(super) use crate::remoting::off_worker::run_off_worker;
 
 impl Broker {
     /// Makes the consume queues of a topic just created or updated by UPDATE_AND_CREATE_TOPIC (write
@@ -57,9 +42,6 @@ impl Broker {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
 
     use bytes::Bytes;
     use rmq_codec::code::RequestCode;
@@ -69,38 +51,6 @@ mod tests {
 
     use super::*;
     use crate::config::BrokerConfig;
-
-    /// On a one-worker runtime, a task spawned before the blocking work can only run while that work
-    /// blocks if the worker was handed to another thread: inline, this would wait out its deadline.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn other_tasks_run_while_the_work_blocks() {
-        // Inside a task, so the work runs on the runtime's only worker (the test body itself does not).
-        let on_worker = tokio::spawn(async {
-            let ran = Arc::new(AtomicBool::new(false));
-            let flag = ran.clone();
-            tokio::spawn(async move { flag.store(true, Ordering::Release) });
-            let mut seen = false;
-            run_off_worker(&mut || {
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while !ran.load(Ordering::Acquire) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                seen = ran.load(Ordering::Acquire);
-            });
-            seen
-        });
-        assert!(
-            on_worker.await.unwrap(),
-            "the spawned task did not run while the worker blocked"
-        );
-    }
-
-    #[tokio::test]
-    async fn on_a_current_thread_runtime_the_work_runs_inline() {
-        let mut ran = false;
-        run_off_worker(&mut || ran = true);
-        assert!(ran);
-    }
 
     fn create_topic_request(topic: &str, write_queues: i32, perm: i32) -> RemotingCommand {
         let header = CreateTopicRequestHeader {

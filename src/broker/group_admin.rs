@@ -306,7 +306,7 @@ mod tests {
             fastjson::to_string(&fastjson::parse(ADMIN_5X_BODY).unwrap())
         );
         assert!(get("auto_made").is_ok(), "auto-created like a pull would");
-        b.groups.set_auto_create(false);
+        b.groups.allow_auto_create(false);
         let err = get("not_made").unwrap_err();
         assert_eq!(err.response_code(), ResponseCode::SubscriptionGroupNotExist);
         assert_eq!(err.to_string(), "No group in this broker");

@@ -193,7 +193,7 @@ impl MessageStore {
     }
 
     /// Changes `maxMessageSize` for the puts that start after this call.
-    pub fn set_max_message_size(&self, bytes: usize) {
+    pub fn limit_message_size(&self, bytes: usize) {
         self.max_message_size.store(bytes, Ordering::Relaxed);
     }
 
