@@ -1,54 +1,33 @@
 //! The admin statistics against a broker in this process: what each request answers for a topic with
 //! messages, a group with offsets and clients registered by HEART_BEAT.
 
-use std::sync::Arc;
-
 use rmq_codec::body::{
     ConsumeStats, ConsumerData, HeartbeatData, ProducerData, SubscriptionData, TopicStatsTable,
 };
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::fastjson::{self, Value};
-use rmq_codec::message::{properties, StoredMessage};
+
 use rmq_store::config::perm;
 use tokio::sync::mpsc;
 
+use crate::broker::test_support::{put_message, TempBroker};
 use crate::broker::Broker;
-use crate::config::BrokerConfig;
 use crate::remoting::Connection;
 
-struct Fixture {
-    broker: Arc<Broker>,
-    _dir: tempfile::TempDir,
-}
-
 /// Topic `T` (2 queues) with 3 messages in queue 0; group `g` known to the broker.
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = BrokerConfig::default();
-    config.store.root_dir = dir.path().to_path_buf();
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    let broker = Broker::open(config).expect("opens");
-    broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
-    broker.groups.ensure("g").expect("group");
-    put_messages(&broker, 3);
-    Fixture { broker, _dir: dir }
+fn fixture() -> TempBroker {
+    let f = TempBroker::open();
+    f.broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
+    f.broker.groups.ensure("g").expect("group");
+    put_messages(&f.broker, 3);
+    f
 }
 
 /// Puts `count` messages with tag `a` into queue 0 of `T`.
 fn put_messages(broker: &Broker, count: usize) {
     for i in 0..count {
-        let mut msg = StoredMessage {
-            topic: "T".into(),
-            queue_id: 0,
-            born_host: "127.0.0.1:40000".parse().expect("addr"),
-            store_host: broker.store_host,
-            body: format!("m{i}").into(),
-            properties: properties::encode(&[("TAGS".to_string(), "a".to_string())]),
-            ..StoredMessage::default()
-        };
-        let tags = rmq_codec::message::tags_code(Some("a"));
-        broker.store.put(&mut msg, tags).expect("put");
+        put_message(broker, "T", 0, format!("m{i}"), Some("a"));
     }
 }
 

@@ -41,16 +41,14 @@ impl Broker {
 
 #[cfg(test)]
 mod tests {
+    use crate::broker::test_support::{config_in, message};
     use std::path::Path;
 
-    use bytes::Bytes;
     use rmq_codec::code::RequestCode;
     use rmq_codec::command::RemotingCommand;
     use rmq_codec::header::{CommandHeader, CreateTopicRequestHeader};
-    use rmq_codec::message::StoredMessage;
 
     use super::*;
-    use crate::config::BrokerConfig;
 
     fn create_topic_request(topic: &str, write_queues: i32, perm: i32) -> RemotingCommand {
         let header = CreateTopicRequestHeader {
@@ -93,9 +91,7 @@ mod tests {
     #[test]
     fn created_topics_get_their_write_queues_as_the_first_send_would_make_them() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
+        let config = config_in(&dir);
         let cq_file_size = config.store.mapped_file_size_consume_queue;
         let broker = Broker::open(config).unwrap();
         let rw = perm::READ | perm::WRITE;
@@ -113,14 +109,7 @@ mod tests {
         assert!(queue_files(dir.path(), "ReadOnly", 0).is_empty());
 
         // A lazily made queue looks the same, and the first put into a prepared one starts at offset 0.
-        let mut msg = StoredMessage {
-            topic: "Prepared".into(),
-            queue_id: 1,
-            born_host: "127.0.0.1:40000".parse().unwrap(),
-            store_host: broker.store_host,
-            body: Bytes::from_static(b"x"),
-            ..StoredMessage::default()
-        };
+        let mut msg = message(&broker, "Prepared", 1, "x", None);
         assert_eq!(broker.store.put(&mut msg, 0).unwrap().queue_offset, 0);
         msg.topic = "Lazy".into();
         broker.store.put(&mut msg, 0).unwrap();

@@ -169,13 +169,10 @@ mod tests {
     use rmq_codec::fastjson::Value;
 
     use super::*;
-    use crate::config::BrokerConfig;
+    use crate::broker::test_support::config_in;
 
     fn broker(dir: &tempfile::TempDir) -> Arc<Broker> {
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
-        Broker::open(config).expect("opens")
+        Broker::open(config_in(dir)).expect("opens")
     }
 
     fn request(code: RequestCode, body: &str) -> RemotingCommand {

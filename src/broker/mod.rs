@@ -29,6 +29,8 @@ mod schedule;
 mod send;
 mod sql92;
 mod stats_items;
+#[cfg(test)]
+mod test_support;
 pub mod topics;
 mod transaction;
 mod uniq_id;

@@ -340,12 +340,10 @@ mod tests {
     use rmq_store::config::perm;
 
     use super::*;
+    use crate::broker::test_support::config_in;
 
     fn broker(dir: &tempfile::TempDir) -> Arc<Broker> {
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
-        let broker = Broker::open(config).expect("opens");
+        let broker = Broker::open(config_in(dir)).expect("opens");
         broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
         broker.groups.ensure("g").expect("group");
         broker
