@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -282,6 +283,23 @@ final class Compat {
             log("broker version unknown: %s", e);
         }
         return "unknown";
+    }
+
+    /** RMQ_RESTART_CMD, the command that restarts the broker on the same store and config; the calling test
+     *  is skipped when it is not set (a broker started by hand). */
+    static String restartCommandOrSkip() {
+        String restart = System.getenv("RMQ_RESTART_CMD");
+        assumeTrue(restart != null && !restart.isBlank(), "RMQ_RESTART_CMD not set: broker restart test skipped");
+        return restart;
+    }
+
+    /** Runs the restart command (see {@link #restartCommandOrSkip}) and logs how long the restart took. */
+    static void restartBroker(String command) throws Exception {
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder("bash", "-c", command).inheritIO().start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "RMQ_RESTART_CMD did not finish in 120 s: " + command);
+        assertEquals(0, p.exitValue(), "RMQ_RESTART_CMD failed: " + command);
+        log("broker restart took %d ms", (System.nanoTime() - t0) / 1_000_000);
     }
 
     static void log(String format, Object... args) {
