@@ -85,6 +85,21 @@ final class Compat {
         return consumer;
     }
 
+    /** A started push consumer of every message of {@code topic} that adds each message id to {@code ids}. */
+    static DefaultMQPushConsumer startCollectingConsumer(String group, String topic, java.util.Set<String> ids)
+            throws Exception {
+        DefaultMQPushConsumer consumer = pushConsumer(group, topic, "*");
+        consumer.registerMessageListener(
+            (org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    ids.add(m.getMsgId());
+                }
+                return org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+        consumer.start();
+        return consumer;
+    }
+
     static DefaultLitePullConsumer litePullConsumer(String group, String topic) throws Exception {
         DefaultLitePullConsumer consumer = new DefaultLitePullConsumer(group);
         configure(consumer);

@@ -12,10 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
-import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
-import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.exception.MQClientException;
-import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.client.consumer.store.ReadOffsetType;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -153,14 +150,7 @@ class MaintenanceAdminTest {
             assertEquals(1.0, put[0][2], "avgpt: one message per send");
 
             Set<String> received = ConcurrentHashMap.newKeySet();
-            consumer = Compat.pushConsumer(group, topic, "*");
-            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-                for (MessageExt m : msgs) {
-                    received.add(m.getMsgId());
-                }
-                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-            });
-            consumer.start();
+            consumer = Compat.startCollectingConsumer(group, topic, received);
             Compat.await("the pushed messages", () -> received.size() >= sends);
             double[][] get = new double[1][];
             Compat.await("GROUP_GET_NUMS of " + topic + "@" + group, () -> {
