@@ -1,6 +1,10 @@
 //! Tests of `config`: Java property syntax, known keys and their defaults, the roles' files.
 
+use std::path::PathBuf;
+
 use super::*;
+use crate::remoting::tls::TlsMode;
+use rmq_store::message_store::FlushDiskType;
 
 #[test]
 fn parses_java_property_syntax() {
