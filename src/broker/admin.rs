@@ -5,8 +5,8 @@ use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson;
 use rmq_codec::header::{
-    CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, QueryMessageRequestHeader,
-    QueryMessageResponseHeader, ViewMessageRequestHeader,
+    CommandHeader, CreateTopicRequestHeader, QueryMessageRequestHeader, QueryMessageResponseHeader,
+    ViewMessageRequestHeader,
 };
 use rmq_store::config::TopicConfig;
 
@@ -43,12 +43,6 @@ impl Broker {
         };
         self.topics.upsert(config);
         self.prepare_queues(&h.topic, h.write_queue_nums, h.perm);
-        Ok(ok())
-    }
-
-    pub(super) fn delete_topic(&self, req: &RemotingCommand) -> Reply {
-        let h = DeleteTopicRequestHeader::decode(&req.ext_fields)?;
-        self.topics.delete(&h.topic);
         Ok(ok())
     }
 

@@ -209,6 +209,25 @@ impl OffsetTable {
         removed
     }
 
+    /// Drops every group's committed offsets, pull offsets and pending resets of `topic`
+    /// (DELETE_TOPIC_IN_BROKER, 5.3.3's `ConsumerOffsetManager.cleanOffsetByTopic`). Returns how many
+    /// groups had offsets there.
+    pub fn remove_topic(&self, topic: &str) -> usize {
+        self.pulled
+            .lock()
+            .retain(|key, _| !is_key_of_topic(key, topic));
+        let mut resets = self.resets.lock();
+        resets.forget_topic(topic);
+        let mut file = self.file.lock();
+        let before = file.offsets.len();
+        file.offsets.retain(|key, _| !is_key_of_topic(key, topic));
+        let removed = before - file.offsets.len();
+        if removed > 0 {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        removed
+    }
+
     /// Hands the offsets to the persister thread when they changed since the last call.
     pub fn persist(&self) {
         if self.dirty.swap(false, Ordering::Relaxed) {
@@ -222,6 +241,12 @@ impl OffsetTable {
 pub(super) fn is_key_of_group(key: &str, group: &str) -> bool {
     let mut parts = key.split(rmq_store::config::offsets::TOPIC_GROUP_SEPARATOR);
     matches!((parts.next(), parts.next(), parts.next()), (Some(_), Some(g), None) if g == group)
+}
+
+/// `topic@group` keys of `topic`, read as Java's `cleanOffsetByTopic` splits them: exactly two parts.
+pub(super) fn is_key_of_topic(key: &str, topic: &str) -> bool {
+    let mut parts = key.split(rmq_store::config::offsets::TOPIC_GROUP_SEPARATOR);
+    matches!((parts.next(), parts.next(), parts.next()), (Some(t), Some(_), None) if t == topic)
 }
 
 fn offset_response(offset: i64) -> RemotingCommand {

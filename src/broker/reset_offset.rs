@@ -58,6 +58,11 @@ impl ResetTable {
             .retain(|key, _| !super::offsets::is_key_of_group(key, group));
     }
 
+    pub fn forget_topic(&mut self, topic: &str) {
+        self.pending
+            .retain(|key, _| !super::offsets::is_key_of_topic(key, topic));
+    }
+
     /// Removes and returns the pending reset (Java's `queryThenEraseResetOffset`).
     pub fn take(&mut self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
         let key = ConsumerOffsetFile::key(topic, group);

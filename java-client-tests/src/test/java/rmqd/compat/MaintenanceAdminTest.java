@@ -213,4 +213,33 @@ class MaintenanceAdminTest {
             admin.shutdown();
         }
     }
+
+    /** DELETE_TOPIC_IN_BROKER drops the topic's consume queues (4.9.7 through cleanUnusedTopic, 5.3.3 through
+     *  deleteTopics): the topic created again under the name starts with empty queues. */
+    @Test
+    void aDeletedTopicCreatedAgainStartsEmpty() throws Exception {
+        String topic = Compat.unique("t_del");
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            int sends = 3;
+            for (int i = 0; i < sends; i++) {
+                Compat.assertSendOk(producer.send(Compat.message(topic, "TagD", i)));
+            }
+            String addr = brokerOf(admin, topic);
+            awaitMessagesIn(admin, topic, sends, "the sent messages in the consume queues");
+
+            admin.deleteTopicInBroker(java.util.Set.of(addr), topic);
+            admin.createAndUpdateTopicConfig(addr,
+                new org.apache.rocketmq.common.TopicConfig(topic, Compat.AUTO_TOPIC_QUEUES, Compat.AUTO_TOPIC_QUEUES, 6));
+            awaitMessagesIn(admin, topic, 0, "empty queues of the topic created again");
+            assertEquals(Compat.AUTO_TOPIC_QUEUES, admin.examineTopicStats(topic).getOffsetTable().size());
+            for (var offsets : admin.examineTopicStats(topic).getOffsetTable().values()) {
+                assertEquals(0, offsets.getMaxOffset(), "max offset of a queue of the topic created again");
+            }
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
 }
