@@ -127,7 +127,7 @@ pub struct MessageStore {
     /// re-reads it before each put).
     max_message_size: AtomicUsize,
     /// Put/get counters for GET_BROKER_RUNTIME_INFO (Java's `StoreStatsService`).
-    stats: StoreStats,
+    stats: Arc<StoreStats>,
 }
 
 fn now_ms() -> i64 {
@@ -172,7 +172,7 @@ impl MessageStore {
         let max_message_size = AtomicUsize::new(inner.config.max_message_size);
         Ok(MessageStore {
             max_message_size,
-            stats: StoreStats::new(now_ms()),
+            stats: Arc::new(StoreStats::new(now_ms())),
             inner,
             flusher,
             cleaner,
