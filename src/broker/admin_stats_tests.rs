@@ -158,7 +158,7 @@ fn topic_stats_cover_read_queues_beyond_the_write_queues() {
 fn consume_stats_of_committed_and_pulled_offsets() {
     let f = fixture();
     f.broker.offsets.commit("T", "g", 0, 2);
-    f.broker.offsets.record_pull("T", "g", 0, 3, 3);
+    f.broker.offsets.record_pull("T", "g", 0, 3);
     let resp = ask(
         &f.broker,
         RequestCode::GetConsumeStats,
@@ -241,7 +241,7 @@ fn pulls_record_the_pull_offset() {
         Some(1),
         "falls back to the commit"
     );
-    f.broker.offsets.record_pull("T", "g", 0, 3, 3);
+    f.broker.offsets.record_pull("T", "g", 0, 3);
     assert_eq!(f.broker.offsets.query_pull("T", "g", 0), Some(3));
 }
 
@@ -508,17 +508,17 @@ fn consume_queue_units() {
     assert_eq!(no_queue.remark.as_deref(), Some("7@T is not exist!"));
 }
 
-/// `topicPutTps` and `consumeTps` are the rates between the samples of the last minute: 2 puts and 5
-/// pulled messages in 10 s.
+/// `topicPutTps` and `consumeTps` are the minute rates of TOPIC_PUT_NUMS and GROUP_GET_NUMS: 2 sent and 5
+/// read (by pulls or pops alike) in 10 s.
 #[test]
 fn rates_between_samples() {
     let f = fixture();
     f.broker.offsets.commit("T", "g", 0, 0);
-    f.broker.offsets.record_pull("T", "g", 0, 0, 0);
-    f.broker.sample_rates(1_000);
-    put_messages(&f.broker, 2);
-    f.broker.offsets.record_pull("T", "g", 0, 5, 5);
-    f.broker.sample_rates(11_000);
+    f.broker.stats_items.tick(1_000);
+    f.broker.count_put("T", 2, 200);
+    f.broker.count_get("T", "g", 3, 300);
+    f.broker.count_get("T", "g", 2, 200);
+    f.broker.stats_items.tick(11_000);
 
     let topic = ask(&f.broker, RequestCode::GetTopicStatsInfo, &[("topic", "T")]);
     let table = TopicStatsTable::decode(&topic.body).expect("body");

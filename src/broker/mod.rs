@@ -13,7 +13,6 @@ mod groups;
 mod heartbeat;
 mod long_poll;
 mod maintenance;
-mod minute_rates;
 mod offsets;
 mod order_lock;
 mod periodic;
@@ -82,8 +81,6 @@ pub struct Broker {
     pop: pop::PopState,
     /// Put/get totals and TPS samples for GET_BROKER_RUNTIME_INFO.
     runtime: runtime_info::RuntimeStats,
-    /// Per-minute put rates by topic and get rates by group, for the admin stats.
-    rates: minute_rates::TrafficRates,
     /// `BrokerStatsManager` items for VIEW_BROKER_STATS_DATA.
     stats_items: stats_items::BrokerStatsItems,
     pub namesrv_client: RemotingClient,
@@ -153,7 +150,6 @@ impl Broker {
             selectors: filter::SelectorCache::default(),
             pop,
             runtime: runtime_info::RuntimeStats::new(),
-            rates: minute_rates::TrafficRates::default(),
             stats_items: stats_items::BrokerStatsItems::new(),
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
@@ -187,7 +183,6 @@ impl Broker {
         schedule::schedule(self);
         pop::schedule(self);
         runtime_info::schedule(self);
-        minute_rates::schedule(self);
         stats_items::schedule(self);
         if let Some(acl) = &self.acl {
             tasks.every(

@@ -38,8 +38,6 @@ struct Pulled {
     /// Queue id → the next offset of the last pull (5.x `pullOffsetTable`), for GET_CONSUME_STATS'
     /// `pullOffset`.
     next_offsets: HashMap<i32, i64>,
-    /// Messages the pulls returned (Java's GROUP_GET_NUMS), for `consumeTps`.
-    messages: i64,
 }
 
 impl OffsetTable {
@@ -123,31 +121,13 @@ impl OffsetTable {
         true
     }
 
-    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result)
-    /// and how many messages it returned.
-    pub fn record_pull(
-        &self,
-        topic: &str,
-        group: &str,
-        queue_id: i32,
-        next_offset: i64,
-        messages: usize,
-    ) {
+    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result).
+    pub fn record_pull(&self, topic: &str, group: &str, queue_id: i32, next_offset: i64) {
         let mut pulled = self.pulled.lock();
         let entry = pulled
             .entry(ConsumerOffsetFile::key(topic, group))
             .or_default();
         entry.next_offsets.insert(queue_id, next_offset);
-        entry.messages += messages as i64;
-    }
-
-    /// Messages pulled so far by `"topic@group"`.
-    pub fn pulled_messages(&self) -> HashMap<String, i64> {
-        self.pulled
-            .lock()
-            .iter()
-            .map(|(key, pulled)| (key.clone(), pulled.messages))
-            .collect()
     }
 
     /// The next offset of the group's last pull of a queue, else what QUERY_CONSUMER_OFFSET answers

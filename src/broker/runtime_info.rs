@@ -116,15 +116,6 @@ fn human_bytes(bytes: i64) -> String {
 }
 
 impl Broker {
-    /// Messages ever put into the topic's consume queues: the sum of their max offsets.
-    pub(super) fn messages_in_topic(&self, topic: &str) -> i64 {
-        self.store
-            .queue_ids(topic)
-            .into_iter()
-            .map(|q| self.store.max_offset_in_queue(topic, q))
-            .sum()
-    }
-
     /// Store timestamp of the oldest record in the commit log, or 0 when it is empty.
     fn earliest_message_time(&self) -> i64 {
         let Some(record) = self.store.message_at(self.store.min_commit_log_offset()) else {

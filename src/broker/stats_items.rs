@@ -162,9 +162,15 @@ impl BrokerStatsItems {
         Some(std::array::from_fn(|list| item.snapshot(list)))
     }
 
+    /// The per-second rate of the item over the last minute; 0 when nothing was recorded under it.
+    pub(super) fn minute_tps(&self, name: &str, key: &str) -> f64 {
+        self.item(name, key)
+            .map_or(0.0, |item| item.snapshot(0).tps)
+    }
+
     /// One 10 s tick: the minute sample of every item, and the hour / day samples when they are due (the
     /// first tick takes all three, as Java's schedulers start at once).
-    fn tick(&self, now_ms: u64) {
+    pub(super) fn tick(&self, now_ms: u64) {
         let n = self.ticks.fetch_add(1, Ordering::Relaxed);
         let due = [true, n.is_multiple_of(60), n.is_multiple_of(360)];
         for set in &self.sets {
