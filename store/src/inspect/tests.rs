@@ -532,3 +532,45 @@ fn garbage_files_never_panic() {
         dump(dir.path(), &selection, options().index, &mut |_| {}).unwrap();
     }
 }
+
+#[test]
+fn zeroed_record_in_the_last_file_hides_the_records_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = written_store(dir.path());
+    let (zeroed, last) = (records[records.len() - 2].2, records[records.len() - 1].2);
+    let (path, pos) = log_file(dir.path(), zeroed);
+    assert_eq!(log_file(dir.path(), last).0, path, "both in the last file");
+    patch(&path, pos, &[0u8; 8]);
+    let report = run(dir.path());
+    assert_eq!(report.summary.log_end_offset, zeroed);
+    assert_eq!(
+        report.notes,
+        vec![format!(
+            "{}: non-zero bytes at byte {}, after the end of the log's data at byte {pos}",
+            path.display(),
+            pos + 8
+        )]
+    );
+    let faults: Vec<String> = report.faults.iter().map(|f| f.kind.to_string()).collect();
+    let unreadable = format!("points at commit-log offset {zeroed}: illegal magic code 0x00000000");
+    // The checkpoint counts the hidden record as flushed: both of its record timestamps are ahead of the log.
+    assert_eq!(faults.len(), 5, "{faults:#?}");
+    assert!(
+        faults[3].starts_with("checkpoint: physicMsgTimestamp"),
+        "{faults:#?}"
+    );
+    assert!(
+        faults[4].starts_with("checkpoint: logicsMsgTimestamp"),
+        "{faults:#?}"
+    );
+    assert!(faults
+        .iter()
+        .any(|f| f.starts_with("consume-queue unit") && f.ends_with(&unreadable)));
+    assert!(faults
+        .iter()
+        .any(|f| f.starts_with("index entry") && f.ends_with(&unreadable)));
+    let past = format!(
+        "points at commit-log offset {last}, after the end of the log's valid data at {zeroed}"
+    );
+    assert!(faults.iter().any(|f| f.ends_with(&past)), "{faults:#?}");
+}

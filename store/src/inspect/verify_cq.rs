@@ -28,6 +28,8 @@ struct QueueWalk<'a> {
     /// Set at the first unwritten unit; a written unit after it is a hole in the queue.
     ended_at: Option<i64>,
     units: u64,
+    /// End of the commit log's valid data: a unit at or past it points at a record recovery would cut.
+    log_end: u64,
 }
 
 pub(crate) fn walk(
@@ -59,6 +61,7 @@ pub(crate) fn walk(
                 prev_log_offset: -1,
                 ended_at: None,
                 units: 0,
+                log_end: facts.end_offset,
             };
             for file in &files {
                 walk_file(file, &mut q, log, delay_levels_ms, report)?;
@@ -180,6 +183,12 @@ fn check_unit(
         Ok(view) => view,
         Err(kind) => return Some(format!("points at commit-log offset {offset}: {kind}")),
     };
+    if offset >= q.log_end {
+        return Some(format!(
+            "points at commit-log offset {offset}, after the end of the log's valid data at {}",
+            q.log_end
+        ));
+    }
     let mut wrong = Vec::new();
     if view.total_size as i64 != i64::from(unit.size) {
         wrong.push(format!(

@@ -9,9 +9,13 @@ use rmq_codec::message::{properties, sys_flag, RecordPeek, RecordView};
 use super::fault::{Fault, FaultKind, Report};
 use super::log::{check_layout, content_fault, CommitLogFiles, LogFile};
 use super::verify::Progress;
+use crate::mapped_file::data_extents;
 
 /// `MessageConst.PROPERTY_INNER_NUM`: messages in a 5.x inner batch record, which take that many queue offsets.
 const INNER_NUM: &str = "INNER_NUM";
+
+/// How often a walk through one file reports progress.
+const PROGRESS_EVERY_BYTES: usize = 16 << 20;
 
 /// Per queue: the queue offset the next record must carry.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,8 +50,10 @@ pub(crate) fn walk(
     let files = log.files();
     for (i, file) in files.iter().enumerate() {
         let is_last = i + 1 == files.len();
-        if let Some(end) = walk_file(file, is_last, &mut facts, report) {
+        let mut at = |pos: usize| progress("commit log", done + pos as u64, total);
+        if let Some(end) = walk_file(file, is_last, &mut facts, report, &mut at) {
             facts.end_offset = end;
+            note_bytes_after_end(file, end, report);
         }
         done += file.bytes().len() as u64;
         progress("commit log", done, total);
@@ -56,6 +62,28 @@ pub(crate) fn walk(
     report.summary.log_min_offset = log.min_offset();
     report.summary.log_end_offset = facts.end_offset;
     facts
+}
+
+/// Non-zero bytes after the end of the data in the last file: a torn write, bytes left by an earlier
+/// truncation (Java's recovery moves its write position without zeroing), or records after a zeroed one that
+/// recovery would drop (then consume-queue units pointing at them are faults). Only the file's data extents
+/// are read, so the sparse rest of a preallocated file costs nothing.
+fn note_bytes_after_end(file: &LogFile, end: u64, report: &mut Report) {
+    let bytes = file.bytes();
+    let from = end - file.start;
+    let extents = data_extents(file.path(), from, bytes.len() as u64)
+        .unwrap_or_else(|_| vec![(from, bytes.len() as u64)]);
+    let first_non_zero = extents.into_iter().find_map(|(start, stop)| {
+        let range = usize::try_from(start).ok()?..usize::try_from(stop).ok()?.min(bytes.len());
+        let at = bytes.get(range)?.iter().position(|b| *b != 0)?;
+        Some(start + at as u64)
+    });
+    if let Some(at) = first_non_zero {
+        report.note(format!(
+            "{}: non-zero bytes at byte {at}, after the end of the log's data at byte {from}",
+            file.path().display()
+        ));
+    }
 }
 
 fn fault(file: &LogFile, pos: usize, kind: FaultKind) -> Fault {
@@ -74,10 +102,16 @@ fn walk_file(
     is_last: bool,
     facts: &mut LogFacts,
     report: &mut Report,
+    at: &mut dyn FnMut(usize),
 ) -> Option<u64> {
     let bytes = file.bytes();
     let mut pos = 0usize;
+    let mut reported = 0usize;
     loop {
+        if pos - reported >= PROGRESS_EVERY_BYTES {
+            at(pos);
+            reported = pos;
+        }
         let rest = &bytes[pos..];
         let never_written = rest.len() < 8 || rest[..8] == [0u8; 8];
         if never_written {
