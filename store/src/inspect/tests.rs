@@ -574,3 +574,16 @@ fn zeroed_record_in_the_last_file_hides_the_records_after_it() {
     );
     assert!(faults.iter().any(|f| f.ends_with(&past)), "{faults:#?}");
 }
+
+#[test]
+fn queue_without_consume_queue_files_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    written_store(dir.path());
+    std::fs::remove_dir_all(dir.path().join("consumequeue/A/1")).unwrap();
+    let report = run(dir.path());
+    assert!(report.is_clean(), "{:#?}", report.faults);
+    assert_eq!(
+        report.notes,
+        vec!["A/1: records in the commit log but no consume queue".to_owned()]
+    );
+}

@@ -3,6 +3,7 @@
 //! tags code Java's dispatcher computes; units are written back to back from the first file on, and a zero unit
 //! ends the queue (Java's `ConsumeQueue.recover` stops at the first unit with offset < 0 or size <= 0).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use rmq_codec::message::RecordView;
@@ -46,6 +47,7 @@ pub(crate) fn walk(
         return Ok(());
     }
     let topics = sorted_dirs(&cq_root)?;
+    let mut seen = HashSet::new();
     for (i, (topic, topic_dir)) in topics.iter().enumerate() {
         for (queue, queue_dir) in sorted_dirs(topic_dir)? {
             let Ok(queue_id) = queue.parse::<i32>() else {
@@ -72,10 +74,28 @@ pub(crate) fn walk(
                 .last()
                 .map_or(0, |f| (f.start + f.len) / UNIT_SIZE as u64) as i64;
             note_undispatched(&q, q.ended_at.unwrap_or(end), facts, report);
+            seen.insert((topic.as_str(), queue_id));
         }
         progress("consume queues", i as u64 + 1, topics.len() as u64);
     }
+    note_queues_without_files(facts, &seen, report);
     Ok(())
+}
+
+/// Queues with records in the commit log but no consume-queue directory (never dispatched, or deleted).
+fn note_queues_without_files(facts: &LogFacts, seen: &HashSet<(&str, i32)>, report: &mut Report) {
+    let mut missing: Vec<_> = facts
+        .queues
+        .iter()
+        .flat_map(|(topic, queues)| queues.keys().map(move |q| (topic.as_str(), *q)))
+        .filter(|key| !seen.contains(key))
+        .collect();
+    missing.sort_unstable();
+    for (topic, queue_id) in missing {
+        report.note(format!(
+            "{topic}/{queue_id}: records in the commit log but no consume queue"
+        ));
+    }
 }
 
 /// The subdirectories of `dir`, by name.
