@@ -143,15 +143,21 @@ run_store_migration() { # from to java-broker-version java-client-version
   (
     export NAMESRV_PORT=$ns BROKER_PORT=$bp JAVA_BROKER_VERSION=$jv
     export BROKER_EXTRA_CONF=$'mappedFileSizeCommitLog=1048576\nmappedFileSizeConsumeQueue=6000'
+    # At the switch, `rmqd store verify|dump` check the store FROM left (scripts/store-check.sh).
+    export STORE_SWITCH_VERIFY=1
     export NAMESRV_ADDR="127.0.0.1:$ns" RMQ_SWITCH_CMD="$ROOT/scripts/store-switch.sh $from $to $dir"
     scripts/broker-ctl.sh start "$from" "$dir" &&
       cd java-client-tests && mvn -B -ntp -q test -Dtest=StoreMigrationTest -Drocketmq.client.version="$cv"
   )
   rc=$?
   set -e
-  record "$label" $rc
   scripts/broker-ctl.sh stop rmqd "$dir" || true
   scripts/broker-ctl.sh stop java "$dir" || true
+  # The store as TO left it (for java -> rmqd: rmqd wrote on top of Java's files) must verify clean too.
+  if [[ $rc -eq 0 ]]; then
+    scripts/store-check.sh "$dir/store" "$to" || rc=$?
+  fi
+  record "$label" $rc
 }
 if ! $skip_java_broker; then
   run_store_migration java rmqd 4.9.7 4.9.8

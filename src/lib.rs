@@ -10,6 +10,7 @@
 //! - [`error`]: the mapping from failures to RocketMQ response codes.
 //! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
 //! - [`bench`]: `rmqd bench`, a load generator for any RocketMQ broker.
+//! - [`store_tools`]: `rmqd store verify|dump`, offline checks and dumps of a store directory.
 //!
 //! The binary (`src/main.rs`) parses the command line and calls [`launch`]; tests start the same roles
 //! in-process on port 0.
@@ -22,3 +23,4 @@ pub mod error;
 pub mod launch;
 pub mod namesrv;
 pub mod remoting;
+pub mod store_tools;

@@ -41,8 +41,9 @@ enum Role {
         )]
         args: Vec<String>,
     },
-    // Offline tools on a store directory (`rmqd store verify|dump DIR`) belong here as a `Store` subcommand
-    // with subcommands of its own; they must not open listeners.
+    /// Offline tools on a stopped broker's store directory: `rmqd store verify DIR`, `rmqd store dump DIR`.
+    /// They read only and open no listener.
+    Store(rmqd::store_tools::StoreArgs),
 }
 
 #[derive(Args)]
@@ -101,7 +102,7 @@ async fn run(role: Role) -> anyhow::Result<()> {
             }
             Running::standalone(broker, namesrv).await?
         }
-        Role::Bench { .. } => unreachable!("bench runs without this runtime"),
+        Role::Bench { .. } | Role::Store(_) => unreachable!("runs without this runtime"),
     };
     let timeout = running
         .broker
@@ -138,9 +139,14 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let role = cli.role.unwrap_or(Role::Standalone(cli.standalone));
-    if let Role::Bench { args } = role {
-        std::process::exit(bench::main(args));
+    match role {
+        Role::Bench { args } => std::process::exit(bench::main(args)),
+        Role::Store(args) => std::process::exit(rmqd::store_tools::main(args)),
+        role => run_broker_roles(role),
     }
+}
+
+fn run_broker_roles(role: Role) {
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,6 +11,7 @@
 //! - [`config`][]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
 //!   written the way fastjson writes them, atomically.
 //! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
+//! - [`inspect`][]: the offline tools' read-only walk of a store directory (`rmqd store verify|dump`).
 //! - [`error`][]: `StoreError`.
 //! - `background`: `BackgroundThread`, the stop-and-join handle every store thread runs under.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod consume_queue;
 pub mod error;
 pub mod index;
+pub mod inspect;
 pub mod mapped_file;
 pub mod message_store;
 pub mod retention;
