@@ -12,6 +12,7 @@
 //!   written the way fastjson writes them, atomically.
 //! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
 //! - [`error`][]: `StoreError`.
+//! - [`histogram`][]: lock-free fixed-bucket histograms (flush and put-lock times, broker metrics).
 //! - `background`: `BackgroundThread`, the stop-and-join handle every store thread runs under.
 
 mod background;
@@ -19,6 +20,7 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod histogram;
 pub mod index;
 pub mod mapped_file;
 pub mod message_store;
