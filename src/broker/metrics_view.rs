@@ -312,3 +312,7 @@ fn consume_mode_label(consume_type: &str) -> &'static str {
         _ => "push",
     }
 }
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;
