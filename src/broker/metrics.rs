@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 use rmq_codec::message::properties;
 use rmq_store::histogram::{Histogram, HistogramSnapshot};
 
-use crate::remoting::Answer;
+use crate::remoting::{Answer, Responder};
 
 const MAX_SERIES: usize = 100_000;
 
@@ -104,6 +104,8 @@ pub(super) struct RpcKey {
     pub request_code: i32,
     pub response_code: i32,
     pub oneway: bool,
+    /// Java's `is_long_polling` (`request.isSuspended()`): the answer came from a parked pull or pop.
+    pub long_polling: bool,
 }
 
 pub(super) struct BrokerMetrics {
@@ -173,10 +175,9 @@ impl BrokerMetrics {
         outflow.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    /// `NettyRemotingAbstract.writeResponse`: the time from the request's arrival to its answer, for the
-    /// requests answered at once (a oneway one counts with result `oneway`). Requests answered later
-    /// (parked pulls and pops, SYNC_FLUSH sends, calls relayed to a client) and those never answered are
-    /// not recorded.
+    /// `NettyRemotingAbstract.writeResponse`: the time from the request's dispatch to its answer, for a
+    /// request answered at once (a oneway one counts with result `oneway`). Requests answered later are
+    /// recorded by [`BrokerMetrics::record_late_rpc`]; those never answered are not recorded, as in Java.
     pub(super) fn record_rpc(
         &self,
         request_code: i32,
@@ -184,17 +185,37 @@ impl BrokerMetrics {
         answer: &Answer,
         took: Duration,
     ) {
+        if let Answer::Now(out) = answer {
+            let key = RpcKey {
+                request_code,
+                response_code: out.command().code,
+                oneway,
+                long_polling: false,
+            };
+            self.record_rpc_key(key, took);
+        }
+    }
+
+    /// A late answer: a parked pull or pop (`long_polling`), a SYNC_FLUSH send answered by the flusher.
+    pub(super) fn record_late_rpc(
+        &self,
+        responder: &Responder,
+        response_code: i32,
+        long_polling: bool,
+    ) {
+        let key = RpcKey {
+            request_code: responder.request_code(),
+            response_code,
+            oneway: responder.is_oneway(),
+            long_polling,
+        };
+        self.record_rpc_key(key, responder.elapsed());
+    }
+
+    fn record_rpc_key(&self, key: RpcKey, took: Duration) {
         if !self.enabled {
             return;
         }
-        let Answer::Now(out) = answer else {
-            return;
-        };
-        let key = RpcKey {
-            request_code,
-            response_code: out.command().code,
-            oneway,
-        };
         let found = self.rpc.read().get(&key).cloned();
         let histogram = match found {
             Some(h) => h,

@@ -142,7 +142,10 @@ impl Broker {
             let request = code_label(&format!("{:?}", RequestCode::from(key.request_code)));
             let response = code_label(&format!("{:?}", ResponseCode::from(key.response_code)));
             let labels = [
-                ("is_long_polling", "false"),
+                (
+                    "is_long_polling",
+                    if key.long_polling { "true" } else { "false" },
+                ),
                 ("protocol_type", "remoting"),
                 ("request_code", request.as_str()),
                 ("response_code", response.as_str()),

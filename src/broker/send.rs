@@ -72,6 +72,8 @@ impl Broker {
         };
         let region = self.config.region_id.clone();
         let responder = conn.responder(req);
+        // Weak: a waiter the flusher holds must not keep the broker alive.
+        let broker = self.me.clone();
         flush.on_complete(move |outcome| {
             let resp = match outcome {
                 FlushOutcome::Flushed => {
@@ -86,6 +88,9 @@ impl Broker {
                     resp
                 }
             };
+            if let Some(broker) = broker.upgrade() {
+                broker.metrics.record_late_rpc(&responder, resp.code, false);
+            }
             responder.answer(Outbound::Command(resp));
         });
         Answer::Later
