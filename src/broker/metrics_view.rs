@@ -229,7 +229,8 @@ impl Broker {
     }
 
     /// `DefaultStoreMetricsManager`: used space of the store's file system, bytes written but not flushed,
-    /// bytes not yet dispatched to the consume queues (always 0: rmqd writes the unit with the record).
+    /// bytes not yet dispatched to the consume queues (always 0: rmqd writes the unit with the record), and
+    /// the age of the oldest message (no sample while the log is empty, as in Java).
     fn render_storage(&self, doc: &mut Exposition) {
         let root = &self.config.store.root_dir;
         let used = rmq_store::mapped_file::disk_space(root)
@@ -238,6 +239,10 @@ impl Broker {
             .map(|(total, free)| total.saturating_sub(free));
         let store = &self.store;
         let behind = store.max_commit_log_offset() - store.flushed_commit_log_offset();
+        let now = crate::remoting::connection::now_ms() as i64;
+        let reserve_ms = store
+            .earliest_message_time()
+            .map(|t| (now - t).max(0) as f64);
         let gauges = [
             (
                 "rocketmq_storage_size_bytes",
@@ -253,6 +258,11 @@ impl Broker {
                 "rocketmq_storage_dispatch_behind_bytes",
                 "Broker dispatch behind bytes",
                 Some(0.0),
+            ),
+            (
+                "rocketmq_storage_message_reserve_time_milliseconds",
+                "Broker message reserve time",
+                reserve_ms,
             ),
         ];
         for (name, help, value) in gauges {

@@ -341,6 +341,16 @@ impl MessageStore {
         }
     }
 
+    /// Store timestamp of the oldest record in the commit log (Java's `getEarliestMessageTime`), None
+    /// when the log is empty.
+    pub fn earliest_message_time(&self) -> Option<i64> {
+        let record = self.message_at(self.min_commit_log_offset())?;
+        match peek_record(&record) {
+            Ok(RecordPeek::Message(view)) => Some(view.store_timestamp).filter(|&t| t > 0),
+            _ => None,
+        }
+    }
+
     /// Offset just past the last commit-log record.
     pub fn max_commit_log_offset(&self) -> i64 {
         self.inner.commit_log.max_offset() as i64
