@@ -4,7 +4,8 @@
 # installed when missing) scraping it every second, `rmqd bench` producing and consuming a few hundred
 # messages, then Prometheus' HTTP API (/api/v1/query) must show: the target up, rocketmq_messages_in_total
 # of the topic equal to the messages sent, rocketmq_messages_out_total of the group equal to those received,
-# samples in the rpc latency histogram, rocketmq_storage_size_bytes > 0, and rmqd's own rmqd_* metrics.
+# samples in the rpc latency histogram (parked pulls as is_long_polling="true" too), rocketmq_storage_size_bytes
+# > 0, and rmqd's own rmqd_* metrics.
 # Also checks that a path other than /metrics answers 404.
 #
 #   scripts/metrics-test.sh
@@ -90,6 +91,16 @@ NAMESRV="127.0.0.1:$NAMESRV_PORT"
 "$RMQD_BIN" bench consume -n "$NAMESRV" --topic "$TOPIC" --group "$GROUP" --from-start \
   --count "$MESSAGES" --threads 1 --json >"$WORKDIR/consume.json" 2>"$WORKDIR/consume.log"
 
+# Long polling: a consumer parks its pulls on an empty topic, then sends wake them
+# (rocketmq_rpc_latency_milliseconds{is_long_polling="true"}).
+"$RMQD_BIN" bench produce -n "$NAMESRV" --topic "$TOPIC-lp" --count 1 --threads 1 >/dev/null 2>>"$WORKDIR/produce.log"
+"$RMQD_BIN" bench consume -n "$NAMESRV" --topic "$TOPIC-lp" --group "$GROUP-lp" --duration 3 --threads 1 \
+  >/dev/null 2>>"$WORKDIR/consume.log" &
+LP_PID=$!
+sleep 1
+"$RMQD_BIN" bench produce -n "$NAMESRV" --topic "$TOPIC-lp" --count 10 --threads 1 >/dev/null 2>>"$WORKDIR/produce.log"
+wait "$LP_PID"
+
 python3 - "$PROM_PORT" "$METRICS_PORT" "$TOPIC" "$GROUP" "$WORKDIR" <<'PY'
 import json, sys, time, urllib.error, urllib.parse, urllib.request
 
@@ -126,6 +137,9 @@ checks = [
     ("rpc latency +Inf bucket equals its count",
      'sum(rocketmq_rpc_latency_milliseconds_bucket{request_code="send_message_v2",le="+Inf"})'
      ' - sum(rocketmq_rpc_latency_milliseconds_count{request_code="send_message_v2"})', lambda v: v == 0),
+    ("parked pulls in the rpc latency histogram as long polling",
+     'sum(rocketmq_rpc_latency_milliseconds_count{request_code="pull_message",is_long_polling="true"})',
+     lambda v: v >= 1),
     ("rocketmq_storage_size_bytes > 0", "rocketmq_storage_size_bytes", lambda v: v > 0),
     ("rocketmq_topic_number > 0", "rocketmq_topic_number", lambda v: v > 0),
     (f"consumer lag series of {group}",
