@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::RemotingCommand;
 use rmq_codec::message::properties;
 use rmq_store::histogram::{Histogram, HistogramSnapshot};
 
@@ -23,6 +25,9 @@ pub(super) const RPC_LATENCY_BOUNDS_MS: &[u64] = &[1, 3, 5, 7, 10, 100, 1_000, 2
 /// `BrokerMetricsManager.getMetricsView`: message size bounds (bytes): 1 KiB, 4 KiB, 512 KiB, 1, 2, 4 MiB.
 pub(super) const MESSAGE_SIZE_BOUNDS: &[u64] =
     &[1024, 4096, 524_288, 1_048_576, 2_097_152, 4_194_304];
+
+/// `BrokerMetricsManager.getMetricsView`: topic and subscription-group creation time bounds (ms).
+pub(super) const CREATE_TIME_BOUNDS_MS: &[u64] = &[10, 100, 1_000, 3_000, 5_000];
 
 /// `TopicMessageType` as `BrokerMetricsManager.getMessageType` reads it from the send header's properties.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +119,10 @@ pub(super) struct BrokerMetrics {
     /// topic → group → counters.
     outflow: RwLock<HashMap<String, HashMap<String, Arc<Outflow>>>>,
     rpc: RwLock<HashMap<RpcKey, Arc<Histogram>>>,
+    /// UPDATE_AND_CREATE_TOPIC time by [success, failure] × [not system, system] topic.
+    pub topic_create: [[Histogram; 2]; 2],
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (and its list form) time by [success, failure].
+    pub group_create: [Histogram; 2],
 }
 
 /// `BrokerMetricsManager.isRetryOrDlqTopic`: their traffic is not counted in or out.
@@ -128,6 +137,41 @@ impl BrokerMetrics {
             inflow: RwLock::default(),
             outflow: RwLock::default(),
             rpc: RwLock::default(),
+            topic_create: std::array::from_fn(|_| {
+                std::array::from_fn(|_| Histogram::new(CREATE_TIME_BOUNDS_MS))
+            }),
+            group_create: std::array::from_fn(|_| Histogram::new(CREATE_TIME_BOUNDS_MS)),
+        }
+    }
+
+    /// `AdminBrokerProcessor.updateAndCreateTopic` / `updateAndCreateSubscriptionGroup(List)`: their time,
+    /// as `invocation_status` success when the answer is SUCCESS (Java records validation refusals too).
+    pub(super) fn record_create(
+        &self,
+        req: &RemotingCommand,
+        answer: &Answer,
+        took: Duration,
+        is_system_topic: impl Fn(&str) -> bool,
+    ) {
+        let Answer::Now(out) = answer else {
+            return;
+        };
+        if !self.enabled {
+            return;
+        }
+        let failed = usize::from(out.command().code != i32::from(ResponseCode::Success));
+        let ms = took.as_millis() as u64;
+        match RequestCode::from(req.code) {
+            RequestCode::UpdateAndCreateTopic => {
+                let topic = req.ext_fields.get("topic").map_or("", String::as_str);
+                let system = usize::from(is_system_topic(topic));
+                self.topic_create[failed][system].record(ms);
+            }
+            RequestCode::UpdateAndCreateSubscriptiongroup
+            | RequestCode::UpdateAndCreateSubscriptiongroupList => {
+                self.group_create[failed].record(ms)
+            }
+            _ => {}
         }
     }
 
@@ -300,8 +344,6 @@ pub(super) fn code_label(debug_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rmq_codec::code::{RequestCode, ResponseCode};
-    use rmq_codec::command::RemotingCommand;
 
     fn label_of_request(code: i32) -> String {
         code_label(&format!("{:?}", RequestCode::from(code)))

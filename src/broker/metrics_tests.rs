@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use rmq_codec::code::ResponseCode;
+use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 
 use crate::broker::metrics::MessageType;
@@ -14,7 +14,7 @@ use crate::remoting::Answer;
 const GOLDEN: &str = include_str!("testdata/java-5.3.3-metric-families.txt");
 
 /// Java's families rmqd does not serve (docs/metrics.md says why).
-const NOT_SERVED: [&str; 12] = [
+const NOT_SERVED: [&str; 11] = [
     "rocketmq_pop_buffer_scan_time_consume_milliseconds",
     "rocketmq_pop_checkpoint_buffer_size",
     "rocketmq_pop_offset_buffer_size",
@@ -26,7 +26,6 @@ const NOT_SERVED: [&str; 12] = [
     "rocketmq_timer_enqueue_lag",
     "rocketmq_timer_enqueue_latency_milliseconds",
     "rocketmq_timer_message_snapshot",
-    "rocketmq_topic_create_execution_time_milliseconds",
 ];
 
 /// family → (kind, label keys) from the golden file.
@@ -100,6 +99,13 @@ fn broker_with_traffic(dir: &std::path::Path) -> std::sync::Arc<Broker> {
     broker
         .metrics
         .record_rpc(310, false, &answer, Duration::from_millis(4));
+    let mut ext = rmq_codec::command::ExtFields::new();
+    ext.insert("topic".into(), "T".into());
+    let create = RemotingCommand::new_request(RequestCode::UpdateAndCreateTopic, ext);
+    let took = Duration::from_millis(40);
+    broker
+        .metrics
+        .record_create(&create, &answer, took, |_| false);
     broker
 }
 
@@ -155,4 +161,14 @@ fn the_traffic_recorded_is_what_the_samples_say() {
     assert_eq!(sample("rocketmq_consumer_lag_messages{"), "0");
     assert!(doc.contains("rmqd_parked_requests{"));
     assert!(doc.contains("rocketmq_storage_message_reserve_time_milliseconds{"));
+    assert_eq!(
+        sample("rocketmq_topic_create_execution_time_milliseconds_sum{"),
+        "40"
+    );
+    let bucket_100 = doc.lines().find(|l| {
+        l.starts_with("rocketmq_topic_create_execution_time_milliseconds_bucket{")
+            && l.contains("le=\"100\"")
+    });
+    assert!(bucket_100
+        .is_some_and(|l| l.contains("invocation_status=\"success\"") && l.ends_with(" 1")));
 }

@@ -33,6 +33,7 @@ impl Broker {
         let mut doc = Exposition::new(self.common_labels());
         self.render_traffic(&mut doc);
         self.render_rpc(&mut doc);
+        self.render_create_times(&mut doc);
         self.render_tables(&mut doc);
         self.render_connections(&mut doc);
         self.render_storage(&mut doc);
@@ -152,6 +153,47 @@ impl Broker {
                 ("result", if key.oneway { "oneway" } else { "success" }),
             ];
             doc.histogram(name, &labels, &histogram, 1.0);
+        }
+    }
+
+    /// `rocketmq_topic_create_execution_time` and `rocketmq_consumer_group_create_execution_time`: only
+    /// the label sets something was recorded under, as OpenTelemetry writes them.
+    fn render_create_times(&self, doc: &mut Exposition) {
+        let status = ["success", "failure"];
+        let name = "rocketmq_topic_create_execution_time_milliseconds";
+        doc.family(
+            name,
+            Kind::Histogram,
+            "The distribution of create topic time",
+        );
+        for (failed, by_system) in self.metrics.topic_create.iter().enumerate() {
+            for (system, histogram) in by_system.iter().enumerate() {
+                let snapshot = histogram.snapshot();
+                if snapshot.count() > 0 {
+                    let labels = [
+                        ("invocation_status", status[failed]),
+                        ("is_system", bool_label(system == 1)),
+                    ];
+                    doc.histogram(name, &labels, &snapshot, 1.0);
+                }
+            }
+        }
+        let name = "rocketmq_consumer_group_create_execution_time_milliseconds";
+        doc.family(
+            name,
+            Kind::Histogram,
+            "The distribution of create subscription time",
+        );
+        for (failed, histogram) in self.metrics.group_create.iter().enumerate() {
+            let snapshot = histogram.snapshot();
+            if snapshot.count() > 0 {
+                doc.histogram(
+                    name,
+                    &[("invocation_status", status[failed])],
+                    &snapshot,
+                    1.0,
+                );
+            }
         }
     }
 

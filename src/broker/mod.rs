@@ -263,6 +263,8 @@ impl Broker {
         let took = started.elapsed();
         self.metrics
             .record_rpc(req.code, req.is_oneway(), &answer, took);
+        self.metrics
+            .record_create(req, &answer, took, |t| self.is_system_topic(t));
         if self.topics.change_count() == changes_before {
             return answer;
         }
