@@ -14,13 +14,12 @@ use crate::remoting::Answer;
 const GOLDEN: &str = include_str!("testdata/java-5.3.3-metric-families.txt");
 
 /// Java's families rmqd does not serve (docs/metrics.md says why).
-const NOT_SERVED: [&str; 11] = [
+const NOT_SERVED: [&str; 10] = [
     "rocketmq_pop_buffer_scan_time_consume_milliseconds",
     "rocketmq_pop_checkpoint_buffer_size",
     "rocketmq_pop_offset_buffer_size",
     "rocketmq_pop_revive_lag_milliseconds",
     "rocketmq_pop_revive_latency_milliseconds",
-    "rocketmq_processor_watermark",
     "rocketmq_timer_dequeue_lag",
     "rocketmq_timer_dequeue_latency_milliseconds",
     "rocketmq_timer_enqueue_lag",

@@ -34,6 +34,7 @@ impl Broker {
         self.render_traffic(&mut doc);
         self.render_rpc(&mut doc);
         self.render_create_times(&mut doc);
+        self.render_watermark(&mut doc);
         self.render_tables(&mut doc);
         self.render_connections(&mut doc);
         self.render_storage(&mut doc);
@@ -195,6 +196,17 @@ impl Broker {
                 );
             }
         }
+    }
+
+    /// `rocketmq_processor_watermark`: Java's is the queue length of each processor thread pool. rmqd runs
+    /// requests on their connection's task and has no such queues; the one wait it has is sends waiting
+    /// for the commit-log append lock (where Java's sends wait in the `send` pool's queue), reported as
+    /// `processor="send"`. The other processors have no sample.
+    fn render_watermark(&self, doc: &mut Exposition) {
+        let name = "rocketmq_processor_watermark";
+        doc.family(name, Kind::Gauge, "Request processing watermark");
+        let waiting = self.store.put_lock_waiters() as f64;
+        doc.sample(name, &[("processor", "send")], waiting);
     }
 
     /// `initStatsMetrics`: permission, topic and subscription-group counts.

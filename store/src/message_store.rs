@@ -366,6 +366,11 @@ impl MessageStore {
         &self.stats
     }
 
+    /// Puts waiting for the append lock now: rmqd's equivalent of Java's send thread-pool queue.
+    pub fn put_lock_waiters(&self) -> usize {
+        self.inner.commit_log.lock_waiters()
+    }
+
     /// How long the commit-log flushes that wrote something took (µs).
     pub fn flush_latency_us(&self) -> HistogramSnapshot {
         self.inner.flush_latency_us.snapshot()
