@@ -171,3 +171,23 @@ fn the_traffic_recorded_is_what_the_samples_say() {
     assert!(bucket_100
         .is_some_and(|l| l.contains("invocation_status=\"success\"") && l.ends_with(" 1")));
 }
+
+#[test]
+fn metrics_label_adds_sanitized_labels_that_never_replace_the_node_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::config::BrokerConfig::default();
+    config.store.root_dir = dir.path().to_path_buf();
+    config.metrics_exporter_type = crate::metrics::ExporterType::Prom;
+    config.metrics_label = "region:eu,cluster:other,bad,app-name:x,9z:y".into();
+    let broker = Broker::open(config).unwrap();
+    let doc = broker.render_metrics();
+    let line = doc
+        .lines()
+        .find(|l| l.starts_with("rocketmq_topic_number{"))
+        .unwrap();
+    assert_eq!(
+        line.split(' ').next().unwrap(),
+        "rocketmq_topic_number{otel_scope_name=\"broker-meter\",_9z=\"y\",app_name=\"x\",\
+         cluster=\"DefaultCluster\",node_id=\"broker-a\",node_type=\"broker\",region=\"eu\"}"
+    );
+}

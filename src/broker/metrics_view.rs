@@ -46,19 +46,22 @@ impl Broker {
     /// `BrokerMetricsManager.init`: node_type, cluster, node_id (the broker name), plus `metricsLabel`'s
     /// `k:v` pairs.
     fn common_labels(&self) -> Vec<(String, String)> {
-        let mut labels = vec![
-            ("cluster".into(), self.config.broker_cluster_name.clone()),
-            ("node_id".into(), self.config.broker_name.clone()),
-            ("node_type".into(), "broker".into()),
-        ];
+        // Java fills one map: the `metricsLabel` pairs (a later key replaces an earlier one), then the
+        // three it always sets, which replace any of the same name.
+        let mut labels: BTreeMap<String, String> = BTreeMap::new();
         // Java skips a pair that does not split into exactly two parts.
         for pair in self.config.metrics_label.split(',') {
             let parts: Vec<&str> = pair.split(':').collect();
             if let [key, value] = parts[..] {
-                labels.push((key.to_string(), value.to_string()));
+                if let Some(key) = label_name(key) {
+                    labels.insert(key, value.to_string());
+                }
             }
         }
-        labels
+        labels.insert("node_type".into(), "broker".into());
+        labels.insert("cluster".into(), self.config.broker_cluster_name.clone());
+        labels.insert("node_id".into(), self.config.broker_name.clone());
+        labels.into_iter().collect()
     }
 
     fn render_traffic(&self, doc: &mut Exposition) {
@@ -357,6 +360,22 @@ impl Broker {
         doc.sample(name, &[], self.config.max_parked_requests as f64);
         doc.set_scoped(true);
     }
+}
+
+/// A `metricsLabel` key as a Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`): other characters become
+/// `_`, as the Prometheus exporter sanitizes attribute keys; None for an empty key.
+fn label_name(key: &str) -> Option<String> {
+    let mut name: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if name.is_empty() {
+        return None;
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, '_');
+    }
+    Some(name)
 }
 
 /// `LanguageCode.name().toLowerCase()`.

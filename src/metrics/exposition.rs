@@ -107,9 +107,12 @@ impl Exposition {
     }
 
     fn write_labels(&mut self, labels: &[(&str, &str)], le: Option<&str>) {
+        // A sample's own label wins over a common one of the same key, as a later `put` on Java's
+        // `AttributesBuilder` does: a key twice would make Prometheus refuse the whole scrape.
         let mut all: Vec<(&str, &str)> = self
             .common
             .iter()
+            .filter(|(k, _)| !labels.iter().any(|(own, _)| own == k))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .chain(labels.iter().copied())
             .collect();
@@ -184,6 +187,14 @@ mod tests {
              rocketmq_messages_in_total{otel_scope_name=\"broker-meter\",cluster=\"DefaultCluster\",\
              node_type=\"broker\",topic=\"T\"} 104\n"
         );
+    }
+
+    #[test]
+    fn a_samples_own_label_wins_over_a_common_one() {
+        let mut e = Exposition::new(vec![("topic".into(), "common".into())]);
+        e.set_scoped(false);
+        e.sample("m", &[("topic", "T")], 1.0);
+        assert_eq!(e.finish(), "m{topic=\"T\"} 1\n");
     }
 
     #[test]
