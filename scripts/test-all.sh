@@ -109,6 +109,7 @@ run_script() { # name command...
 }
 run_script "tls (enforcing, Java clients over TLS)" env MVN_FLAGS=-q scripts/tls-test.sh
 run_script "acl (plain_acl.yml, signed Java and Go clients)" scripts/acl-test.sh
+run_script "metrics (metricsExporterType=PROM scraped by Prometheus)" scripts/metrics-test.sh
 run_script "reset-4x-flow (useServerSideResetOffset=false, QueryTest reset by time)" scripts/reset-4x-flow-test.sh
 # libFuzzer targets (fuzz/, nightly + cargo-fuzz) over the committed corpora, 20 s each.
 ensure_cargo_fuzz() {

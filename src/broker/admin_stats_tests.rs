@@ -515,7 +515,8 @@ fn rates_between_samples() {
     let f = fixture();
     f.broker.offsets.commit("T", "g", 0, 0);
     f.broker.stats_items.tick(1_000);
-    f.broker.count_put("T", 2, 200);
+    f.broker
+        .count_put("T", crate::broker::metrics::MessageType::Normal, 2, 200);
     f.broker.count_get("T", "g", 3, 300);
     f.broker.count_get("T", "g", 2, 200);
     f.broker.stats_items.tick(11_000);

@@ -280,3 +280,28 @@ async fn a_pop_past_the_cap_gets_polling_full() {
     };
     assert_eq!(cmd.code, i32::from(ResponseCode::PollingFull));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_parked_pull_counts_in_the_rpc_latency_as_long_polling() {
+    let f = fixture(|c| c.metrics_exporter_type = crate::metrics::ExporterType::Prom);
+    let (conn, mut rx) = connection(1);
+    parks(f.broker.pull(&conn, &pull_request(7, 15_000)));
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    settle().await;
+    assert!(answered(&mut rx).is_some());
+    let rpc = f.broker.metrics.rpc();
+    assert_eq!(
+        rpc.len(),
+        1,
+        "the park itself is not recorded, only its answer"
+    );
+    let (key, histogram) = &rpc[0];
+    assert!(key.long_polling);
+    assert_eq!(key.response_code, i32::from(ResponseCode::PullNotFound));
+    assert_eq!(histogram.count(), 1);
+    assert!(
+        histogram.sum >= 15_000,
+        "waited the suspend time: {}",
+        histogram.sum
+    );
+}

@@ -98,7 +98,7 @@ impl Broker {
 
     /// `TopicValidator.isSystemTopic` as this broker sees it: the fixed set, the `rmq_sys_` prefix, and the
     /// cluster and broker names (`TopicConfigManager` registers those as system topics).
-    fn is_system_topic(&self, topic: &str) -> bool {
+    pub(super) fn is_system_topic(&self, topic: &str) -> bool {
         SYSTEM_TOPICS.contains(&topic)
             || topic.starts_with("rmq_sys_")
             || topic == self.config.broker_cluster_name

@@ -13,6 +13,9 @@ mod groups;
 mod heartbeat;
 mod long_poll;
 mod maintenance;
+mod metrics;
+mod metrics_lag;
+mod metrics_view;
 mod offsets;
 mod order_lock;
 mod periodic;
@@ -36,7 +39,7 @@ mod uniq_id;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use parking_lot::Mutex;
@@ -83,6 +86,8 @@ pub struct Broker {
     runtime: runtime_info::RuntimeStats,
     /// `BrokerStatsManager` items for VIEW_BROKER_STATS_DATA.
     stats_items: stats_items::BrokerStatsItems,
+    /// Counters for `/metrics` (`metricsExporterType=PROM`).
+    metrics: metrics::BrokerMetrics,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
@@ -151,6 +156,9 @@ impl Broker {
             pop,
             runtime: runtime_info::RuntimeStats::new(),
             stats_items: stats_items::BrokerStatsItems::new(),
+            metrics: metrics::BrokerMetrics::new(
+                config.metrics_exporter_type == crate::metrics::ExporterType::Prom,
+            ),
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
@@ -248,9 +256,15 @@ impl Broker {
             }
         }
         let changes_before = self.topics.change_count();
+        let started = Instant::now();
         let answer = self
             .process(conn, req)
             .unwrap_or_else(|e| e.into_response().into());
+        let took = started.elapsed();
+        self.metrics
+            .record_rpc(req.code, req.is_oneway(), &answer, took);
+        self.metrics
+            .record_create(req, &answer, took, |t| self.is_system_topic(t));
         if self.topics.change_count() == changes_before {
             return answer;
         }

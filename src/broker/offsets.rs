@@ -1,6 +1,6 @@
 //! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -159,6 +159,20 @@ impl OffsetTable {
         };
         file.offsets.insert(format!("{topic}@{dest}"), offsets);
         self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Group → topics it has committed offsets for or pulled from (Java's consumer manager keeps a
+    /// group that pulled in its compensation table).
+    pub fn group_topics(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut map = self.file.lock().group_topic_map();
+        for key in self.pulled.lock().keys() {
+            if let Some((topic, group)) = key.split_once('@') {
+                map.entry(group.to_string())
+                    .or_default()
+                    .insert(topic.to_string());
+            }
+        }
+        map
     }
 
     /// Groups with committed offsets on the topic (Java's `whichGroupByTopic`).

@@ -58,6 +58,13 @@ pub struct BrokerConfig {
     /// the default is `plain_acl.yml` next to broker.conf.
     pub acl_enable: bool,
     pub acl_file_path: PathBuf,
+    /// Java 5.x metrics (`metricsExporterType`, default DISABLE; only PROM is served, on
+    /// `metricsPromExporterHost` (default: brokerIP1, as Java) : `metricsPromExporterPort` (5557)), and
+    /// `metricsLabel` (`k1:v1,k2:v2`, labels added to every metric). See `crate::metrics`.
+    pub metrics_exporter_type: crate::metrics::ExporterType,
+    pub metrics_prom_exporter_host: String,
+    pub metrics_prom_exporter_port: u16,
+    pub metrics_label: String,
     /// Everything the message store reads (`MessageStoreConfig` keys: storePathRootDir, flushDiskType, ...).
     pub store: StoreConfig,
     /// `tls.*` keys (listener mode, certificates, outbound TLS), see `remoting::tls`.
@@ -153,6 +160,10 @@ impl Default for BrokerConfig {
             use_server_side_reset_offset: true,
             acl_enable: false,
             acl_file_path: PathBuf::from("plain_acl.yml"),
+            metrics_exporter_type: crate::metrics::ExporterType::Disable,
+            metrics_prom_exporter_host: String::new(),
+            metrics_prom_exporter_port: 5557,
+            metrics_label: String::new(),
             store: StoreConfig {
                 root_dir: PathBuf::from("./data"),
                 ..StoreConfig::default()
@@ -320,6 +331,12 @@ impl BrokerConfig {
             "useServerSideResetOffset" => self.use_server_side_reset_offset = parse_bool(value),
             "aclEnable" => self.acl_enable = parse_bool(value),
             "aclFilePath" => self.acl_file_path = PathBuf::from(value.trim()),
+            "metricsExporterType" => {
+                self.metrics_exporter_type = crate::metrics::ExporterType::parse(value)?
+            }
+            "metricsPromExporterHost" => self.metrics_prom_exporter_host = value.trim().to_string(),
+            "metricsPromExporterPort" => self.metrics_prom_exporter_port = parse(key, value)?,
+            "metricsLabel" => self.metrics_label = value.to_string(),
             // flow control: start
             "osPageCacheBusyTimeOutMills" => {
                 self.store.os_page_cache_busy_timeout_ms = parse(key, value)?

@@ -13,6 +13,7 @@
 //! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
 //! - [`inspect`][]: the offline tools' read-only walk of a store directory (`rmqd store verify|dump`).
 //! - [`error`][]: `StoreError`.
+//! - [`histogram`][]: lock-free fixed-bucket histograms (flush and put-lock times, broker metrics).
 //! - `background`: `BackgroundThread`, the stop-and-join handle every store thread runs under.
 
 mod background;
@@ -20,6 +21,7 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod histogram;
 pub mod index;
 pub mod inspect;
 pub mod mapped_file;

@@ -94,6 +94,8 @@ impl MessageStore {
                     }
                 };
                 let others = log.count_waiter(false).saturating_sub(1);
+                let waited_us = started.elapsed().as_micros() as u64;
+                self.stats.put_lock_wait_us.record(waited_us);
                 lock.ok_or_else(|| StoreError::PutQueueTimeout {
                     waited_ms: started.elapsed().as_millis() as u64,
                     queue_len: others,
