@@ -1,6 +1,8 @@
 //! Typed JSON request and response bodies, read once from and written once to fastjson text.
 //!
 //! Layout:
+//! - [`acl`][]: `GetBrokerClusterAclConfigResponseBody` (GET_BROKER_CLUSTER_ACL_CONFIG 54) and the 4.9.x
+//!   `DataVersion` of ACL files (GET_BROKER_CLUSTER_ACL_INFO 52).
 //! - [`heartbeat`][]: `HeartbeatData` (HEART_BEAT 34).
 //! - [`lock_batch`][]: `LockBatchRequestBody` / `UnlockBatchRequestBody` (LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42)
 //!   and `LockBatchResponseBody`.
@@ -22,6 +24,7 @@
 //!
 //! Encoding writes bean properties sorted by name, as fastjson does, with `fastjson::to_string`.
 
+pub mod acl;
 pub mod connection;
 pub mod consume_queue;
 pub mod heartbeat;
@@ -33,6 +36,7 @@ pub mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use acl::{GetBrokerClusterAclConfigResponseBody, PlainAccessConfig};
 pub use connection::{Connection, ConsumerConnection, GroupList, ProducerConnection};
 pub use consume_queue::{ConsumeQueueData, QueryConsumeQueueResponseBody};
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};

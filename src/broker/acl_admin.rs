@@ -1,0 +1,143 @@
+//! ACL 1.0 administration of Java 4.9.x's `AdminBrokerProcessor` (mqadmin updateAclConfig,
+//! deleteAclConfig, clusterAclConfigVersion, updateGlobalWhiteAddr, getAccessConfigSubCommand):
+//! UPDATE_AND_CREATE_ACL_CONFIG (50), DELETE_ACL_CONFIG (51), GET_BROKER_CLUSTER_ACL_INFO (52),
+//! UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53) and GET_BROKER_CLUSTER_ACL_CONFIG (54). 5.3.3 serves none of them
+//! (REQUEST_CODE_NOT_SUPPORTED); rmqd serves the plain ACL of 4.9.x and answers as 4.9.7 does.
+//!
+//! Failures are answered with 4.x's ACL codes 209–211 (which 5.x renamed) and the `AclException` text.
+//! These requests need only a valid signature: Java's `Permission.ADMIN_CODE` does not list them.
+//! Without `aclEnable`, 4.9.7 answers 50/51/53 with their failure code and no remark and never answers
+//! 52/54; rmqd answers as 5.3.2 does, "The broker does not enable acl." (52 and 54 with SYSTEM_ERROR).
+
+use bytes::Bytes;
+use rmq_codec::body::acl::acl_data_version;
+use rmq_codec::body::GetBrokerClusterAclConfigResponseBody;
+use rmq_codec::code::ResponseCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::fastjson::{self, Value};
+use rmq_codec::header::{
+    CommandHeader, CreateAccessConfigRequestHeader, DeleteAccessConfigRequestHeader,
+    GetBrokerAclConfigResponseHeader, UpdateGlobalWhiteAddrsConfigRequestHeader,
+};
+
+use super::blocking::run_off_worker;
+use super::{ok, reply_error, Broker, Reply};
+use crate::acl::admin::EditRefused;
+use crate::acl::file::{java_split, AccountUpdate};
+use crate::acl::Acl;
+
+/// 4.x `ResponseCode.UPDATE_AND_CREATE_ACL_CONFIG_FAILED` (5.x `POLLING_FULL`).
+const UPDATE_AND_CREATE_ACL_CONFIG_FAILED: ResponseCode = ResponseCode::PollingFull;
+/// 4.x `ResponseCode.DELETE_ACL_CONFIG_FAILED` (5.x `POLLING_TIMEOUT`).
+const DELETE_ACL_CONFIG_FAILED: ResponseCode = ResponseCode::PollingTimeout;
+/// 4.x `ResponseCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED` (5.x `BROKER_NOT_EXIST`).
+const UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED: ResponseCode = ResponseCode::BrokerNotExist;
+
+const ACL_NOT_ENABLED: &str = "The broker does not enable acl.";
+
+impl Broker {
+    fn acl_or(&self, failed: ResponseCode) -> Result<&Acl, crate::error::ServiceError> {
+        self.acl
+            .as_deref()
+            .ok_or_else(|| reply_error(failed, ACL_NOT_ENABLED))
+    }
+
+    /// UPDATE_AND_CREATE_ACL_CONFIG (50): creates the account or updates it; in force at once.
+    pub(super) fn update_acl_config(&self, req: &RemotingCommand) -> Reply {
+        let acl = self.acl_or(UPDATE_AND_CREATE_ACL_CONFIG_FAILED)?;
+        let h = CreateAccessConfigRequestHeader::decode(&req.ext_fields)?;
+        let update = AccountUpdate {
+            topic_perms: java_split(h.topic_perms.as_deref()),
+            group_perms: java_split(h.group_perms.as_deref()),
+            access_key: h.access_key,
+            secret_key: h.secret_key,
+            white_remote_address: h.white_remote_address,
+            admin: h.admin,
+            default_topic_perm: h.default_topic_perm,
+            default_group_perm: h.default_group_perm,
+        };
+        off_worker(|| acl.update_account(&update))
+            .map_err(|e| refused(UPDATE_AND_CREATE_ACL_CONFIG_FAILED, e))?;
+        Ok(ok())
+    }
+
+    /// DELETE_ACL_CONFIG (51): removes the account; its key is refused from now on.
+    pub(super) fn delete_acl_config(&self, req: &RemotingCommand) -> Reply {
+        let acl = self.acl_or(DELETE_ACL_CONFIG_FAILED)?;
+        let h = DeleteAccessConfigRequestHeader::decode(&req.ext_fields)?;
+        let deleted = off_worker(|| acl.delete_account(&h.access_key))
+            .map_err(|e| refused(DELETE_ACL_CONFIG_FAILED, e))?;
+        if !deleted {
+            return Err(reply_error(
+                DELETE_ACL_CONFIG_FAILED,
+                format!(
+                    "The accesskey[{}] corresponding to accessConfig has been deleted failed.",
+                    h.access_key
+                ),
+            ));
+        }
+        Ok(ok())
+    }
+
+    /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53): replaces the global white list of the ACL file.
+    pub(super) fn update_global_white_addrs(&self, req: &RemotingCommand) -> Reply {
+        let acl = self.acl_or(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED)?;
+        let h = UpdateGlobalWhiteAddrsConfigRequestHeader::decode(&req.ext_fields)?;
+        let addrs = java_split(Some(&h.global_white_addrs)).unwrap_or_default();
+        let updated = off_worker(|| acl.update_global_white(&addrs, &h.acl_file_full_path))
+            .map_err(|e| refused(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED, e))?;
+        if !updated {
+            return Err(reply_error(
+                UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED,
+                format!(
+                    "The globalWhiteAddresses[{}] has been updated failed.",
+                    h.global_white_addrs
+                ),
+            ));
+        }
+        Ok(ok())
+    }
+
+    /// GET_BROKER_CLUSTER_ACL_INFO (52): the ACL file's DataVersion, every file's version by path, and
+    /// the broker's address, name and cluster.
+    pub(super) fn acl_version_info(&self) -> Reply {
+        let acl = self.acl_or(ResponseCode::SystemError)?;
+        let (version, path) = acl.version();
+        let version = acl_data_version(version.counter, version.timestamp);
+        let all = Value::object([(path, version.clone())]);
+        let mut resp = ok();
+        GetBrokerAclConfigResponseHeader {
+            version: fastjson::to_string(&version),
+            all_acl_file_version: Some(fastjson::to_string(&all)),
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: self.config.broker_addr(),
+            cluster_name: self.config.broker_cluster_name.clone(),
+        }
+        .encode(&mut resp.ext_fields);
+        Ok(resp)
+    }
+
+    /// GET_BROKER_CLUSTER_ACL_CONFIG (54): the global white list and accounts of the ACL file.
+    pub(super) fn acl_config(&self) -> Reply {
+        let acl = self.acl_or(ResponseCode::SystemError)?;
+        let (global_white_addrs, plain_access_configs) = acl.all_config();
+        let body = GetBrokerClusterAclConfigResponseBody {
+            global_white_addrs,
+            plain_access_configs,
+        };
+        let mut resp = ok();
+        resp.body = Bytes::from(body.encode());
+        Ok(resp)
+    }
+}
+
+fn off_worker<T>(mut work: impl FnMut() -> T) -> T {
+    let mut result = None;
+    run_off_worker(&mut || result = Some(work()));
+    result.expect("run_off_worker runs the work")
+}
+
+fn refused(code: ResponseCode, e: EditRefused) -> crate::error::ServiceError {
+    tracing::warn!(error = %e, "ACL admin request refused");
+    reply_error(code, e.0)
+}
