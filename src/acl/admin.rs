@@ -12,8 +12,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rmq_codec::body::PlainAccessConfig;
-
 use super::config::{file_stamp, Rules};
 use super::file::{AccountUpdate, AclFile, FileVersion};
 use super::permission::{parse_perm, DENY};
@@ -71,11 +69,6 @@ impl Acl {
         )
     }
 
-    /// GET_BROKER_CLUSTER_ACL_CONFIG (54): the global white list and the accounts as the file holds them.
-    pub fn all_config(&self) -> (Vec<String>, Vec<PlainAccessConfig>) {
-        self.file.lock().all_config()
-    }
-
     fn is_acl_file(&self, path: &Path) -> bool {
         let ours = absolute(&self.path);
         path == ours
@@ -109,11 +102,7 @@ fn check_account(update: &AccountUpdate) -> Result<(), EditRefused> {
     let short = |s: &str| s.chars().count() <= KEY_MIN_LENGTH;
     let secret = update.secret_key.as_deref();
     if short(&update.access_key) || secret.is_none_or(short) {
-        return Err(EditRefused(format!(
-            "The accessKey={} and secretKey={} cannot be null and length should longer than 6",
-            update.access_key,
-            secret.unwrap_or("null")
-        )));
+        return Err(bad_keys(Some(&update.access_key), secret));
     }
     let lists = [&update.topic_perms, &update.group_perms];
     for resource in lists.into_iter().flatten().flatten() {
@@ -130,6 +119,15 @@ fn check_account(update: &AccountUpdate) -> Result<(), EditRefused> {
         }
     }
     Ok(())
+}
+
+/// Java `checkPlainAccessConfig`'s refusal of a null or short key (it prints the secret too).
+pub fn bad_keys(access_key: Option<&str>, secret_key: Option<&str>) -> EditRefused {
+    EditRefused(format!(
+        "The accessKey={} and secretKey={} cannot be null and length should longer than 6",
+        access_key.unwrap_or("null"),
+        secret_key.unwrap_or("null")
+    ))
 }
 
 fn absolute(path: &Path) -> PathBuf {

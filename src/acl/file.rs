@@ -1,12 +1,11 @@
 //! The ACL file as a document that the ACL admin requests edit (Java `PlainPermissionManager`
-//! `updateAccessConfig`, `deleteAccessConfig`, `updateGlobalWhiteAddrsConfig`, `getAllAclConfig`): the
+//! `updateAccessConfig`, `deleteAccessConfig`, `updateGlobalWhiteAddrsConfig`): the
 //! parsed YAML with its keys in file order, plus its DataVersion (`dataVersion: [{counter, timestamp}]`).
 //!
 //! Every edit bumps the DataVersion (`nextVersion`: counter + 1, timestamp now) and replaces the file's
 //! `dataVersion` entry, as Java's `updateAclConfigFileVersion` does. Comments of the file are lost, as in
 //! Java, which re-dumps the whole map.
 
-use rmq_codec::body::PlainAccessConfig;
 use serde_yaml::{Mapping, Value};
 
 use super::config::scalar;
@@ -168,36 +167,6 @@ impl AclFile {
         );
         let version = Value::Sequence(vec![Value::Mapping(entry)]);
         self.map_mut().insert(key(DATA_VERSION), version);
-    }
-
-    /// Java `getAllAclConfig` for this file: the global white list and every account, first definition
-    /// of an access key only, fields as the file holds them.
-    pub fn all_config(&self) -> (Vec<String>, Vec<PlainAccessConfig>) {
-        let list = |v: Option<&Value>| -> Option<Vec<String>> {
-            v?.as_sequence()
-                .map(|seq| seq.iter().filter_map(|s| scalar(Some(s))).collect())
-        };
-        let white = list(self.doc.get(GLOBAL_WHITE)).unwrap_or_default();
-        let mut seen = std::collections::HashSet::new();
-        let mut configs = Vec::new();
-        let accounts = self.doc.get(ACCOUNTS).and_then(Value::as_sequence);
-        for account in accounts.into_iter().flatten() {
-            let field = |name: &str| scalar(account.get(name));
-            if !seen.insert(field("accessKey")) {
-                continue;
-            }
-            configs.push(PlainAccessConfig {
-                access_key: field("accessKey"),
-                secret_key: field("secretKey"),
-                white_remote_address: field("whiteRemoteAddress"),
-                admin: field("admin").is_some_and(|a| a.trim().eq_ignore_ascii_case("true")),
-                default_topic_perm: field("defaultTopicPerm"),
-                default_group_perm: field("defaultGroupPerm"),
-                topic_perms: list(account.get("topicPerms")),
-                group_perms: list(account.get("groupPerms")),
-            });
-        }
-        (white, configs)
     }
 }
 

@@ -1,17 +1,17 @@
 //! ACL 1.0 administration of Java 4.9.x's `AdminBrokerProcessor` (mqadmin updateAclConfig,
-//! deleteAclConfig, clusterAclConfigVersion, updateGlobalWhiteAddr, getAccessConfigSubCommand):
+//! deleteAclConfig, clusterAclConfigVersion, updateGlobalWhiteAddr):
 //! UPDATE_AND_CREATE_ACL_CONFIG (50), DELETE_ACL_CONFIG (51), GET_BROKER_CLUSTER_ACL_INFO (52),
-//! UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53) and GET_BROKER_CLUSTER_ACL_CONFIG (54). 5.3.3 serves none of them
-//! (REQUEST_CODE_NOT_SUPPORTED); rmqd serves the plain ACL of 4.9.x and answers as 4.9.7 does.
+//! UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53). 5.3.3 serves none of them (REQUEST_CODE_NOT_SUPPORTED); rmqd
+//! serves the plain ACL of 4.9.x and answers as 4.9.7 does. GET_BROKER_CLUSTER_ACL_CONFIG (54), which
+//! answered every account's secret key to any signed client, was removed in 4.9.8 (and is not in 5.x):
+//! rmqd answers it REQUEST_CODE_NOT_SUPPORTED as those do.
 //!
 //! Failures are answered with 4.x's ACL codes 209–211 (which 5.x renamed) and the `AclException` text.
 //! These requests need only a valid signature: Java's `Permission.ADMIN_CODE` does not list them.
 //! Without `aclEnable`, 4.9.7 answers 50/51/53 with their failure code and no remark and never answers
-//! 52/54; rmqd answers as 5.3.2 does, "The broker does not enable acl." (52 and 54 with SYSTEM_ERROR).
+//! 52; rmqd answers as 5.3.2 does, "The broker does not enable acl." (52 with SYSTEM_ERROR).
 
-use bytes::Bytes;
 use rmq_codec::body::acl::acl_data_version;
-use rmq_codec::body::GetBrokerClusterAclConfigResponseBody;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson::{self, Value};
@@ -22,7 +22,7 @@ use rmq_codec::header::{
 
 use super::blocking::run_off_worker;
 use super::{ok, reply_error, Broker, Reply};
-use crate::acl::admin::EditRefused;
+use crate::acl::admin::{bad_keys, EditRefused};
 use crate::acl::file::{java_split, AccountUpdate};
 use crate::acl::Acl;
 
@@ -46,10 +46,14 @@ impl Broker {
     pub(super) fn update_acl_config(&self, req: &RemotingCommand) -> Reply {
         let acl = self.acl_or(UPDATE_AND_CREATE_ACL_CONFIG_FAILED)?;
         let h = CreateAccessConfigRequestHeader::decode(&req.ext_fields)?;
+        let Some(access_key) = h.access_key else {
+            let e = bad_keys(None, h.secret_key.as_deref());
+            return Err(refused(UPDATE_AND_CREATE_ACL_CONFIG_FAILED, e));
+        };
         let update = AccountUpdate {
             topic_perms: java_split(h.topic_perms.as_deref()),
             group_perms: java_split(h.group_perms.as_deref()),
-            access_key: h.access_key,
+            access_key,
             secret_key: h.secret_key,
             white_remote_address: h.white_remote_address,
             admin: h.admin,
@@ -65,14 +69,15 @@ impl Broker {
     pub(super) fn delete_acl_config(&self, req: &RemotingCommand) -> Reply {
         let acl = self.acl_or(DELETE_ACL_CONFIG_FAILED)?;
         let h = DeleteAccessConfigRequestHeader::decode(&req.ext_fields)?;
-        let deleted = off_worker(|| acl.delete_account(&h.access_key))
+        let access_key = h.access_key.clone().unwrap_or_default();
+        let deleted = off_worker(|| acl.delete_account(&access_key))
             .map_err(|e| refused(DELETE_ACL_CONFIG_FAILED, e))?;
         if !deleted {
             return Err(reply_error(
                 DELETE_ACL_CONFIG_FAILED,
                 format!(
                     "The accesskey[{}] corresponding to accessConfig has been deleted failed.",
-                    h.access_key
+                    java_text(&h.access_key)
                 ),
             ));
         }
@@ -83,15 +88,19 @@ impl Broker {
     pub(super) fn update_global_white_addrs(&self, req: &RemotingCommand) -> Reply {
         let acl = self.acl_or(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED)?;
         let h = UpdateGlobalWhiteAddrsConfigRequestHeader::decode(&req.ext_fields)?;
-        let addrs = java_split(Some(&h.global_white_addrs)).unwrap_or_default();
-        let updated = off_worker(|| acl.update_global_white(&addrs, &h.acl_file_full_path))
-            .map_err(|e| refused(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED, e))?;
+        let file = h.acl_file_full_path.as_deref().unwrap_or_default();
+        // Java refuses a null list (no global white list at all) without writing.
+        let updated = match java_split(h.global_white_addrs.as_deref()) {
+            Some(addrs) => off_worker(|| acl.update_global_white(&addrs, file))
+                .map_err(|e| refused(UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED, e))?,
+            None => false,
+        };
         if !updated {
             return Err(reply_error(
                 UPDATE_GLOBAL_WHITE_ADDRS_CONFIG_FAILED,
                 format!(
                     "The globalWhiteAddresses[{}] has been updated failed.",
-                    h.global_white_addrs
+                    java_text(&h.global_white_addrs)
                 ),
             ));
         }
@@ -116,19 +125,11 @@ impl Broker {
         .encode(&mut resp.ext_fields);
         Ok(resp)
     }
+}
 
-    /// GET_BROKER_CLUSTER_ACL_CONFIG (54): the global white list and accounts of the ACL file.
-    pub(super) fn acl_config(&self) -> Reply {
-        let acl = self.acl_or(ResponseCode::SystemError)?;
-        let (global_white_addrs, plain_access_configs) = acl.all_config();
-        let body = GetBrokerClusterAclConfigResponseBody {
-            global_white_addrs,
-            plain_access_configs,
-        };
-        let mut resp = ok();
-        resp.body = Bytes::from(body.encode());
-        Ok(resp)
-    }
+/// `String.valueOf` of a header field: "null" when absent.
+fn java_text(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or("null")
 }
 
 fn off_worker<T>(mut work: impl FnMut() -> T) -> T {

@@ -329,7 +329,6 @@ impl Broker {
             RequestCode::DeleteAclConfig => self.delete_acl_config(req),
             RequestCode::GetBrokerClusterAclInfo => self.acl_version_info(),
             RequestCode::UpdateGlobalWhiteAddrsConfig => self.update_global_white_addrs(req),
-            RequestCode::GetBrokerClusterAclConfig => self.acl_config(),
             _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         };
         reply.map(Answer::from)

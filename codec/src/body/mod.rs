@@ -1,8 +1,7 @@
 //! Typed JSON request and response bodies, read once from and written once to fastjson text.
 //!
 //! Layout:
-//! - [`acl`][]: `GetBrokerClusterAclConfigResponseBody` (GET_BROKER_CLUSTER_ACL_CONFIG 54) and the 4.9.x
-//!   `DataVersion` of ACL files (GET_BROKER_CLUSTER_ACL_INFO 52).
+//! - [`acl`][]: the 4.9.x `DataVersion` of ACL files (GET_BROKER_CLUSTER_ACL_INFO 52).
 //! - [`heartbeat`][]: `HeartbeatData` (HEART_BEAT 34).
 //! - [`lock_batch`][]: `LockBatchRequestBody` / `UnlockBatchRequestBody` (LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42)
 //!   and `LockBatchResponseBody`.
@@ -36,7 +35,6 @@ pub mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use acl::{GetBrokerClusterAclConfigResponseBody, PlainAccessConfig};
 pub use connection::{Connection, ConsumerConnection, GroupList, ProducerConnection};
 pub use consume_queue::{ConsumeQueueData, QueryConsumeQueueResponseBody};
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData, SubscriptionData};

@@ -3,10 +3,12 @@
 
 command_header! {
     /// UPDATE_AND_CREATE_ACL_CONFIG (50), Java `CreateAccessConfigRequestHeader`. `topicPerms` and
-    /// `groupPerms` are lists joined with "," (`topicA=DENY,topicB=PUB|SUB`); only `accessKey` is
-    /// `@CFNotNull`, and `admin` is a Java primitive (false when absent).
+    /// `groupPerms` are lists joined with "," (`topicA=DENY,topicB=PUB|SUB`); `admin` is a Java primitive
+    /// (false when absent). `accessKey` is `@CFNotNull`, but these headers are decoded by reflection, which
+    /// (4.9.7 and 5.x `RemotingCommand.decodeCommandCustomHeader`) only logs a missing field and leaves it
+    /// null: the processor then refuses the null key with its own code.
     pub struct CreateAccessConfigRequestHeader {
-        access_key: String = "accessKey",
+        access_key: Option<String> = "accessKey",
         secret_key: Option<String> = "secretKey",
         white_remote_address: Option<String> = "whiteRemoteAddress",
         admin: bool = "admin",
@@ -18,19 +20,20 @@ command_header! {
 }
 
 command_header! {
-    /// DELETE_ACL_CONFIG (51), Java `DeleteAccessConfigRequestHeader`.
+    /// DELETE_ACL_CONFIG (51), Java `DeleteAccessConfigRequestHeader` (`@CFNotNull` not enforced, as above).
     pub struct DeleteAccessConfigRequestHeader {
-        access_key: String = "accessKey",
+        access_key: Option<String> = "accessKey",
     }
 }
 
 command_header! {
     /// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53), Java `UpdateGlobalWhiteAddrsConfigRequestHeader`: both fields
-    /// are `@CFNotNull` (4.9.7 and 5.3.2), so a client that sends no `aclFileFullPath` is refused while the
-    /// header is decoded. `globalWhiteAddrs` is a list joined with ",".
+    /// are `@CFNotNull` but not enforced (as above); 4.9.x tools send no `aclFileFullPath` from
+    /// `updateGlobalWhiteAddrConfig(addr, addrs)`, which means the default ACL file. `globalWhiteAddrs` is a
+    /// list joined with ",".
     pub struct UpdateGlobalWhiteAddrsConfigRequestHeader {
-        global_white_addrs: String = "globalWhiteAddrs",
-        acl_file_full_path: String = "aclFileFullPath",
+        global_white_addrs: Option<String> = "globalWhiteAddrs",
+        acl_file_full_path: Option<String> = "aclFileFullPath",
     }
 }
 
@@ -51,7 +54,6 @@ command_header! {
 mod tests {
     use super::*;
     use crate::header::{ext_of, CommandHeader};
-    use crate::CodecError;
 
     #[test]
     fn create_header_reads_what_the_4_9_client_sends() {
@@ -64,7 +66,7 @@ mod tests {
             ("topicPerms", "topicA=PUB,topicB=SUB"),
         ]);
         let h = CreateAccessConfigRequestHeader::decode(&ext).unwrap();
-        assert_eq!(h.access_key, "newUser1");
+        assert_eq!(h.access_key.as_deref(), Some("newUser1"));
         assert_eq!(h.secret_key.as_deref(), Some("newSecret1"));
         assert_eq!(h.white_remote_address, None);
         assert!(!h.admin);
@@ -74,16 +76,13 @@ mod tests {
     }
 
     #[test]
-    fn global_white_header_needs_the_file_path_as_java() {
+    fn missing_required_fields_decode_as_null_as_in_java() {
         let ext = ext_of(&[("globalWhiteAddrs", "10.10.*.*")]);
-        assert!(matches!(
-            UpdateGlobalWhiteAddrsConfigRequestHeader::decode(&ext),
-            Err(CodecError::MissingField("aclFileFullPath"))
-        ));
-        assert!(matches!(
-            DeleteAccessConfigRequestHeader::decode(&ext_of(&[])),
-            Err(CodecError::MissingField("accessKey"))
-        ));
+        let h = UpdateGlobalWhiteAddrsConfigRequestHeader::decode(&ext).unwrap();
+        assert_eq!(h.global_white_addrs.as_deref(), Some("10.10.*.*"));
+        assert_eq!(h.acl_file_full_path, None);
+        let h = DeleteAccessConfigRequestHeader::decode(&ext_of(&[])).unwrap();
+        assert_eq!(h.access_key, None);
     }
 
     #[test]
