@@ -46,15 +46,12 @@ pub struct AccountUpdate {
 /// ones ("" is one empty piece).
 pub fn java_split(text: Option<&str>) -> Option<Vec<String>> {
     let text = text?;
-    let mut pieces: Vec<String> = text.split(',').map(String::from).collect();
-    while pieces.len() > 1 && pieces.last().is_some_and(String::is_empty) {
-        pieces.pop();
-    }
     if text.is_empty() {
         return Some(vec![String::new()]);
     }
-    if pieces.iter().all(String::is_empty) {
-        return Some(Vec::new());
+    let mut pieces: Vec<String> = text.split(',').map(String::from).collect();
+    while pieces.last().is_some_and(String::is_empty) {
+        pieces.pop();
     }
     Some(pieces)
 }

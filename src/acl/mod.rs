@@ -11,6 +11,9 @@
 //! turns into SYSTEM_ERROR with the exception's text and first stack frame as the remark; clients see
 //! `MQBrokerException`/`MQClientException` with code 1 and that text.
 //!
+//! The ACL admin requests (UPDATE_AND_CREATE_ACL_CONFIG 50, DELETE_ACL_CONFIG 51, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
+//! 53) edit the file and the rules in force together ([`admin`], [`file`]), and write it as Java does.
+//!
 //! Deliberate differences: SEND_BATCH_MESSAGE needs PUB on its topic and LITE_PULL_MESSAGE the same as
 //! PULL_MESSAGE (Java 4.9.8 checks neither, leaving a way around topic permissions); only the one
 //! configured file is read (Java also reads every yml under conf/acl/).

@@ -121,7 +121,9 @@ fn string(s: &str) -> String {
 fn reads_back_as_itself(s: &str) -> bool {
     if s.is_empty()
         || s.trim() != s
-        || s.starts_with(['-', '?', ':', '[', '{', '!', '&', '*', '%', '@', '`', '#'])
+        || s.starts_with([
+            '?', ':', '[', '{', '!', '&', '*', '%', '@', '`', '#', '|', '>', '\'', '"',
+        ])
     {
         return false;
     }
@@ -230,6 +232,10 @@ dataVersion:
             ("192.168.1.1", "192.168.1.1"),
             ("192.168.0.{100,101}", "192.168.0.{100,101}"),
             ("PUB|SUB", "PUB|SUB"),
+            ("-abc", "-abc"),
+            ("-1", "'-1'"),
+            ("- x", "'- x'"),
+            ("'q", "'''q'"),
             ("rmqdUser1", "rmqdUser1"),
         ] {
             assert_eq!(string(s), written, "{s:?}");

@@ -142,3 +142,123 @@ fn refused(code: ResponseCode, e: EditRefused) -> crate::error::ServiceError {
     tracing::warn!(error = %e, "ACL admin request refused");
     reply_error(code, e.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rmq_codec::code::RequestCode;
+    use rmq_codec::command::ExtFields;
+
+    use super::*;
+
+    fn broker(dir: &tempfile::TempDir, acl: bool) -> Arc<Broker> {
+        let conf = dir.path().join("broker.conf");
+        let root = dir.path().join("store");
+        let acl_file = dir.path().join("plain_acl.yml");
+        std::fs::write(
+            &acl_file,
+            "accounts:\n  - accessKey: adminKey1\n    secretKey: adminSecret1\n    admin: true\n",
+        )
+        .unwrap();
+        let text = format!(
+            "storePathRootDir={}\nnamesrvListenPort=9877\nbrokerName=b-acl\nbrokerClusterName=c-acl\naclEnable={acl}\naclFilePath={}\n",
+            root.display(),
+            acl_file.display()
+        );
+        std::fs::write(&conf, text).unwrap();
+        let mut config = crate::config::load_broker(Some(&conf)).unwrap();
+        config.store.mapped_file_size_commit_log = 1 << 20;
+        Broker::open(config).expect("opens")
+    }
+
+    fn request(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
+        let ext: ExtFields = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RemotingCommand::new_request(code, ext)
+    }
+
+    fn answer(reply: Reply) -> RemotingCommand {
+        reply.unwrap_or_else(|e| e.into_response())
+    }
+
+    #[test]
+    fn without_acl_the_requests_are_refused_as_5_3_2_refuses_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = broker(&dir, false);
+        let create = request(
+            RequestCode::UpdateAndCreateAclConfig,
+            &[("accessKey", "someUser1")],
+        );
+        let delete = request(RequestCode::DeleteAclConfig, &[("accessKey", "someUser1")]);
+        let white = request(
+            RequestCode::UpdateGlobalWhiteAddrsConfig,
+            &[("globalWhiteAddrs", "")],
+        );
+        for (resp, code) in [
+            (answer(b.update_acl_config(&create)), 209),
+            (answer(b.delete_acl_config(&delete)), 210),
+            (answer(b.update_global_white_addrs(&white)), 211),
+            (answer(b.acl_version_info()), 1),
+        ] {
+            assert_eq!(resp.code, code);
+            assert_eq!(resp.remark.as_deref(), Some(ACL_NOT_ENABLED));
+        }
+    }
+
+    #[test]
+    fn null_fields_get_javas_failure_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = broker(&dir, true);
+        let resp =
+            answer(b.update_acl_config(&request(RequestCode::UpdateAndCreateAclConfig, &[])));
+        assert_eq!(resp.code, 209);
+        assert_eq!(
+            resp.remark.as_deref(),
+            Some("The accessKey=null and secretKey=null cannot be null and length should longer than 6")
+        );
+        let resp = answer(b.delete_acl_config(&request(RequestCode::DeleteAclConfig, &[])));
+        assert_eq!(resp.code, 210);
+        assert_eq!(
+            resp.remark.as_deref(),
+            Some("The accesskey[null] corresponding to accessConfig has been deleted failed.")
+        );
+        let resp = answer(
+            b.update_global_white_addrs(&request(RequestCode::UpdateGlobalWhiteAddrsConfig, &[])),
+        );
+        assert_eq!(resp.code, 211);
+        assert_eq!(
+            resp.remark.as_deref(),
+            Some("The globalWhiteAddresses[null] has been updated failed.")
+        );
+    }
+
+    #[test]
+    fn version_info_names_the_file_and_the_broker() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = broker(&dir, true);
+        let create = request(
+            RequestCode::UpdateAndCreateAclConfig,
+            &[
+                ("accessKey", "newUser1"),
+                ("secretKey", "newSecret1"),
+                ("topicPerms", "t1=PUB"),
+            ],
+        );
+        assert_eq!(answer(b.update_acl_config(&create)).code, 0);
+        let resp = answer(b.acl_version_info());
+        let h = GetBrokerAclConfigResponseHeader::decode(&resp.ext_fields).unwrap();
+        assert_eq!(
+            (h.broker_name.as_str(), h.cluster_name.as_str()),
+            ("b-acl", "c-acl")
+        );
+        assert_eq!(h.broker_addr, b.config.broker_addr());
+        let version = fastjson::parse(&h.version).unwrap();
+        assert_eq!(version.get("counter").and_then(Value::as_i64), Some(1));
+        let all = fastjson::parse(h.all_acl_file_version.as_deref().unwrap()).unwrap();
+        let path = dir.path().join("plain_acl.yml").display().to_string();
+        assert_eq!(all.get(&path), Some(&version), "{all:?}");
+    }
+}
