@@ -87,8 +87,10 @@ impl Acl {
         change(&mut next)?;
         next.next_version();
         let rules = Rules::from_doc(&next.doc).map_err(|e| EditRefused(e.to_string()))?;
-        write_replacing(&self.path, &to_yaml(&next.doc))
-            .map_err(|e| EditRefused(format!("{}: {e}", self.path.display())))?;
+        write_replacing(&self.path, &to_yaml(&next.doc)).map_err(|e| {
+            tracing::error!(path = %self.path.display(), error = %e, "cannot write the ACL file");
+            EditRefused(format!("{}: {e}", self.path.display()))
+        })?;
         *self.stamp.lock() = file_stamp(&self.path);
         *self.rules.write() = Arc::new(rules);
         tracing::info!(path = %self.path.display(), counter = next.version.counter, "ACL file updated");

@@ -138,8 +138,9 @@ fn off_worker<T>(mut work: impl FnMut() -> T) -> T {
     result.expect("run_off_worker runs the work")
 }
 
+/// The refusal's text goes to the client only: Java's key-length message holds the secret key.
 fn refused(code: ResponseCode, e: EditRefused) -> crate::error::ServiceError {
-    tracing::warn!(error = %e, "ACL admin request refused");
+    tracing::warn!(code = i32::from(code), "ACL admin request refused");
     reply_error(code, e.0)
 }
 
