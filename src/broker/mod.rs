@@ -1,5 +1,6 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
+mod acl_admin;
 mod admin;
 mod admin_stats;
 pub mod auto_create;
@@ -335,6 +336,10 @@ impl Broker {
             RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(req),
             RequestCode::QueryAssignment => self.query_assignment(req),
             RequestCode::SetMessageRequestMode => self.set_message_request_mode(req),
+            RequestCode::UpdateAndCreateAclConfig => self.update_acl_config(req),
+            RequestCode::DeleteAclConfig => self.delete_acl_config(req),
+            RequestCode::GetBrokerClusterAclInfo => self.acl_version_info(),
+            RequestCode::UpdateGlobalWhiteAddrsConfig => self.update_global_white_addrs(req),
             _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         };
         reply.map(Answer::from)
