@@ -10,6 +10,8 @@
 # STORE_SWITCH_KILL=1 SIGKILLs the FROM broker instead of stopping it cleanly (a crash, then the migration).
 # STORE_SWITCH_SNAPSHOT=1 copies the stopped broker's store to WORKDIR/store-by-FROM before TO starts, so
 # the files FROM wrote can be compared with what TO made of them. Prints the store layout at the switch.
+# STORE_SWITCH_VERIFY=1 runs scripts/store-check.sh on the store FROM left (rmqd store verify + dump) and fails
+# the switch if it finds a fault.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +56,10 @@ if [[ "${STORE_SWITCH_SNAPSHOT:-0}" == 1 ]]; then
   # Index files are large and sparse; keep them sparse in the copy.
   cp -a --sparse=always "$store" "$WORKDIR/store-by-$FROM"
   log "snapshot in $WORKDIR/store-by-$FROM"
+fi
+
+if [[ "${STORE_SWITCH_VERIFY:-0}" == 1 ]]; then
+  "$ROOT/scripts/store-check.sh" "$store" "$FROM"
 fi
 
 "$CTL" start "$TO" "$WORKDIR"

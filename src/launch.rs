@@ -4,6 +4,7 @@
 //! A listen port of 0 binds an ephemeral port (tests); the broker then has no VIP channel, whose port
 //! Java derives as `listenPort - 2`.
 
+use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::broker::Broker;
 use crate::config::{BrokerConfig, NamesrvConfig};
+use crate::metrics::ExporterType;
 use crate::namesrv::NameServer;
 use crate::remoting::{self, Shutdown};
 
@@ -26,7 +28,11 @@ pub struct Running {
     /// The broker's listen port (the one bound, when 0 was configured).
     pub broker_port: Option<u16>,
     pub namesrv_port: Option<u16>,
+    /// The `/metrics` port when `metricsExporterType=PROM` (the one bound, when 0 was configured).
+    pub metrics_port: Option<u16>,
     listeners: Shutdown,
+    /// The `/metrics` listener task, aborted at stop.
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -50,7 +56,9 @@ impl Running {
             namesrv: None,
             broker_port: None,
             namesrv_port: None,
+            metrics_port: None,
             listeners: Shutdown::default(),
+            metrics_task: None,
         }
     }
 
@@ -149,7 +157,46 @@ impl Running {
             "broker started"
         );
         self.broker_port = Some(broker.config.listen_port);
+        self.start_metrics(&broker)?;
         self.broker = Some(broker);
+        Ok(())
+    }
+
+    /// `BrokerMetricsManager.init`: PROM serves `/metrics` on `metricsPromExporterHost` (blank: brokerIP1)
+    /// and `metricsPromExporterPort`; OTLP_GRPC and LOG are accepted but not served by rmqd.
+    fn start_metrics(&mut self, broker: &Arc<Broker>) -> anyhow::Result<()> {
+        let config = &broker.config;
+        match config.metrics_exporter_type {
+            ExporterType::Disable => return Ok(()),
+            ExporterType::Prom => {}
+            other => {
+                tracing::warn!(
+                    exporter = other.java_name(),
+                    "metricsExporterType is not served by rmqd (only PROM is): no metrics exported"
+                );
+                return Ok(());
+            }
+        }
+        let host = match config.metrics_prom_exporter_host.trim() {
+            "" => config.broker_ip1.as_str(),
+            host => host,
+        };
+        let port = config.metrics_prom_exporter_port;
+        let addr = (host, port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .with_context(|| format!("metricsPromExporterHost {host:?} is not an address"))?;
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("cannot listen on {addr} for /metrics"))?;
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let bound = bound_port(&listener)?;
+        tracing::info!(%addr, port = bound, "metrics (Prometheus) listening on /metrics");
+        let source = broker.clone();
+        let render: crate::metrics::http::Render = Arc::new(move || source.render_metrics());
+        self.metrics_task = Some(tokio::spawn(crate::metrics::http::serve(listener, render)));
+        self.metrics_port = Some(bound);
         Ok(())
     }
 
@@ -164,6 +211,9 @@ impl Running {
             "shutting down: no new connections"
         );
         self.listeners.stop_accepting();
+        if let Some(task) = &self.metrics_task {
+            task.abort();
+        }
         if let Some(broker) = &self.broker {
             let leaving = broker.stop_serving();
             if tokio::time::timeout(timeout / 2, leaving).await.is_err() {

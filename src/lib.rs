@@ -9,7 +9,9 @@
 //! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
 //! - [`error`]: the mapping from failures to RocketMQ response codes.
 //! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
+//! - [`metrics`]: Java 5.x's metrics in the Prometheus text format on `/metrics` (`metricsExporterType=PROM`).
 //! - [`bench`]: `rmqd bench`, a load generator for any RocketMQ broker.
+//! - [`store_tools`]: `rmqd store verify|dump`, offline checks and dumps of a store directory.
 //!
 //! The binary (`src/main.rs`) parses the command line and calls [`launch`]; tests start the same roles
 //! in-process on port 0.
@@ -20,5 +22,7 @@ pub mod broker;
 pub mod config;
 pub mod error;
 pub mod launch;
+pub mod metrics;
 pub mod namesrv;
 pub mod remoting;
+pub mod store_tools;

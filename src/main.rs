@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use rmq_codec::code::set_local_version;
+use rmq_codec::code::announce_version;
 use rmqd::launch::Running;
 use rmqd::{bench, config, remoting};
 
@@ -41,8 +41,9 @@ enum Role {
         )]
         args: Vec<String>,
     },
-    // Offline tools on a store directory (`rmqd store verify|dump DIR`) belong here as a `Store` subcommand
-    // with subcommands of its own; they must not open listeners.
+    /// Offline tools on a stopped broker's store directory: `rmqd store verify DIR`, `rmqd store dump DIR`.
+    /// They read only and open no listener.
+    Store(rmqd::store_tools::StoreArgs),
 }
 
 #[derive(Args)]
@@ -77,13 +78,13 @@ async fn run(role: Role) -> anyhow::Result<()> {
     let running = match role {
         Role::Namesrv(args) => {
             let namesrv = config::load_namesrv(args.config.as_deref())?;
-            set_local_version(namesrv.mq_version);
+            announce_version(namesrv.mq_version);
             Running::namesrv(namesrv).await?
         }
         Role::Broker(args) => {
             let mut broker = config::load_broker(args.config.as_deref())?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
-            set_local_version(broker.mq_version);
+            announce_version(broker.mq_version);
             if let Some(addr) = args.namesrv.or_else(|| std::env::var("NAMESRV_ADDR").ok()) {
                 broker.namesrv_addr = Some(addr);
             }
@@ -95,13 +96,13 @@ async fn run(role: Role) -> anyhow::Result<()> {
         Role::Standalone(args) => {
             let (mut broker, namesrv) = config::load_standalone(args.config.as_deref())?;
             remoting::frame::init_process_budget(broker.max_inflight_frame_bytes);
-            set_local_version(broker.mq_version);
+            announce_version(broker.mq_version);
             if let Some(extra) = args.namesrv {
                 broker.namesrv_addr = Some(extra);
             }
             Running::standalone(broker, namesrv).await?
         }
-        Role::Bench { .. } => unreachable!("bench runs without this runtime"),
+        Role::Bench { .. } | Role::Store(_) => unreachable!("runs without this runtime"),
     };
     let timeout = running
         .broker
@@ -138,9 +139,14 @@ fn main() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let role = cli.role.unwrap_or(Role::Standalone(cli.standalone));
-    if let Role::Bench { args } = role {
-        std::process::exit(bench::main(args));
+    match role {
+        Role::Bench { args } => std::process::exit(bench::main(args)),
+        Role::Store(args) => std::process::exit(rmqd::store_tools::main(args)),
+        role => run_broker_roles(role),
     }
+}
+
+fn run_broker_roles(role: Role) {
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

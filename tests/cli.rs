@@ -45,7 +45,7 @@ fn unknown_subcommands_are_usage_errors_that_touch_nothing() {
     for args in [
         &["store"][..],
         &["nonsense"],
-        &["store", "verify", "data"],
+        &["store", "nonsense"],
         &["--bogus"],
         &["standalone", "extra"],
     ] {
@@ -63,14 +63,40 @@ fn unknown_subcommands_are_usage_errors_that_touch_nothing() {
     }
 }
 
+/// `rmqd store verify` of a directory that is no store refuses it (exit 2) and creates nothing: the offline
+/// tools never start a broker.
+#[test]
+fn store_tools_refuse_a_directory_that_is_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rmqd_in(dir.path(), &["store", "verify", "data"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a store directory"), "{stderr}");
+    assert!(
+        entries(dir.path()).is_empty(),
+        "created {:?}",
+        entries(dir.path())
+    );
+}
+
 #[test]
 fn every_subcommand_has_help() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 8] = [
         (
             &["--help"],
-            &["standalone", "broker", "namesrv", "bench", "--config"],
+            &[
+                "standalone",
+                "broker",
+                "namesrv",
+                "bench",
+                "store",
+                "--config",
+            ],
         ),
+        (&["store", "--help"], &["verify", "dump"]),
+        (&["store", "verify", "--help"], &["--force"]),
+        (&["store", "dump", "--help"], &["--json", "--key"]),
         (&["standalone", "--help"], &["--config", "--namesrv"]),
         (&["broker", "--help"], &["--config", "--namesrv"]),
         (&["namesrv", "--help"], &["--config"]),

@@ -25,7 +25,7 @@ pub fn local_version() -> i32 {
 }
 
 /// Sets the version of this process's frames; called once at start, before any listener opens.
-pub fn set_local_version(ordinal: i32) {
+pub fn announce_version(ordinal: i32) {
     LOCAL_VERSION.store(ordinal, Ordering::Relaxed);
 }
 

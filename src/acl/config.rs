@@ -76,24 +76,16 @@ const KEY_MIN_LENGTH: usize = 6;
 
 impl Rules {
     pub fn load(path: &Path) -> Result<Rules, AclConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AclConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Rules::parse(&text).map_err(|e| match e {
-            ParseError::Yaml(source) => AclConfigError::Yaml {
-                path: path.to_path_buf(),
-                source,
-            },
-            ParseError::Invalid(reason) => AclConfigError::Invalid {
-                path: path.to_path_buf(),
-                reason,
-            },
-        })
+        load_document(path).map(|(_, rules)| rules)
     }
 
     pub fn parse(text: &str) -> Result<Rules, ParseError> {
         let doc: Value = serde_yaml::from_str(text).map_err(ParseError::Yaml)?;
+        Rules::from_doc(&doc)
+    }
+
+    /// The rules of a parsed file.
+    pub fn from_doc(doc: &Value) -> Result<Rules, ParseError> {
         let mut rules = Rules::default();
         if doc.is_null() {
             return Ok(rules);
@@ -125,6 +117,27 @@ impl Rules {
         }
         Ok(rules)
     }
+}
+
+/// Reads and parses the file: the document (for the ACL admin requests to edit) and its rules.
+pub fn load_document(path: &Path) -> Result<(Value, Rules), AclConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AclConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |e| match e {
+        ParseError::Yaml(source) => AclConfigError::Yaml {
+            path: path.to_path_buf(),
+            source,
+        },
+        ParseError::Invalid(reason) => AclConfigError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        },
+    };
+    let doc: Value = serde_yaml::from_str(&text).map_err(|e| invalid(ParseError::Yaml(e)))?;
+    let rules = Rules::from_doc(&doc).map_err(invalid)?;
+    Ok((doc, rules))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -182,7 +195,7 @@ fn parse_account(entry: &Value) -> Result<Account, ParseError> {
 }
 
 /// A YAML scalar as the string fastjson would give (`12345678` → "12345678"); null and absent are None.
-fn scalar(value: Option<&Value>) -> Option<String> {
+pub(super) fn scalar(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -11,14 +11,20 @@
 //! turns into SYSTEM_ERROR with the exception's text and first stack frame as the remark; clients see
 //! `MQBrokerException`/`MQClientException` with code 1 and that text.
 //!
+//! The ACL admin requests (UPDATE_AND_CREATE_ACL_CONFIG 50, DELETE_ACL_CONFIG 51, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG
+//! 53) edit the file and the rules in force together ([`admin`], [`file`]), and write it as Java does.
+//!
 //! Deliberate differences: SEND_BATCH_MESSAGE needs PUB on its topic and LITE_PULL_MESSAGE the same as
 //! PULL_MESSAGE (Java 4.9.8 checks neither, leaving a way around topic permissions); only the one
 //! configured file is read (Java also reads every yml under conf/acl/).
 
 pub mod address;
+pub mod admin;
 pub mod config;
+pub mod file;
 pub mod permission;
 pub mod signature;
+mod yaml_writer;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -30,7 +36,8 @@ use parking_lot::{Mutex, RwLock};
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 
-use config::{file_stamp, AclConfigError, Rules};
+use config::{file_stamp, load_document, AclConfigError, Rules};
+use file::AclFile;
 use permission::{allows, describe, group_resource, is_group_resource, needs_admin, PUB, SUB};
 
 /// How often the ACL file is checked for changes (Java's file watcher polls every 500 ms; a few seconds
@@ -85,6 +92,9 @@ const AT_PARSE: &str =
 pub struct Acl {
     path: PathBuf,
     rules: RwLock<Arc<Rules>>,
+    /// The file as last read or written, which the ACL admin requests edit; its lock also orders those
+    /// edits (Java's processor methods are `synchronized`) against reloads.
+    file: Mutex<AclFile>,
     stamp: Mutex<Option<(SystemTime, u64)>>,
     /// When the last refusal was logged and how many were not logged since: a client retrying with a bad
     /// key must not be able to fill the disk with log lines.
@@ -96,7 +106,7 @@ impl Acl {
     /// every client; an operator who enabled ACL is better served by a broker that says why it stops).
     pub fn load(path: &Path) -> Result<Arc<Acl>, AclConfigError> {
         let stamp = file_stamp(path);
-        let rules = Rules::load(path)?;
+        let (doc, rules) = load_document(path)?;
         tracing::info!(
             path = %path.display(),
             accounts = rules.accounts.len(),
@@ -106,6 +116,7 @@ impl Acl {
         Ok(Arc::new(Acl {
             path: path.to_path_buf(),
             rules: RwLock::new(Arc::new(rules)),
+            file: Mutex::new(AclFile::new(doc)),
             stamp: Mutex::new(stamp),
             refusal_log: Mutex::new((None, 0)),
         }))
@@ -115,15 +126,17 @@ impl Acl {
     /// change, re-reads it. A file that no longer parses (or is being rewritten) leaves the previous rules
     /// in force. Returns true when new rules were installed.
     pub fn reload_if_changed(&self) -> bool {
+        let mut file = self.file.lock();
         let now = file_stamp(&self.path);
         if now.is_none() || now == *self.stamp.lock() {
             return false;
         }
         *self.stamp.lock() = now;
-        match Rules::load(&self.path) {
-            Ok(rules) => {
+        match load_document(&self.path) {
+            Ok((doc, rules)) => {
                 tracing::info!(path = %self.path.display(), accounts = rules.accounts.len(), "ACL reloaded");
                 *self.rules.write() = Arc::new(rules);
+                *file = AclFile::new(doc);
                 true
             }
             Err(e) => {

@@ -22,7 +22,7 @@ usage: rmqd bench produce|consume|e2e -n NAMESRV --topic T [options]
   --group G            consumer group [rmqd_bench_consumer]
   --from-start         consume from offset 0 instead of the current end
   --topics N           spread sends over N topics T-0..T-{N-1} (created if missing) [1 = T itself]
-  --count N            stop once N messages were sent (produce) or received (consume)
+  --count N            send exactly N messages (produce), or stop once N were received (consume)
   --json               progress on stderr, the summary as one JSON object on stdout
 ceilings of the machine, without a broker:
   echo-server          length-prefixed TCP echo on 127.0.0.1:--port (runs until killed)

@@ -20,7 +20,7 @@ mod report;
 mod route;
 mod template;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -188,6 +188,13 @@ fn spawn_producers(
     let per_connection = args
         .rate
         .map(|rate| rate as f64 / args.batch as f64 / args.threads as f64);
+    // `--count` for produce: exactly that many messages, in requests of `batch` (the last one full).
+    let requests_left = match args.mode {
+        Mode::Produce => args
+            .count
+            .map(|n| Arc::new(AtomicU64::new(n.div_ceil(args.batch as u64)))),
+        _ => None,
+    };
     for thread in 0..args.threads {
         let broker = writable[thread % writable.len()];
         let templates = topics_of(thread, args.threads, routes.len())
@@ -211,6 +218,7 @@ fn spawn_producers(
             inflight: args.inflight,
             requests_per_s: per_connection,
             deadline,
+            requests_left: requests_left.clone(),
         };
         set.spawn(produce::run(plan, stats.clone()));
     }

@@ -6,7 +6,7 @@
 //! buffer (only failures are fully decoded, for their remark).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -41,6 +41,19 @@ pub struct ProducerPlan {
     /// Requests per second for this connection; `None` as fast as the window allows.
     pub requests_per_s: Option<f64>,
     pub deadline: Instant,
+    /// Requests all connections may still send (`--count`, in requests of `batch` messages), so a run
+    /// sends exactly that many; `None` without `--count`.
+    pub requests_left: Option<Arc<AtomicU64>>,
+}
+
+/// Takes up to `wanted` from the shared budget; returns how many were taken.
+fn take_budget(left: &AtomicU64, wanted: u64) -> u64 {
+    let mut taken = 0;
+    let _ = left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        taken = n.min(wanted);
+        Some(n - taken)
+    });
+    taken
 }
 
 /// Send times of outstanding requests, by opaque.
@@ -139,6 +152,14 @@ async fn send_loop(
                 Err(_) => break,
             }
             count += 1;
+        }
+        if let Some(left) = &plan.requests_left {
+            let granted = take_budget(left, count);
+            outstanding.window.add_permits((count - granted) as usize);
+            if granted == 0 {
+                return Ok(());
+            }
+            count = granted;
         }
         let now = Instant::now();
         let stamp_us = epoch_us();
@@ -243,6 +264,15 @@ mod tests {
     use super::*;
     use rmq_codec::code::ResponseCode;
     use rmq_codec::command::SerializeType;
+
+    #[test]
+    fn the_count_budget_hands_out_exactly_what_is_left() {
+        let left = AtomicU64::new(5);
+        assert_eq!(take_budget(&left, 3), 3);
+        assert_eq!(take_budget(&left, 3), 2);
+        assert_eq!(take_budget(&left, 3), 0);
+        assert_eq!(left.load(Ordering::Relaxed), 0);
+    }
 
     fn frame_of(command: &RemotingCommand) -> Vec<u8> {
         let mut out = BytesMut::new();

@@ -6,8 +6,8 @@ use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson::{self, Value};
 use rmq_codec::header::{
-    CommandHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader, QueryMessageRequestHeader,
-    QueryMessageResponseHeader, ViewMessageRequestHeader,
+    CommandHeader, CreateTopicRequestHeader, QueryMessageRequestHeader, QueryMessageResponseHeader,
+    ViewMessageRequestHeader,
 };
 use rmq_store::config::TopicConfig;
 
@@ -88,12 +88,6 @@ impl Broker {
             ));
         }
         Ok(())
-    }
-
-    pub(super) fn delete_topic(&self, req: &RemotingCommand) -> Reply {
-        let h = DeleteTopicRequestHeader::decode(&req.ext_fields)?;
-        self.topics.delete(&h.topic);
-        Ok(ok())
     }
 
     pub(super) fn all_topic_config(&self) -> Reply {

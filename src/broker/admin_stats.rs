@@ -4,7 +4,8 @@
 //! GET_TOPIC_CONFIG (351, which 5.x `examineTopicStats` and `examineConsumeStats` ask for every topic
 //! they report).
 //!
-//! `topicPutTps` and `consumeTps` are per-minute rates sampled every 10 s (`minute_rates`).
+//! `topicPutTps` and `consumeTps` are the minute rates of the TOPIC_PUT_NUMS and GROUP_GET_NUMS stats items
+//! (`BrokerStatsManager.tpsTopicPutNums` / `tpsGroupGetNums`): sends, and pull or pop reads, sampled every 10 s.
 
 use std::collections::BTreeSet;
 
@@ -27,6 +28,7 @@ use rmq_codec::header::{
 use rmq_store::config::{ConsumerOffsetFile, TopicConfig};
 
 use super::clients::{ClientChannel, ClientRegistry, Subscription};
+use super::stats_items::{GROUP_GET_NUMS, TOPIC_PUT_NUMS};
 use super::{ok, reply_error, Broker, Reply};
 use crate::error::ServiceError;
 
@@ -55,7 +57,7 @@ impl Broker {
             .collect();
         let table = TopicStatsTable {
             offset_table,
-            topic_put_tps: self.rates.topic_puts.per_second(&h.topic),
+            topic_put_tps: self.stats_items.minute_tps(TOPIC_PUT_NUMS, &h.topic),
         };
         Ok(with_body(table.encode()))
     }
@@ -226,11 +228,10 @@ impl Broker {
         }
     }
 
-    /// Messages the group's pulls of the topic returned per second over the last minute.
+    /// Messages the group's pulls and pops of the topic returned per second over the last minute.
     fn consume_tps(&self, topic: &str, group: &str) -> f64 {
-        self.rates
-            .group_gets
-            .per_second(&ConsumerOffsetFile::key(topic, group))
+        self.stats_items
+            .minute_tps(GROUP_GET_NUMS, &ConsumerOffsetFile::key(topic, group))
     }
 
     /// GET_CONSUMER_CONNECTION_LIST (203): the group's channels and what its heartbeats said;

@@ -1,54 +1,33 @@
 //! The admin statistics against a broker in this process: what each request answers for a topic with
 //! messages, a group with offsets and clients registered by HEART_BEAT.
 
-use std::sync::Arc;
-
 use rmq_codec::body::{
     ConsumeStats, ConsumerData, HeartbeatData, ProducerData, SubscriptionData, TopicStatsTable,
 };
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::fastjson::{self, Value};
-use rmq_codec::message::{properties, StoredMessage};
+
 use rmq_store::config::perm;
 use tokio::sync::mpsc;
 
+use crate::broker::test_support::{put_message, TempBroker};
 use crate::broker::Broker;
-use crate::config::BrokerConfig;
 use crate::remoting::Connection;
 
-struct Fixture {
-    broker: Arc<Broker>,
-    _dir: tempfile::TempDir,
-}
-
 /// Topic `T` (2 queues) with 3 messages in queue 0; group `g` known to the broker.
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = BrokerConfig::default();
-    config.store.root_dir = dir.path().to_path_buf();
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    let broker = Broker::open(config).expect("opens");
-    broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
-    broker.groups.ensure("g").expect("group");
-    put_messages(&broker, 3);
-    Fixture { broker, _dir: dir }
+fn fixture() -> TempBroker {
+    let f = TempBroker::open();
+    f.broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
+    f.broker.groups.ensure("g").expect("group");
+    put_messages(&f.broker, 3);
+    f
 }
 
 /// Puts `count` messages with tag `a` into queue 0 of `T`.
 fn put_messages(broker: &Broker, count: usize) {
     for i in 0..count {
-        let mut msg = StoredMessage {
-            topic: "T".into(),
-            queue_id: 0,
-            born_host: "127.0.0.1:40000".parse().expect("addr"),
-            store_host: broker.store_host,
-            body: format!("m{i}").into(),
-            properties: properties::encode(&[("TAGS".to_string(), "a".to_string())]),
-            ..StoredMessage::default()
-        };
-        let tags = rmq_codec::message::tags_code(Some("a"));
-        broker.store.put(&mut msg, tags).expect("put");
+        put_message(broker, "T", 0, format!("m{i}"), Some("a"));
     }
 }
 
@@ -179,7 +158,7 @@ fn topic_stats_cover_read_queues_beyond_the_write_queues() {
 fn consume_stats_of_committed_and_pulled_offsets() {
     let f = fixture();
     f.broker.offsets.commit("T", "g", 0, 2);
-    f.broker.offsets.record_pull("T", "g", 0, 3, 3);
+    f.broker.offsets.record_pull("T", "g", 0, 3);
     let resp = ask(
         &f.broker,
         RequestCode::GetConsumeStats,
@@ -262,7 +241,7 @@ fn pulls_record_the_pull_offset() {
         Some(1),
         "falls back to the commit"
     );
-    f.broker.offsets.record_pull("T", "g", 0, 3, 3);
+    f.broker.offsets.record_pull("T", "g", 0, 3);
     assert_eq!(f.broker.offsets.query_pull("T", "g", 0), Some(3));
 }
 
@@ -529,17 +508,18 @@ fn consume_queue_units() {
     assert_eq!(no_queue.remark.as_deref(), Some("7@T is not exist!"));
 }
 
-/// `topicPutTps` and `consumeTps` are the rates between the samples of the last minute: 2 puts and 5
-/// pulled messages in 10 s.
+/// `topicPutTps` and `consumeTps` are the minute rates of TOPIC_PUT_NUMS and GROUP_GET_NUMS: 2 sent and 5
+/// read (by pulls or pops alike) in 10 s.
 #[test]
 fn rates_between_samples() {
     let f = fixture();
     f.broker.offsets.commit("T", "g", 0, 0);
-    f.broker.offsets.record_pull("T", "g", 0, 0, 0);
-    f.broker.sample_rates(1_000);
-    put_messages(&f.broker, 2);
-    f.broker.offsets.record_pull("T", "g", 0, 5, 5);
-    f.broker.sample_rates(11_000);
+    f.broker.stats_items.tick(1_000);
+    f.broker
+        .count_put("T", crate::broker::metrics::MessageType::Normal, 2, 200);
+    f.broker.count_get("T", "g", 3, 300);
+    f.broker.count_get("T", "g", 2, 200);
+    f.broker.stats_items.tick(11_000);
 
     let topic = ask(&f.broker, RequestCode::GetTopicStatsInfo, &[("topic", "T")]);
     let table = TopicStatsTable::decode(&topic.body).expect("body");

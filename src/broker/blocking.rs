@@ -16,22 +16,7 @@ const MAX_PREPARED_QUEUES: i32 = 64;
 
 /// The store's blocking hook (`StoreHooks::blocking`, given to the broker's store at open), for the rare put
 /// that must wait: for a new consume queue's directory and file, or for an append lock held by a stalled put.
-///
-/// On a worker of the multi-thread runtime, `block_in_place` hands the worker's other tasks (the other
-/// connections it serves) to another thread before `work` blocks. The request itself stays on its
-/// connection's task, which reads no further frame until the handler returns, so a connection's requests
-/// keep their order. `spawn_blocking` with a later answer would not: the handler is synchronous, and the
-/// connection's next send (to the same queue, from a pipelining producer) could be stored first.
-/// On a current-thread runtime, where `block_in_place` panics, or outside a runtime, `work` runs inline.
-pub(super) fn run_off_worker(work: &mut dyn FnMut()) {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
+pub(super) use crate::remoting::off_worker::run_off_worker;
 
 impl Broker {
     /// Makes the consume queues of a topic just created or updated by UPDATE_AND_CREATE_TOPIC (write
@@ -56,51 +41,14 @@ impl Broker {
 
 #[cfg(test)]
 mod tests {
+    use crate::broker::test_support::{config_in, message};
     use std::path::Path;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
 
-    use bytes::Bytes;
     use rmq_codec::code::RequestCode;
     use rmq_codec::command::RemotingCommand;
     use rmq_codec::header::{CommandHeader, CreateTopicRequestHeader};
-    use rmq_codec::message::StoredMessage;
 
     use super::*;
-    use crate::config::BrokerConfig;
-
-    /// On a one-worker runtime, a task spawned before the blocking work can only run while that work
-    /// blocks if the worker was handed to another thread: inline, this would wait out its deadline.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn other_tasks_run_while_the_work_blocks() {
-        // Inside a task, so the work runs on the runtime's only worker (the test body itself does not).
-        let on_worker = tokio::spawn(async {
-            let ran = Arc::new(AtomicBool::new(false));
-            let flag = ran.clone();
-            tokio::spawn(async move { flag.store(true, Ordering::Release) });
-            let mut seen = false;
-            run_off_worker(&mut || {
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while !ran.load(Ordering::Acquire) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                seen = ran.load(Ordering::Acquire);
-            });
-            seen
-        });
-        assert!(
-            on_worker.await.unwrap(),
-            "the spawned task did not run while the worker blocked"
-        );
-    }
-
-    #[tokio::test]
-    async fn on_a_current_thread_runtime_the_work_runs_inline() {
-        let mut ran = false;
-        run_off_worker(&mut || ran = true);
-        assert!(ran);
-    }
 
     fn create_topic_request(topic: &str, write_queues: i32, perm: i32) -> RemotingCommand {
         let header = CreateTopicRequestHeader {
@@ -143,9 +91,7 @@ mod tests {
     #[test]
     fn created_topics_get_their_write_queues_as_the_first_send_would_make_them() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
+        let config = config_in(&dir);
         let cq_file_size = config.store.mapped_file_size_consume_queue;
         let broker = Broker::open(config).unwrap();
         let rw = perm::READ | perm::WRITE;
@@ -163,14 +109,7 @@ mod tests {
         assert!(queue_files(dir.path(), "ReadOnly", 0).is_empty());
 
         // A lazily made queue looks the same, and the first put into a prepared one starts at offset 0.
-        let mut msg = StoredMessage {
-            topic: "Prepared".into(),
-            queue_id: 1,
-            born_host: "127.0.0.1:40000".parse().unwrap(),
-            store_host: broker.store_host,
-            body: Bytes::from_static(b"x"),
-            ..StoredMessage::default()
-        };
+        let mut msg = message(&broker, "Prepared", 1, "x", None);
         assert_eq!(broker.store.put(&mut msg, 0).unwrap().queue_offset, 0);
         msg.topic = "Lazy".into();
         broker.store.put(&mut msg, 0).unwrap();

@@ -219,10 +219,10 @@ impl Broker {
         state.version.next_version();
         drop(state);
         self.groups
-            .set_auto_create(runtime.auto_create_subscription_group);
+            .allow_auto_create(runtime.auto_create_subscription_group);
         self.topics
-            .set_auto_create(runtime.auto_create_topic_enable);
-        self.store.set_max_message_size(runtime.max_message_size);
+            .allow_auto_create(runtime.auto_create_topic_enable);
+        self.store.limit_message_size(runtime.max_message_size);
         if update.contains_key("brokerPermission") {
             // Java bumps the topic DataVersion and registers at once, so routes carry the new permission;
             // a changed topic table makes `dispatch` answer after that registration.
@@ -278,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn get_lists_every_key_with_the_file_keys_and_a_version() {
+    fn broker_config_lists_every_key_with_the_file_keys_and_a_version() {
         let dir = tempfile::tempdir().unwrap();
         let (b, _) = broker(&dir, "someFutureKey=1\n");
         let (props, version) = get(&b);

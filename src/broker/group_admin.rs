@@ -169,13 +169,10 @@ mod tests {
     use rmq_codec::fastjson::Value;
 
     use super::*;
-    use crate::config::BrokerConfig;
+    use crate::broker::test_support::config_in;
 
     fn broker(dir: &tempfile::TempDir) -> Arc<Broker> {
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
-        Broker::open(config).expect("opens")
+        Broker::open(config_in(dir)).expect("opens")
     }
 
     fn request(code: RequestCode, body: &str) -> RemotingCommand {
@@ -306,7 +303,7 @@ mod tests {
             fastjson::to_string(&fastjson::parse(ADMIN_5X_BODY).unwrap())
         );
         assert!(get("auto_made").is_ok(), "auto-created like a pull would");
-        b.groups.set_auto_create(false);
+        b.groups.allow_auto_create(false);
         let err = get("not_made").unwrap_err();
         assert_eq!(err.response_code(), ResponseCode::SubscriptionGroupNotExist);
         assert_eq!(err.to_string(), "No group in this broker");

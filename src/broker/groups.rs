@@ -89,7 +89,7 @@ impl GroupTable {
     }
 
     /// `autoCreateSubscriptionGroup` changed by UPDATE_BROKER_CONFIG.
-    pub fn set_auto_create(&self, on: bool) {
+    pub fn allow_auto_create(&self, on: bool) {
         self.auto_create.store(on, Ordering::Relaxed);
     }
 

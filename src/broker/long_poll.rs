@@ -190,6 +190,8 @@ impl Broker {
         tokio::spawn(async move {
             let _reservation = reservation;
             if let Some(out) = wait_for_answer(&me, &responder, watched, wait, attempt).await {
+                let code = out.command().code;
+                me.metrics.record_late_rpc(&responder, code, true);
                 responder.answer(out);
             }
         });

@@ -1,17 +1,16 @@
 //! Parked pulls and pops against a broker in this process, on paused time: a wait of minutes passes in
 //! an instant, and nothing here depends on how fast the machine is.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{RemotingCommand, RPC_ONEWAY};
 use rmq_codec::header::pop::PopMessageRequestHeader;
 use rmq_codec::header::{CommandHeader, PullMessageRequestHeader};
-use rmq_codec::message::StoredMessage;
 use rmq_store::config::perm;
 use tokio::sync::mpsc;
 
+use crate::broker::test_support::{put_message, TempBroker};
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::remoting::connection::now_ms;
@@ -20,22 +19,14 @@ use crate::remoting::{Answer, Connection, Outbound};
 const SUSPEND: i32 = 0x2;
 const SUBSCRIPTION: i32 = 0x4;
 
-struct Fixture {
-    broker: Arc<Broker>,
-    _dir: tempfile::TempDir,
-}
-
 /// A broker with topic `T` (2 queues, empty) whose parked requests wait at most 120 s.
-fn fixture(tune: impl FnOnce(&mut BrokerConfig)) -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = BrokerConfig::default();
-    config.store.root_dir = dir.path().to_path_buf();
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    config.long_polling_max_time_ms = 120_000;
-    tune(&mut config);
-    let broker = Broker::open(config).expect("opens");
-    broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
-    Fixture { broker, _dir: dir }
+fn fixture(tune: impl FnOnce(&mut BrokerConfig)) -> TempBroker {
+    let f = TempBroker::open_with(|config| {
+        config.long_polling_max_time_ms = 120_000;
+        tune(config);
+    });
+    f.broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
+    f
 }
 
 fn connection(id: u64) -> (Connection, mpsc::Receiver<Outbound>) {
@@ -64,15 +55,7 @@ fn pull_request(opaque: i32, suspend_ms: i64) -> RemotingCommand {
 }
 
 fn put(broker: &Broker, queue_id: i32) {
-    let mut msg = StoredMessage {
-        topic: "T".into(),
-        queue_id,
-        born_host: "127.0.0.1:40000".parse().expect("addr"),
-        store_host: broker.store_host,
-        body: "m".into(),
-        ..StoredMessage::default()
-    };
-    broker.store.put(&mut msg, 0).expect("put");
+    put_message(broker, "T", queue_id, "m", None);
     broker.polling.message_arrived("T", queue_id);
 }
 
@@ -296,4 +279,29 @@ async fn a_pop_past_the_cap_gets_polling_full() {
         panic!("the second pop parked");
     };
     assert_eq!(cmd.code, i32::from(ResponseCode::PollingFull));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parked_pull_counts_in_the_rpc_latency_as_long_polling() {
+    let f = fixture(|c| c.metrics_exporter_type = crate::metrics::ExporterType::Prom);
+    let (conn, mut rx) = connection(1);
+    parks(f.broker.pull(&conn, &pull_request(7, 15_000)));
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    settle().await;
+    assert!(answered(&mut rx).is_some());
+    let rpc = f.broker.metrics.rpc();
+    assert_eq!(
+        rpc.len(),
+        1,
+        "the park itself is not recorded, only its answer"
+    );
+    let (key, histogram) = &rpc[0];
+    assert!(key.long_polling);
+    assert_eq!(key.response_code, i32::from(ResponseCode::PullNotFound));
+    assert_eq!(histogram.count(), 1);
+    assert!(
+        histogram.sum >= 15_000,
+        "waited the suspend time: {}",
+        histogram.sum
+    );
 }

@@ -1,13 +1,16 @@
-//! Operator maintenance requests of Java's `AdminBrokerProcessor`: CLONE_GROUP_OFFSET (314, mqadmin
-//! cloneGroupOffset), CLEAN_EXPIRED_CONSUMEQUEUE (306, cleanExpiredCQ), CLEAN_UNUSED_TOPIC (316,
-//! cleanUnusedTopic) and DELETE_EXPIRED_COMMITLOG (329, deleteExpiredCommitLog).
+//! Operator maintenance requests of Java's `AdminBrokerProcessor`: DELETE_TOPIC_IN_BROKER (215, mqadmin
+//! deleteTopic), CLONE_GROUP_OFFSET (314, cloneGroupOffset), CLEAN_EXPIRED_CONSUMEQUEUE (306,
+//! cleanExpiredCQ), CLEAN_UNUSED_TOPIC (316, cleanUnusedTopic) and DELETE_EXPIRED_COMMITLOG (329,
+//! deleteExpiredCommitLog).
 
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
-use rmq_codec::header::{CloneGroupOffsetRequestHeader, CommandHeader};
+use rmq_codec::header::{CloneGroupOffsetRequestHeader, CommandHeader, DeleteTopicRequestHeader};
 use rmq_store::StoreError;
 
 use super::blocking::run_off_worker;
+use super::pop::pop_retry_topic;
+use super::topics::RETRY_GROUP_TOPIC_PREFIX;
 use super::{ok, reply_error, Broker, Reply};
 use crate::error::ServiceError;
 
@@ -26,6 +29,46 @@ const SYSTEM_TOPICS: [&str; 10] = [
 ];
 
 impl Broker {
+    /// DELETE_TOPIC_IN_BROKER (215) as 5.3.3's `deleteTopic`: a blank topic or a system topic is refused
+    /// (INVALID_PARAMETER); otherwise the topic and the pop retry topics of the groups with offsets in it
+    /// lose their config, their consumers' offsets and their consume queues (`deleteTopicInBroker`; 4.9.7
+    /// drops the queues through `cleanUnusedTopic`). The messages stay in the commit log until retention
+    /// removes its files, so a topic created again under the name starts with empty queues.
+    pub(super) fn delete_topic(&self, req: &RemotingCommand) -> Reply {
+        let h = DeleteTopicRequestHeader::decode(&req.ext_fields)?;
+        let topic = h.topic.as_str();
+        if topic.trim().is_empty() {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                "The specified topic is blank.",
+            ));
+        }
+        if self.is_system_topic(topic) {
+            return Err(reply_error(
+                ResponseCode::InvalidParameter,
+                format!("The topic[{topic}] is conflict with system topic."),
+            ));
+        }
+        let mut doomed = vec![topic.to_owned()];
+        for group in self.offsets.groups_of_topic(topic) {
+            // `clearRetryTopicWhenDeleteTopic` (default true): the V2 (`+`) and V1 (`_`) pop retry topics.
+            let v2 = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}+{topic}");
+            let v1 = pop_retry_topic(topic, &group);
+            doomed.extend(
+                [v2, v1]
+                    .into_iter()
+                    .filter(|t| self.topics.get(t).is_some()),
+            );
+        }
+        for topic in &doomed {
+            self.topics.delete(topic);
+            self.offsets.remove_topic(topic);
+            self.run_store_maintenance(|| self.store.delete_topic_queues(topic))?;
+            tracing::info!(topic, "topic deleted (DELETE_TOPIC_IN_BROKER)");
+        }
+        Ok(ok())
+    }
+
     /// CLONE_GROUP_OFFSET (314): copies the source group's committed offsets to the destination group, for
     /// the header's topic or, when it is blank, each topic the source group has offsets in. Topics this
     /// broker has no config for are skipped, and so is a topic an online source group does not subscribe
@@ -132,5 +175,72 @@ impl Broker {
             );
         }
         Ok(ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmq_codec::code::{RequestCode, ResponseCode};
+    use rmq_codec::command::RemotingCommand;
+    use rmq_codec::header::{CommandHeader, DeleteTopicRequestHeader};
+    use rmq_store::config::perm;
+
+    use crate::broker::test_support::{put_message, TempBroker};
+    use crate::broker::Broker;
+
+    fn delete(broker: &Broker, topic: &str) -> RemotingCommand {
+        let h = DeleteTopicRequestHeader {
+            topic: topic.into(),
+        };
+        let req = RemotingCommand::new_request(RequestCode::DeleteTopicInBroker, h.to_ext_fields());
+        broker
+            .delete_topic(&req)
+            .unwrap_or_else(|e| e.into_response())
+    }
+
+    #[test]
+    fn deleting_a_topic_drops_its_config_offsets_queues_and_pop_retry_topic() {
+        let f = TempBroker::open();
+        let b = &f.broker;
+        b.topics.ensure("T", 2, perm::READ | perm::WRITE);
+        b.topics.ensure("%RETRY%g_T", 1, perm::READ | perm::WRITE);
+        b.topics.ensure("T2", 1, perm::READ | perm::WRITE);
+        for topic in ["T", "T2"] {
+            put_message(b, topic, 0, "m", None);
+            b.offsets.commit(topic, "g", 0, 1);
+        }
+        assert_eq!(delete(b, "T").code, i32::from(ResponseCode::Success));
+        assert!(b.topics.get("T").is_none());
+        assert!(
+            b.topics.get("%RETRY%g_T").is_none(),
+            "the group's pop retry topic"
+        );
+        assert_eq!(b.offsets.query("T", "g", 0), None);
+        assert_eq!(b.store.max_offset_in_queue("T", 0), 0);
+        assert!(!f.dir.path().join("consumequeue/T").exists());
+        // Another topic keeps everything.
+        assert!(b.topics.get("T2").is_some());
+        assert_eq!(b.offsets.query("T2", "g", 0), Some(1));
+        assert_eq!(b.store.max_offset_in_queue("T2", 0), 1);
+        // A topic created again under the name starts empty.
+        b.topics.ensure("T", 2, perm::READ | perm::WRITE);
+        assert_eq!(put_message(b, "T", 0, "again", None).queue_offset, 0);
+    }
+
+    #[test]
+    fn blank_and_system_topics_are_refused_as_java_does() {
+        let f = TempBroker::open();
+        let blank = delete(&f.broker, " ");
+        assert_eq!(blank.code, i32::from(ResponseCode::InvalidParameter));
+        assert_eq!(
+            blank.remark.as_deref(),
+            Some("The specified topic is blank.")
+        );
+        let system = delete(&f.broker, "SCHEDULE_TOPIC_XXXX");
+        assert_eq!(system.code, i32::from(ResponseCode::InvalidParameter));
+        assert_eq!(
+            system.remark.as_deref(),
+            Some("The topic[SCHEDULE_TOPIC_XXXX] is conflict with system topic.")
+        );
     }
 }

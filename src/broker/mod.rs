@@ -1,5 +1,6 @@
 //! The broker role: request dispatch and the state shared by its processors.
 
+mod acl_admin;
 mod admin;
 mod admin_stats;
 pub mod auto_create;
@@ -15,7 +16,9 @@ mod groups;
 mod heartbeat;
 mod long_poll;
 mod maintenance;
-mod minute_rates;
+mod metrics;
+mod metrics_lag;
+mod metrics_view;
 mod offsets;
 mod order_lock;
 mod periodic;
@@ -31,6 +34,8 @@ mod schedule;
 mod send;
 mod sql92;
 mod stats_items;
+#[cfg(test)]
+mod test_support;
 mod time_span;
 pub mod topics;
 mod transaction;
@@ -38,7 +43,7 @@ mod uniq_id;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use parking_lot::Mutex;
@@ -83,10 +88,10 @@ pub struct Broker {
     pop: pop::PopState,
     /// Put/get totals and TPS samples for GET_BROKER_RUNTIME_INFO.
     runtime: runtime_info::RuntimeStats,
-    /// Per-minute put rates by topic and get rates by group, for the admin stats.
-    rates: minute_rates::TrafficRates,
     /// `BrokerStatsManager` items for VIEW_BROKER_STATS_DATA.
     stats_items: stats_items::BrokerStatsItems,
+    /// Counters for `/metrics` (`metricsExporterType=PROM`).
+    metrics: metrics::BrokerMetrics,
     pub namesrv_client: RemotingClient,
     /// `brokerIP1:listenPort`, written into every record as STOREHOST.
     store_host: SocketAddr,
@@ -154,8 +159,10 @@ impl Broker {
             selectors: filter::SelectorCache::default(),
             pop,
             runtime: runtime_info::RuntimeStats::new(),
-            rates: minute_rates::TrafficRates::default(),
             stats_items: stats_items::BrokerStatsItems::new(),
+            metrics: metrics::BrokerMetrics::new(
+                config.metrics_exporter_type == crate::metrics::ExporterType::Prom,
+            ),
             namesrv_client: RemotingClient::with_tls(namesrv_tls),
             store_host,
             config,
@@ -188,7 +195,6 @@ impl Broker {
         schedule::schedule(self);
         pop::schedule(self);
         runtime_info::schedule(self);
-        minute_rates::schedule(self);
         stats_items::schedule(self);
         if let Some(acl) = &self.acl {
             tasks.every(
@@ -254,9 +260,15 @@ impl Broker {
             }
         }
         let changes_before = self.topics.change_count();
+        let started = Instant::now();
         let answer = self
             .process(conn, req)
             .unwrap_or_else(|e| e.into_response().into());
+        let took = started.elapsed();
+        self.metrics
+            .record_rpc(req.code, req.is_oneway(), &answer, took);
+        self.metrics
+            .record_create(req, &answer, took, |t| self.is_system_topic(t));
         if self.topics.change_count() == changes_before {
             return answer;
         }
@@ -335,6 +347,10 @@ impl Broker {
             RequestCode::GetAllProducerInfo => self.all_producer_info(),
             RequestCode::GetBrokerHaStatus => self.ha_status(),
             RequestCode::GetBrokerEpochCache => self.broker_epoch_cache(),
+            RequestCode::UpdateAndCreateAclConfig => self.update_acl_config(req),
+            RequestCode::DeleteAclConfig => self.delete_acl_config(req),
+            RequestCode::GetBrokerClusterAclInfo => self.acl_version_info(),
+            RequestCode::UpdateGlobalWhiteAddrsConfig => self.update_global_white_addrs(req),
             _ => Err(self.unsupported.refuse(req.code, conn.peer())),
         };
         reply.map(Answer::from)

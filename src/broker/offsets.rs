@@ -1,6 +1,6 @@
 //! Consumer offsets (`config/consumerOffset.json`) and the offset requests: 14, 15, 30, 31, 32.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -38,8 +38,6 @@ struct Pulled {
     /// Queue id → the next offset of the last pull (5.x `pullOffsetTable`), for GET_CONSUME_STATS'
     /// `pullOffset`.
     next_offsets: HashMap<i32, i64>,
-    /// Messages the pulls returned (Java's GROUP_GET_NUMS), for `consumeTps`.
-    messages: i64,
 }
 
 impl OffsetTable {
@@ -123,31 +121,13 @@ impl OffsetTable {
         true
     }
 
-    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result)
-    /// and how many messages it returned.
-    pub fn record_pull(
-        &self,
-        topic: &str,
-        group: &str,
-        queue_id: i32,
-        next_offset: i64,
-        messages: usize,
-    ) {
+    /// Records where the group's pull of a queue ends (Java's `commitPullOffset`, on every pull result).
+    pub fn record_pull(&self, topic: &str, group: &str, queue_id: i32, next_offset: i64) {
         let mut pulled = self.pulled.lock();
         let entry = pulled
             .entry(ConsumerOffsetFile::key(topic, group))
             .or_default();
         entry.next_offsets.insert(queue_id, next_offset);
-        entry.messages += messages as i64;
-    }
-
-    /// Messages pulled so far by `"topic@group"`.
-    pub fn pulled_messages(&self) -> HashMap<String, i64> {
-        self.pulled
-            .lock()
-            .iter()
-            .map(|(key, pulled)| (key.clone(), pulled.messages))
-            .collect()
     }
 
     /// The next offset of the group's last pull of a queue, else what QUERY_CONSUMER_OFFSET answers
@@ -181,6 +161,20 @@ impl OffsetTable {
         self.dirty.store(true, Ordering::Relaxed);
     }
 
+    /// Group → topics it has committed offsets for or pulled from (Java's consumer manager keeps a
+    /// group that pulled in its compensation table).
+    pub fn group_topics(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut map = self.file.lock().group_topic_map();
+        for key in self.pulled.lock().keys() {
+            if let Some((topic, group)) = key.split_once('@') {
+                map.entry(group.to_string())
+                    .or_default()
+                    .insert(topic.to_string());
+            }
+        }
+        map
+    }
+
     /// Groups with committed offsets on the topic (Java's `whichGroupByTopic`).
     pub fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
         let file = self.file.lock();
@@ -209,6 +203,25 @@ impl OffsetTable {
         removed
     }
 
+    /// Drops every group's committed offsets, pull offsets and pending resets of `topic`
+    /// (DELETE_TOPIC_IN_BROKER, 5.3.3's `ConsumerOffsetManager.cleanOffsetByTopic`). Returns how many
+    /// groups had offsets there.
+    pub fn remove_topic(&self, topic: &str) -> usize {
+        self.pulled
+            .lock()
+            .retain(|key, _| !is_key_of_topic(key, topic));
+        let mut resets = self.resets.lock();
+        resets.forget_topic(topic);
+        let mut file = self.file.lock();
+        let before = file.offsets.len();
+        file.offsets.retain(|key, _| !is_key_of_topic(key, topic));
+        let removed = before - file.offsets.len();
+        if removed > 0 {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        removed
+    }
+
     /// Hands the offsets to the persister thread when they changed since the last call.
     pub fn persist(&self) {
         if self.dirty.swap(false, Ordering::Relaxed) {
@@ -222,6 +235,12 @@ impl OffsetTable {
 pub(super) fn is_key_of_group(key: &str, group: &str) -> bool {
     let mut parts = key.split(rmq_store::config::offsets::TOPIC_GROUP_SEPARATOR);
     matches!((parts.next(), parts.next(), parts.next()), (Some(_), Some(g), None) if g == group)
+}
+
+/// `topic@group` keys of `topic`, read as Java's `cleanOffsetByTopic` splits them: exactly two parts.
+pub(super) fn is_key_of_topic(key: &str, topic: &str) -> bool {
+    let mut parts = key.split(rmq_store::config::offsets::TOPIC_GROUP_SEPARATOR);
+    matches!((parts.next(), parts.next(), parts.next()), (Some(t), Some(_), None) if t == topic)
 }
 
 fn offset_response(offset: i64) -> RemotingCommand {
@@ -340,12 +359,10 @@ mod tests {
     use rmq_store::config::perm;
 
     use super::*;
+    use crate::broker::test_support::config_in;
 
     fn broker(dir: &tempfile::TempDir) -> Arc<Broker> {
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
-        let broker = Broker::open(config).expect("opens");
+        let broker = Broker::open(config_in(dir)).expect("opens");
         broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
         broker.groups.ensure("g").expect("group");
         broker

@@ -100,7 +100,6 @@ impl Broker {
             &h.consumer_group,
             h.queue_id,
             result.next_begin_offset,
-            result.messages.len(),
         );
         if !result.messages.is_empty() {
             let bytes = result.total_bytes();

@@ -58,6 +58,11 @@ impl ResetTable {
             .retain(|key, _| !super::offsets::is_key_of_group(key, group));
     }
 
+    pub fn forget_topic(&mut self, topic: &str) {
+        self.pending
+            .retain(|key, _| !super::offsets::is_key_of_topic(key, topic));
+    }
+
     /// Removes and returns the pending reset (Java's `queryThenEraseResetOffset`).
     pub fn take(&mut self, topic: &str, group: &str, queue_id: i32) -> Option<i64> {
         let key = ConsumerOffsetFile::key(topic, group);
@@ -186,44 +191,27 @@ mod tests {
 
     use rmq_codec::code::RequestCode;
     use rmq_codec::header::{QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader};
-    use rmq_codec::message::{properties, StoredMessage};
     use rmq_store::config::perm;
     use tokio::sync::mpsc;
 
     use super::*;
+    use crate::broker::test_support::{config_in, put_message, TempBroker};
     use crate::config::BrokerConfig;
     use crate::remoting::{Answer, Connection, Outbound};
 
-    struct Fixture {
-        broker: Arc<Broker>,
-        dir: tempfile::TempDir,
-    }
-
     /// Topic `T` (2 queues) with 3 messages in queue 0, and group `g` known to the broker.
-    fn fixture(server_side: bool) -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let broker = open(&dir, server_side);
-        broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
-        broker.groups.ensure("g").expect("group");
+    fn fixture(server_side: bool) -> TempBroker {
+        let f = TempBroker::open_with(|c| c.use_server_side_reset_offset = server_side);
+        f.broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
+        f.broker.groups.ensure("g").expect("group");
         for i in 0..3 {
-            let mut msg = StoredMessage {
-                topic: "T".into(),
-                queue_id: 0,
-                born_host: "127.0.0.1:40000".parse().expect("addr"),
-                store_host: broker.store_host,
-                body: format!("m{i}").into(),
-                properties: properties::encode(&[("TAGS".to_string(), "a".to_string())]),
-                ..StoredMessage::default()
-            };
-            broker.store.put(&mut msg, 0).expect("put");
+            put_message(&f.broker, "T", 0, format!("m{i}"), Some("a"));
         }
-        Fixture { broker, dir }
+        f
     }
 
     fn open(dir: &tempfile::TempDir, server_side: bool) -> Arc<Broker> {
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
+        let mut config = config_in(dir);
         config.use_server_side_reset_offset = server_side;
         Broker::open(config).expect("opens")
     }
@@ -435,7 +423,7 @@ mod tests {
             !text.contains("reset"),
             "no field Java would not write: {text}"
         );
-        let Fixture { broker, dir } = f;
+        let TempBroker { broker, dir } = f;
         drop(broker);
         let reopened = open(&dir, true);
         assert_eq!(query(&reopened, 0), 0);

@@ -116,15 +116,6 @@ fn human_bytes(bytes: i64) -> String {
 }
 
 impl Broker {
-    /// Messages ever put into the topic's consume queues: the sum of their max offsets.
-    pub(super) fn messages_in_topic(&self, topic: &str) -> i64 {
-        self.store
-            .queue_ids(topic)
-            .into_iter()
-            .map(|q| self.store.max_offset_in_queue(topic, q))
-            .sum()
-    }
-
     /// Store timestamp of the oldest record in the commit log, or 0 when it is empty.
     fn earliest_message_time(&self) -> i64 {
         let Some(record) = self.store.message_at(self.store.min_commit_log_offset()) else {
@@ -319,7 +310,7 @@ fn format_runtime(uptime_ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BrokerConfig;
+    use crate::broker::test_support::TempBroker;
     use rmq_codec::message::StoredMessage;
     use rmq_store::StatsTotals;
 
@@ -339,11 +330,7 @@ mod tests {
 
     #[test]
     fn kv_table_counts_puts_and_reports_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = BrokerConfig::default();
-        config.store.root_dir = dir.path().to_path_buf();
-        config.store.mapped_file_size_commit_log = 1 << 20;
-        let broker = Broker::open(config).unwrap();
+        let TempBroker { broker, dir: _dir } = TempBroker::open();
         let before = table(&broker);
         assert_eq!(entry(&before, "brokerVersionDesc"), "V5_3_3");
         assert_eq!(entry(&before, "msgPutTotalTodayNow"), "0");

@@ -8,6 +8,7 @@ use rmq_codec::message::{self, batch, properties, sys_flag, StoredMessage};
 use rmq_store::config::{perm, TopicConfig};
 use rmq_store::{FlushOutcome, FlushWaiter, StoreError};
 
+use super::metrics::MessageType;
 use super::topics::{is_send_forbidden, validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
@@ -71,6 +72,8 @@ impl Broker {
         };
         let region = self.config.region_id.clone();
         let responder = conn.responder(req);
+        // Weak: a waiter the flusher holds must not keep the broker alive.
+        let broker = self.me.clone();
         flush.on_complete(move |outcome| {
             let resp = match outcome {
                 FlushOutcome::Flushed => {
@@ -85,6 +88,9 @@ impl Broker {
                     resp
                 }
             };
+            if let Some(broker) = broker.upgrade() {
+                broker.metrics.record_late_rpc(&responder, resp.code, false);
+            }
             responder.answer(Outbound::Command(resp));
         });
         Answer::Later
@@ -184,7 +190,8 @@ impl Broker {
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;
-        self.count_put(&msg.topic, 1, put.wrote_bytes);
+        let kind = MessageType::of_send(h.properties.as_deref().unwrap_or(""));
+        self.count_put(&msg.topic, kind, 1, put.wrote_bytes);
         self.polling.message_arrived(&msg.topic, msg.queue_id);
         let header = SendMessageResponseHeader {
             msg_id: put.msg_id,
@@ -275,7 +282,8 @@ impl Broker {
             self.store
                 .put_batch_deferred(&mut records, &tags_codes, wait_store_ok)?;
         let bytes = puts.iter().map(|p| p.wrote_bytes).sum();
-        self.count_put(&h.topic, puts.len(), bytes);
+        let kind = MessageType::of_send(h.properties.as_deref().unwrap_or(""));
+        self.count_put(&h.topic, kind, puts.len(), bytes);
         self.polling.message_arrived(&h.topic, queue_id);
         let msg_ids: Vec<String> = puts.iter().map(|p| p.msg_id.clone()).collect();
         let header = SendMessageResponseHeader {

@@ -22,6 +22,7 @@ use rmq_codec::command::RemotingCommand;
 use rmq_codec::fastjson::{self, Value};
 use rmq_codec::header::{CommandHeader, ViewBrokerStatsDataRequestHeader};
 
+use super::metrics::MessageType;
 use super::{ok, reply_error, Broker, Reply};
 use crate::remoting::connection::now_ms;
 
@@ -162,9 +163,15 @@ impl BrokerStatsItems {
         Some(std::array::from_fn(|list| item.snapshot(list)))
     }
 
+    /// The per-second rate of the item over the last minute; 0 when nothing was recorded under it.
+    pub(super) fn minute_tps(&self, name: &str, key: &str) -> f64 {
+        self.item(name, key)
+            .map_or(0.0, |item| item.snapshot(0).tps)
+    }
+
     /// One 10 s tick: the minute sample of every item, and the hour / day samples when they are due (the
     /// first tick takes all three, as Java's schedulers start at once).
-    fn tick(&self, now_ms: u64) {
+    pub(super) fn tick(&self, now_ms: u64) {
         let n = self.ticks.fetch_add(1, Ordering::Relaxed);
         let due = [true, n.is_multiple_of(60), n.is_multiple_of(360)];
         for set in &self.sets {
@@ -217,8 +224,10 @@ impl Broker {
         Ok(resp)
     }
 
-    /// A stored send (`SendMessageProcessor`): TOPIC_PUT_NUMS, TOPIC_PUT_SIZE and BROKER_PUT_NUMS.
-    pub(super) fn count_put(&self, topic: &str, messages: usize, bytes: usize) {
+    /// A stored send (`SendMessageProcessor`): TOPIC_PUT_NUMS, TOPIC_PUT_SIZE and BROKER_PUT_NUMS, and
+    /// for `/metrics` the messages, bytes and size by message type.
+    pub(super) fn count_put(&self, topic: &str, kind: MessageType, messages: usize, bytes: usize) {
+        self.metrics.record_in(topic, kind, messages, bytes);
         let items = &self.stats_items;
         items.add(TOPIC_PUT_NUMS, topic, messages as i64, 1);
         items.add(TOPIC_PUT_SIZE, topic, bytes as i64, 1);
@@ -229,6 +238,7 @@ impl Broker {
     /// A pull or pop queue read that found messages (`DefaultPullMessageResultHandler`,
     /// `PopMessageProcessor`): GROUP_GET_NUMS, GROUP_GET_SIZE (by `topic@group`) and BROKER_GET_NUMS.
     pub(super) fn count_get(&self, topic: &str, group: &str, messages: usize, bytes: usize) {
+        self.metrics.record_out(topic, group, messages, bytes);
         let items = &self.stats_items;
         let key = format!("{topic}@{group}");
         items.add(GROUP_GET_NUMS, &key, messages as i64, 1);
@@ -297,7 +307,7 @@ mod tests {
             RemotingCommand::new_request(rmq_codec::code::RequestCode::ViewBrokerStatsData, ext);
         let err = broker.view_broker_stats_data(&req).unwrap_err();
         assert!(format!("{err:?}").contains("The stats <TOPIC_PUT_NUMS> <T> not exist"));
-        broker.count_put("T", 1, 100);
+        broker.count_put("T", MessageType::Normal, 1, 100);
         let resp = broker.view_broker_stats_data(&req).unwrap();
         let zero = r#"{"avgpt":0.0,"sum":0,"tps":0.0}"#;
         assert_eq!(

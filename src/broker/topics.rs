@@ -119,7 +119,7 @@ impl TopicTable {
     }
 
     /// `autoCreateTopicEnable` changed by UPDATE_BROKER_CONFIG.
-    pub fn set_auto_create(&self, on: bool) {
+    pub fn allow_auto_create(&self, on: bool) {
         self.auto_create_enabled.store(on, Ordering::Relaxed);
     }
 

@@ -123,6 +123,19 @@ impl BrokerConfig {
             ("aclEnable", self.acl_enable.to_string()),
             ("aclFilePath", path_text(&self.acl_file_path)),
             (
+                "metricsExporterType",
+                self.metrics_exporter_type.java_name().to_string(),
+            ),
+            (
+                "metricsPromExporterHost",
+                self.metrics_prom_exporter_host.clone(),
+            ),
+            (
+                "metricsPromExporterPort",
+                self.metrics_prom_exporter_port.to_string(),
+            ),
+            ("metricsLabel", self.metrics_label.clone()),
+            (
                 "brokerFastFailureEnable",
                 self.broker_fast_failure_enable.to_string(),
             ),

@@ -166,7 +166,7 @@ impl NameServer {
     /// topics changed (`wipeTopicCount` / `addTopicCount`).
     fn write_perm_of_broker(&self, conn: &Connection, req: &RemotingCommand, add: bool) -> Reply {
         let h = WritePermOfBrokerRequestHeader::decode(&req.ext_fields)?;
-        let topics = self.routes.lock().set_write_perm(&h.broker_name, add);
+        let topics = self.routes.lock().grant_write(&h.broker_name, add);
         tracing::info!(
             broker = h.broker_name,
             client = %conn.peer(),

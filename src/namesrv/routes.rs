@@ -271,7 +271,7 @@ impl RouteTable {
     /// (`writable` true: read-write, whatever the perm was) on every topic `broker_name` serves, as
     /// `RouteInfoManager.operateWritePermOfBroker`. Returns how many topics that is. The change lasts until
     /// the broker registers a new DataVersion, which rebuilds its queue data.
-    pub fn set_write_perm(&mut self, broker_name: &str, writable: bool) -> i32 {
+    pub fn grant_write(&mut self, broker_name: &str, writable: bool) -> i32 {
         let mut topics = 0;
         for queue in self
             .topics
@@ -393,7 +393,7 @@ mod tests {
             queues.iter().find(|(b, _)| *b == broker).unwrap().1.perm
         };
 
-        assert_eq!(table.set_write_perm("a", false), 2);
+        assert_eq!(table.grant_write("a", false), 2);
         assert_eq!(perm_of(&table, "T", "a"), perm::READ);
         assert_eq!(perm_of(&table, "U", "a"), perm::READ);
         assert_eq!(perm_of(&table, "T", "b"), 6, "other brokers keep theirs");
@@ -401,11 +401,11 @@ mod tests {
         table.register(&a, registration(1, &[("T", 4), ("U", 4)]), 1, 10);
         assert_eq!(perm_of(&table, "T", "a"), perm::READ);
 
-        assert_eq!(table.set_write_perm("a", true), 2);
+        assert_eq!(table.grant_write("a", true), 2);
         assert_eq!(perm_of(&table, "T", "a"), 6);
-        assert_eq!(table.set_write_perm("nobody", false), 0);
+        assert_eq!(table.grant_write("nobody", false), 0);
 
-        table.set_write_perm("a", false);
+        table.grant_write("a", false);
         table.register(&a, registration(2, &[("T", 4), ("U", 4)]), 1, 20);
         assert_eq!(
             perm_of(&table, "T", "a"),
@@ -420,7 +420,7 @@ mod tests {
         let mut reg = registration(1, &[("T", 4)]);
         reg.topics[0].1.perm = perm::WRITE | perm::PRIORITY;
         table.register(&header("a", "h:1", 0), reg, 1, 0);
-        assert_eq!(table.set_write_perm("a", true), 1);
+        assert_eq!(table.grant_write("a", true), 1);
         assert_eq!(
             table.route("T").unwrap().0[0].1.perm,
             perm::READ | perm::WRITE

@@ -11,7 +11,7 @@
 //!   (INVALID_PARAMETER) and changes nothing. `scanNotActiveBrokerInterval` takes effect at once; the
 //!   other known keys are read at start, so they take effect at the next start from the persisted file.
 //! - After an update the whole table is written to `configStorePath` (the `-c` file itself when there is
-//!   one, as in Java), inside the request as Java does; a failed write is logged and the update still
+//!   one, as in Java), inside the request as Java does (off the tokio worker); a failed write is logged and the update still
 //!   succeeds, as Java's `Configuration.persist` logs and carries on.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +23,7 @@ use rmq_codec::code::ResponseCode;
 
 use crate::config::{parse_properties, NamesrvConfig};
 use crate::error::ServiceError;
+use crate::remoting::off_worker::run_off_worker;
 
 /// Keys UPDATE_NAMESRV_CONFIG always refuses, whatever `configBlackList` says
 /// (`DefaultRequestProcessor.initConfigBlackList`, 5.x; 4.x refuses the two paths only).
@@ -109,7 +110,12 @@ impl Settings {
             state.table.insert(key, value);
         }
         let text = render(&state.table);
-        if let Err(e) = rmq_store::config::persist_text_file(&self.store_path, &text) {
+        // Written inside the request as Java does, but off the worker: an fsync can take milliseconds.
+        let mut written = Ok(());
+        run_off_worker(&mut || {
+            written = rmq_store::config::persist_text_file(&self.store_path, &text)
+        });
+        if let Err(e) = written {
             tracing::error!(error = %e, "persisting the name server config failed");
         }
         Ok(())
@@ -162,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn get_lists_file_keys_and_known_keys_sorted() {
+    fn namesrv_config_lists_file_keys_and_known_keys_sorted() {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::new(&config_in(dir.path()));
         let text = settings.render();

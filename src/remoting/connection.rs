@@ -57,6 +57,12 @@ pub enum Outbound {
 }
 
 impl Outbound {
+    pub fn command(&self) -> &RemotingCommand {
+        match self {
+            Outbound::Command(cmd) | Outbound::Records { cmd, .. } => cmd,
+        }
+    }
+
     /// The command of the frame (the header and, for `Command`, the body).
     pub fn command_mut(&mut self) -> &mut RemotingCommand {
         match self {

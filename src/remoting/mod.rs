@@ -7,6 +7,7 @@
 pub mod client;
 pub mod connection;
 pub mod frame;
+pub mod off_worker;
 pub mod responder;
 pub mod server;
 pub mod tls;

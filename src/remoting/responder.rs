@@ -54,6 +54,10 @@ pub struct Responder {
     opaque: i32,
     serialize_type: SerializeType,
     oneway: bool,
+    /// The request's code and when its responder was taken (during its dispatch), for the rpc latency
+    /// metric of late answers.
+    request_code: i32,
+    taken_at: tokio::time::Instant,
 }
 
 impl Responder {
@@ -70,7 +74,18 @@ impl Responder {
             opaque: request.opaque,
             serialize_type: request.serialize_type,
             oneway: request.is_oneway(),
+            request_code: request.code,
+            taken_at: tokio::time::Instant::now(),
         }
+    }
+
+    pub fn request_code(&self) -> i32 {
+        self.request_code
+    }
+
+    /// Time since the responder was taken, i.e. since the request was dispatched.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.taken_at.elapsed()
     }
 
     /// Sends `out` as the response to the request. False when nothing was sent: a oneway request, a

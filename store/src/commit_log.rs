@@ -227,6 +227,11 @@ impl CommitLog {
         }
     }
 
+    /// Puts waiting for the append lock now.
+    pub fn lock_waiters(&self) -> usize {
+        self.lock_waiters.load(Ordering::Relaxed)
+    }
+
     /// Offset below which every record is known to be on disk.
     pub fn flushed_offset(&self) -> u64 {
         self.files.flushed_offset()

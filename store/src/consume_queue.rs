@@ -31,7 +31,7 @@ impl CqUnit {
         out
     }
 
-    fn decode(raw: &[u8]) -> CqUnit {
+    pub(crate) fn decode(raw: &[u8]) -> CqUnit {
         let mut off = [0u8; 8];
         let mut size = [0u8; 4];
         let mut tags = [0u8; 8];
@@ -51,7 +51,7 @@ impl CqUnit {
     }
 
     /// What Java's CQ recovery accepts as a written unit.
-    fn is_written(&self) -> bool {
+    pub(crate) fn is_written(&self) -> bool {
         self.commit_log_offset >= 0 && self.size > 0
     }
 }

@@ -11,7 +11,9 @@
 //! - [`config`][]: the JSON files under `<root>/config/` (topics, consumer offsets, subscription groups)
 //!   written the way fastjson writes them, atomically.
 //! - [`retention`][]: deleting expired commit-log, consume-queue and index files; refusing puts on a full disk.
+//! - [`inspect`][]: the offline tools' read-only walk of a store directory (`rmqd store verify|dump`).
 //! - [`error`][]: `StoreError`.
+//! - [`histogram`][]: lock-free fixed-bucket histograms (flush and put-lock times, broker metrics).
 //! - `background`: `BackgroundThread`, the stop-and-join handle every store thread runs under.
 
 mod background;
@@ -19,7 +21,9 @@ pub mod commit_log;
 pub mod config;
 pub mod consume_queue;
 pub mod error;
+pub mod histogram;
 pub mod index;
+pub mod inspect;
 pub mod mapped_file;
 pub mod message_store;
 pub mod retention;

@@ -15,6 +15,9 @@
 //!    the same moment, so they never hand out byte slices; every access is one aligned atomic word.
 
 mod queue;
+mod read_only;
+
+pub use read_only::{lock_holder, ReadOnlyMap};
 
 pub use queue::MappedFileQueue;
 

@@ -16,14 +16,15 @@ mod store_config;
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
 pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
 pub use hooks::{BlockingHook, StoreHooks};
+pub(crate) use recovery::dispatch_tags_code;
 pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
-pub use stats::{StatsTotals, StoreStats};
+pub use stats::{StatsTotals, StoreStats, TIME_BOUNDS_US};
 pub use store_config::{StoreConfig, DEFAULT_DELAY_LEVELS_MS};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
@@ -33,6 +34,7 @@ use crate::background::BackgroundThread;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::{ConsumeQueue, CqUnit};
 use crate::error::StoreError;
+use crate::histogram::{Histogram, HistogramSnapshot};
 use crate::index::{Index, QueryResult};
 use crate::retention::{CleanReport, Cleaner};
 use durability::DirLock;
@@ -111,6 +113,8 @@ pub(crate) struct Inner {
     checkpoint: Mutex<Checkpoint>,
     /// `<root>/index/`, fed after each append (see `append_locked`) and on open.
     index: Index,
+    /// Commit-log flushes that wrote something: their msync time (rmqd only, `rmqd_flush_latency_seconds`).
+    flush_latency_us: Histogram,
     _lock: DirLock,
 }
 
@@ -127,7 +131,7 @@ pub struct MessageStore {
     /// re-reads it before each put).
     max_message_size: AtomicUsize,
     /// Put/get counters for GET_BROKER_RUNTIME_INFO (Java's `StoreStatsService`).
-    stats: StoreStats,
+    stats: Arc<StoreStats>,
 }
 
 fn now_ms() -> i64 {
@@ -172,7 +176,7 @@ impl MessageStore {
         let max_message_size = AtomicUsize::new(inner.config.max_message_size);
         Ok(MessageStore {
             max_message_size,
-            stats: StoreStats::new(now_ms()),
+            stats: Arc::new(StoreStats::new(now_ms())),
             inner,
             flusher,
             cleaner,
@@ -193,7 +197,7 @@ impl MessageStore {
     }
 
     /// Changes `maxMessageSize` for the puts that start after this call.
-    pub fn set_max_message_size(&self, bytes: usize) {
+    pub fn limit_message_size(&self, bytes: usize) {
         self.max_message_size.store(bytes, Ordering::Relaxed);
     }
 
@@ -338,6 +342,16 @@ impl MessageStore {
         }
     }
 
+    /// Store timestamp of the oldest record in the commit log (Java's `getEarliestMessageTime`), None
+    /// when the log is empty.
+    pub fn earliest_message_time(&self) -> Option<i64> {
+        let record = self.message_at(self.min_commit_log_offset())?;
+        match peek_record(&record) {
+            Ok(RecordPeek::Message(view)) => Some(view.store_timestamp).filter(|&t| t > 0),
+            _ => None,
+        }
+    }
+
     /// Offset just past the last commit-log record.
     pub fn max_commit_log_offset(&self) -> i64 {
         self.inner.commit_log.max_offset() as i64
@@ -351,6 +365,16 @@ impl MessageStore {
     /// The put/get counters (`StoreStatsService`).
     pub fn stats(&self) -> &StoreStats {
         &self.stats
+    }
+
+    /// Puts waiting for the append lock now: rmqd's equivalent of Java's send thread-pool queue.
+    pub fn put_lock_waiters(&self) -> usize {
+        self.inner.commit_log.lock_waiters()
+    }
+
+    /// How long the commit-log flushes that wrote something took (µs).
+    pub fn flush_latency_us(&self) -> HistogramSnapshot {
+        self.inner.flush_latency_us.snapshot()
     }
 
     /// First commit-log offset still on disk.
@@ -521,7 +545,12 @@ impl Inner {
         // `ts` belongs to a record that ends at or below `written` (it is stored after its append).
         let ts = self.last_store_timestamp.load(Ordering::Acquire);
         let written = self.commit_log.max_offset();
+        let (started, flushes) = (Instant::now(), self.commit_log.flush_count());
         let flushed = self.poison_on_err(self.commit_log.flush(least_pages))?;
+        if self.commit_log.flush_count() != flushes {
+            let took_us = started.elapsed().as_micros() as u64;
+            self.flush_latency_us.record(took_us);
+        }
         // With `least_pages > 0` the flush may have skipped that record: claim its timestamp only if covered.
         if flushed >= written {
             let mut cp = self.checkpoint.lock();

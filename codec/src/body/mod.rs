@@ -1,6 +1,7 @@
 //! Typed JSON request and response bodies, read once from and written once to fastjson text.
 //!
 //! Layout:
+//! - [`acl`][]: the 4.9.x `DataVersion` of ACL files (GET_BROKER_CLUSTER_ACL_INFO 52).
 //! - [`heartbeat`][]: `HeartbeatData` (HEART_BEAT 34).
 //! - [`lock_batch`][]: `LockBatchRequestBody` / `UnlockBatchRequestBody` (LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42)
 //!   and `LockBatchResponseBody`.
@@ -26,6 +27,7 @@
 //!
 //! Encoding writes bean properties sorted by name, as fastjson does, with `fastjson::to_string`.
 
+pub mod acl;
 pub mod broker_status;
 pub mod connection;
 pub mod consume_queue;

@@ -14,7 +14,7 @@
 //! fields of 5.x headers (`ns`, `nsd`, `bname`, `oway`, `lo`) are ignored unless a header names
 //! them, and unknown keys are always ignored.
 //!
-//! Layout: `send` (send, send-back, transactions), `consume` (pull, offsets, client
+//! Layout: `acl` (ACL 1.0 administration), `send` (send, send-back, transactions), `consume` (pull, offsets, client
 //! registration), `admin` (topics, message queries), `stats` (admin statistics and connections),
 //! `namesrv` (name-server calls); every header
 //! is re-exported here.
@@ -170,6 +170,7 @@ macro_rules! command_header {
     };
 }
 
+mod acl;
 mod admin;
 mod broker_admin;
 mod consume;
@@ -178,6 +179,10 @@ pub mod pop;
 mod send;
 mod stats;
 
+pub use acl::{
+    CreateAccessConfigRequestHeader, DeleteAccessConfigRequestHeader,
+    GetBrokerAclConfigResponseHeader, UpdateGlobalWhiteAddrsConfigRequestHeader,
+};
 pub use admin::{
     ConsumeMessageDirectlyRequestHeader, CreateTopicRequestHeader, DeleteTopicRequestHeader,
     GetConsumerRunningInfoRequestHeader, GetConsumerStatusRequestHeader,

@@ -1,7 +1,5 @@
 //! A broker on a temporary store: pop, ack, change the invisible time and revive, below the socket.
 
-use std::sync::Arc;
-
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::pop::{
@@ -9,42 +7,24 @@ use rmq_codec::header::pop::{
     PopMessageRequestHeader,
 };
 use rmq_codec::header::CommandHeader;
-use rmq_codec::message::{properties, StoredMessage};
+use rmq_codec::message::StoredMessage;
 use rmq_store::config::perm;
 
 use super::extra_info::ExtraInfo;
 use super::pop_message::Popped;
+use crate::broker::test_support::{put_message, TempBroker};
 use crate::broker::Broker;
-use crate::config::BrokerConfig;
 
 const RETRY: &str = "%RETRY%G_T";
 
-struct Fixture {
-    broker: Arc<Broker>,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = BrokerConfig::default();
-    config.store.root_dir = dir.path().to_path_buf();
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    let broker = Broker::open(config).expect("opens");
-    broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
-    Fixture { broker, _dir: dir }
+fn fixture() -> TempBroker {
+    let f = TempBroker::open();
+    f.broker.topics.ensure("T", 2, perm::READ | perm::WRITE);
+    f
 }
 
 fn put(broker: &Broker, queue_id: i32, body: &str) {
-    let mut msg = StoredMessage {
-        topic: "T".into(),
-        queue_id,
-        born_host: "127.0.0.1:40000".parse().expect("addr"),
-        store_host: broker.store_host,
-        body: body.to_string().into(),
-        properties: properties::encode(&[("TAGS".to_string(), "a".to_string())]),
-        ..StoredMessage::default()
-    };
-    broker.store.put(&mut msg, 0).expect("put");
+    put_message(broker, "T", queue_id, body.to_string(), Some("a"));
 }
 
 fn pop(broker: &Broker, invisible_time: i64) -> Popped {

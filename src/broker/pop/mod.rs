@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use rmq_codec::fastjson::Value;
 use rmq_store::config::Persister;
 
+pub use extra_info::pop_retry_topic;
 pub use revive::schedule;
 
 /// `reviveQueueNum`: the revive queue id handed out rotates over this many values.

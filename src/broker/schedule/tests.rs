@@ -6,7 +6,7 @@ use rmq_codec::header::{CommandHeader, ConsumerSendMsgBackRequestHeader};
 use rmq_codec::message::{properties, sys_flag, StoredMessage};
 
 use super::*;
-use crate::config::BrokerConfig;
+use crate::broker::test_support::config_in;
 
 const NOW: i64 = 1_700_000_000_500;
 
@@ -153,9 +153,7 @@ struct Fixture {
 }
 
 fn open(dir: tempfile::TempDir) -> Fixture {
-    let mut config = BrokerConfig::default();
-    config.store.root_dir = dir.path().to_path_buf();
-    config.store.mapped_file_size_commit_log = 1 << 20;
+    let mut config = config_in(&dir);
     config.store.message_delay_levels_ms = vec![1_000, 2_000];
     Fixture {
         broker: Broker::open(config).unwrap(),

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::{into_half, CHECK_MAX_TIME_TOPIC, HALF_TOPIC, OP_TOPIC, SYSTEM_GROUP};
 use crate::broker::clients::ClientChannel;
+use crate::broker::test_support::TempBroker;
 use crate::broker::Broker;
-use crate::config::BrokerConfig;
 use crate::remoting::connection::now_ms;
 use crate::remoting::{Connection, Outbound};
 
@@ -25,12 +25,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = BrokerConfig::default();
-    config.store.root_dir = dir.path().to_path_buf();
-    config.transaction_timeout_ms = 1_000;
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    let broker = Broker::open(config).unwrap();
+    let TempBroker { broker, dir } = TempBroker::open_with(|c| c.transaction_timeout_ms = 1_000);
     let (tx, rx) = mpsc::channel(16);
     let conn = Connection::new(7, "127.0.0.1:40000".parse().unwrap(), tx);
     let channel = ClientChannel {

@@ -85,21 +85,9 @@ impl TopicConfig {
     }
 
     /// The fastjson bean form, properties sorted: also the `topicConfigTable` entries of REGISTER_BROKER and the
-    /// body of GET_TOPIC_CONFIG.
+    /// body of GET_TOPIC_CONFIG. The wire type writes it, so the file and the wire cannot drift apart.
     pub fn to_value(&self) -> Value {
-        Value::object([
-            ("attributes", Value::from(self.attributes.clone())),
-            ("order", Value::Bool(self.order)),
-            ("perm", Value::from(self.perm)),
-            ("readQueueNums", Value::from(self.read_queue_nums)),
-            (
-                "topicFilterType",
-                Value::from(self.topic_filter_type.as_str()),
-            ),
-            ("topicName", Value::from(self.topic_name.as_str())),
-            ("topicSysFlag", Value::from(self.topic_sys_flag)),
-            ("writeQueueNums", Value::from(self.write_queue_nums)),
-        ])
+        rmq_codec::body::TopicConfig::from(self).to_value()
     }
 
     /// Reads the bean form; missing fields take the Java defaults, `topicFilterType` may be an enum ordinal.

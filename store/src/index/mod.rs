@@ -18,7 +18,7 @@ mod query;
 pub(crate) use catch_up::Pause;
 pub use catch_up::{CatchUpEnd, CatchUpPlan};
 
-pub use file::{key_hash, Entry, IndexFile, ENTRY_SIZE, HEADER_SIZE, SLOT_SIZE};
+pub use file::{file_size, key_hash, Entry, IndexFile, ENTRY_SIZE, HEADER_SIZE, SLOT_SIZE};
 pub use query::{OffsetQuery, QueryResult};
 
 use std::path::{Path, PathBuf};

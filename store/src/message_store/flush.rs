@@ -62,6 +62,9 @@ struct Slot {
     deadline: Instant,
     state: Mutex<SlotState>,
     done: Condvar,
+    /// Runs when the outcome is set, before the callback: the put's timing (Java times a put up to its
+    /// future completing, flush wait included).
+    settled: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl Slot {
@@ -71,6 +74,7 @@ impl Slot {
             deadline,
             state: Mutex::new(state),
             done: Condvar::new(),
+            settled: Mutex::new(None),
         })
     }
 
@@ -83,6 +87,10 @@ impl Slot {
         };
         let callback = callback.take();
         *state = SlotState::Done(outcome);
+        // Under the state lock, so whoever sees the outcome also sees the put timed.
+        if let Some(settled) = self.settled.lock().take() {
+            settled();
+        }
         self.done.notify_all();
         drop(state);
         if let Some(callback) = callback {
@@ -150,6 +158,20 @@ impl FlushWaiter {
         }
         self.slot.complete(FlushOutcome::TimedOut);
         self.outcome().unwrap_or(FlushOutcome::TimedOut)
+    }
+
+    /// Runs `work` once the outcome is set (at once if it is set already), on whichever thread sets it, under
+    /// the slot's lock and before the [`on_complete`](Self::on_complete) callback: it must be a few atomic
+    /// operations, never a wait.
+    pub(super) fn when_settled(&self, work: impl FnOnce() + Send + 'static) {
+        let state = self.slot.state.lock();
+        if matches!(&*state, SlotState::Done(_)) {
+            drop(state);
+            work();
+        } else {
+            // Under the state lock: `complete` takes `settled` under it too, so `work` cannot be missed.
+            *self.slot.settled.lock() = Some(Box::new(work));
+        }
     }
 
     /// Calls `callback` once with the outcome: on a flusher thread when a flush covers the put or

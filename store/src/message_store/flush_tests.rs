@@ -302,3 +302,32 @@ fn queue_flush_waits_for_least_pages_and_only_a_full_flush_moves_the_logics_time
     assert_eq!(queue.flushed_offset(), 20);
     assert!(logics_ts() > 0);
 }
+
+/// Java times a put up to its future completing, so with SYNC_FLUSH the flush wait is part of the put's
+/// time (`putMessageEntireTimeMax`, the latency histograms): the put is recorded when its waiter settles.
+#[test]
+fn a_waiting_put_is_timed_up_to_its_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MessageStore::open(config(dir.path(), FlushDiskType::Sync)).unwrap();
+    slow_flush(&store, Duration::from_millis(200));
+    let (_, waiter) = store.put_deferred(&mut msg(100), 0, true).unwrap();
+    let waiter = waiter.expect("SYNC_FLUSH with WAIT gives a waiter");
+    assert_eq!(
+        store.stats().totals().put_messages,
+        0,
+        "not recorded before the flush"
+    );
+    assert_eq!(waiter.wait(), FlushOutcome::Flushed);
+    let totals = store.stats().totals();
+    assert_eq!(totals.put_messages, 1);
+    assert!(
+        totals.put_time_max_ms >= 200,
+        "the injected 200 ms flush is in the put's time: {} ms",
+        totals.put_time_max_ms
+    );
+    // WAIT=false is answered at once and timed without the flush.
+    store.inner.commit_log.inject_flush_fault(None);
+    let (_, none) = store.put_deferred(&mut msg(100), 0, false).unwrap();
+    assert!(none.is_none());
+    assert_eq!(store.stats().totals().put_messages, 2);
+}

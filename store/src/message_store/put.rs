@@ -94,6 +94,8 @@ impl MessageStore {
                     }
                 };
                 let others = log.count_waiter(false).saturating_sub(1);
+                let waited_us = started.elapsed().as_micros() as u64;
+                self.stats.put_lock_wait_us.record(waited_us);
                 lock.ok_or_else(|| StoreError::PutQueueTimeout {
                     waited_ms: started.elapsed().as_millis() as u64,
                     queue_len: others,
@@ -228,16 +230,22 @@ impl MessageStore {
         tags_codes: &[i64],
         wait: bool,
     ) -> Result<(Vec<PutResult>, Option<FlushWaiter>), StoreError> {
-        // Java times the put up to its future completing, which with SYNC_FLUSH includes the flush wait;
-        // rmqd times the append only (the wait is the caller's, after the lock is released).
+        // Java times the put up to its future completing, which with SYNC_FLUSH includes the flush wait: a
+        // put that waits is recorded when its waiter settles, the others now.
         let started = Instant::now();
         let outcome = self.append_batch(msgs, tags_codes, wait);
         let appended = outcome.as_ref().ok().map(|(results, _)| {
             let bytes: usize = results.iter().map(|r| r.wrote_bytes).sum();
             (results.len() as i64, bytes as i64)
         });
-        let elapsed_ms = started.elapsed().as_millis() as i64;
-        self.stats.record_put(elapsed_ms, appended);
+        let record = {
+            let stats = Arc::clone(&self.stats);
+            move || stats.record_put(started.elapsed().as_millis() as i64, appended)
+        };
+        match &outcome {
+            Ok((_, Some(waiter))) => waiter.when_settled(record),
+            _ => record(),
+        }
         outcome
     }
 

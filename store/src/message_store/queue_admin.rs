@@ -1,5 +1,6 @@
 //! Dropping whole consume queues on an operator's request: CLEAN_EXPIRED_CONSUMEQUEUE
-//! (`DefaultMessageStore.cleanExpiredConsumerQueue`) and CLEAN_UNUSED_TOPIC (`cleanUnusedTopic`).
+//! (`DefaultMessageStore.cleanExpiredConsumerQueue`), CLEAN_UNUSED_TOPIC (`cleanUnusedTopic`) and
+//! DELETE_TOPIC_IN_BROKER (`deleteTopics`).
 //!
 //! A queue is taken out of the table under the append lock, so no append is half done on it, and its
 //! directory is deleted after. As in Java, a put that looked the queue up just before may still write a unit
@@ -72,6 +73,14 @@ impl MessageStore {
         self.delete_queue_dirs(&taken)?;
         Ok(count)
     }
+
+    /// `deleteTopics` of one topic: drops all its queues and their directories. The records stay in the
+    /// commit log until retention removes the files. Returns how many queues went.
+    pub fn delete_topic_queues(&self, topic: &str) -> Result<usize, StoreError> {
+        let taken = self.take_queues(&|t, _| t == topic);
+        self.delete_queue_dirs(&taken)?;
+        Ok(taken.len())
+    }
 }
 
 #[cfg(test)]
@@ -110,5 +119,29 @@ mod tests {
         // The topic can be written again: a fresh queue from offset 0.
         put(&store, "unused");
         assert_eq!(store.max_offset_in_queue("unused", 0), 1);
+    }
+
+    #[test]
+    fn a_deleted_topic_loses_only_its_own_queues() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            root_dir: dir.path().to_path_buf(),
+            ..StoreConfig::default()
+        };
+        let store = MessageStore::open(config).unwrap();
+        put(&store, "gone");
+        put(&store, "gone");
+        put(&store, "gone_too_similar");
+        assert_eq!(store.delete_topic_queues("gone").unwrap(), 1);
+        assert!(store.queue_ids("gone").is_empty());
+        assert!(!dir.path().join("consumequeue/gone").exists());
+        assert_eq!(store.max_offset_in_queue("gone_too_similar", 0), 1);
+        assert_eq!(store.delete_topic_queues("never_was").unwrap(), 0);
+        put(&store, "gone");
+        assert_eq!(
+            store.max_offset_in_queue("gone", 0),
+            1,
+            "a recreated topic starts at 0"
+        );
     }
 }

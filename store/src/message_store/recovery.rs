@@ -119,6 +119,7 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
         last_store_timestamp: AtomicI64::new(last_store_timestamp),
         checkpoint: Mutex::new(checkpoint),
         index,
+        flush_latency_us: crate::histogram::Histogram::new(super::TIME_BOUNDS_US),
         _lock: lock,
     };
     redispatch(&inner)?;

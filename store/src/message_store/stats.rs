@@ -9,6 +9,15 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::histogram::Histogram;
+
+/// Bounds (µs) of rmqd's own store histograms (`rmqd_flush_latency_seconds`,
+/// `rmqd_put_lock_wait_seconds`): 50 µs to 10 s.
+pub const TIME_BOUNDS_US: &[u64] = &[
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 10_000_000,
+];
+
 /// Java's `PUT_MESSAGE_ENTIRE_TIME_MAX_DESC`: the ranges of `putMessageDistributeTime`.
 const DISTRIBUTION_NAMES: [&str; 13] = [
     "[<=0ms]",
@@ -81,6 +90,9 @@ pub struct StoreStats {
     latency_bounds: [i64; LATENCY_BUCKETS],
     last_roll_ms: AtomicI64,
     last_minute: Mutex<Option<LastMinute>>,
+    /// Puts that found the append lock held: how long they waited for it, timeouts included (rmqd only;
+    /// an uncontended put records nothing, to keep its path at one `try_lock`).
+    pub put_lock_wait_us: Histogram,
 }
 
 /// A copy of the running totals.
@@ -112,6 +124,7 @@ impl StoreStats {
             latency_bounds: latency_bounds(),
             last_roll_ms: AtomicI64::new(now_ms),
             last_minute: Mutex::new(None),
+            put_lock_wait_us: Histogram::new(TIME_BOUNDS_US),
         }
     }
 

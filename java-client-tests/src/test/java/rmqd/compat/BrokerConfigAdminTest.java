@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
 import java.util.Properties;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.apache.rocketmq.client.consumer.DefaultMQPullConsumer;
 import org.apache.rocketmq.client.exception.MQBrokerException;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
@@ -79,8 +77,7 @@ class BrokerConfigAdminTest {
 
     @Test
     void anUpdatedKeySurvivesABrokerRestart() throws Exception {
-        String restart = System.getenv("RMQ_RESTART_CMD");
-        assumeTrue(restart != null && !restart.isBlank(), "RMQ_RESTART_CMD not set: broker restart test skipped");
+        String restart = Compat.restartCommandOrSkip();
         String topic = Compat.unique("t_brkcfg_restart");
         DefaultMQProducer producer = Compat.startProducer();
         DefaultMQAdminExt admin = Compat.startAdmin();
@@ -90,7 +87,7 @@ class BrokerConfigAdminTest {
             SendResult sent = Compat.sendSync(producer, List.of(Compat.message(topic, "A", 0))).get(0);
             MessageQueue mq = sent.getMessageQueue();
             update(admin, addr, "autoCreateSubscriptionGroup", "false");
-            restartBroker(restart);
+            Compat.restartBroker(restart);
 
             Properties after = admin.getBrokerConfig(addr);
             assertEquals("false", after.getProperty("autoCreateSubscriptionGroup"), "after the restart");
@@ -109,11 +106,4 @@ class BrokerConfigAdminTest {
         }
     }
 
-    private static void restartBroker(String command) throws Exception {
-        long t0 = System.nanoTime();
-        Process p = new ProcessBuilder("bash", "-c", command).inheritIO().start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "RMQ_RESTART_CMD did not finish in 120 s: " + command);
-        assertEquals(0, p.exitValue(), "RMQ_RESTART_CMD failed: " + command);
-        Compat.log("broker restart took %d ms", (System.nanoTime() - t0) / 1_000_000);
-    }
 }

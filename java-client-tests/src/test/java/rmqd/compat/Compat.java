@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -81,6 +82,21 @@ final class Compat {
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         // Message model: CLUSTERING is the default (its enum moved packages between 4.x and 5.x).
         consumer.subscribe(topic, expression);
+        return consumer;
+    }
+
+    /** A started push consumer of every message of {@code topic} that adds each message id to {@code ids}. */
+    static DefaultMQPushConsumer startCollectingConsumer(String group, String topic, java.util.Set<String> ids)
+            throws Exception {
+        DefaultMQPushConsumer consumer = pushConsumer(group, topic, "*");
+        consumer.registerMessageListener(
+            (org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    ids.add(m.getMsgId());
+                }
+                return org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+        consumer.start();
         return consumer;
     }
 
@@ -282,6 +298,23 @@ final class Compat {
             log("broker version unknown: %s", e);
         }
         return "unknown";
+    }
+
+    /** RMQ_RESTART_CMD, the command that restarts the broker on the same store and config; the calling test
+     *  is skipped when it is not set (a broker started by hand). */
+    static String restartCommandOrSkip() {
+        String restart = System.getenv("RMQ_RESTART_CMD");
+        assumeTrue(restart != null && !restart.isBlank(), "RMQ_RESTART_CMD not set: broker restart test skipped");
+        return restart;
+    }
+
+    /** Runs the restart command (see {@link #restartCommandOrSkip}) and logs how long the restart took. */
+    static void restartBroker(String command) throws Exception {
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder("bash", "-c", command).inheritIO().start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "RMQ_RESTART_CMD did not finish in 120 s: " + command);
+        assertEquals(0, p.exitValue(), "RMQ_RESTART_CMD failed: " + command);
+        log("broker restart took %d ms", (System.nanoTime() - t0) / 1_000_000);
     }
 
     static void log(String format, Object... args) {

@@ -12,10 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
-import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
-import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.exception.MQClientException;
-import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.client.consumer.store.ReadOffsetType;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
@@ -153,14 +150,7 @@ class MaintenanceAdminTest {
             assertEquals(1.0, put[0][2], "avgpt: one message per send");
 
             Set<String> received = ConcurrentHashMap.newKeySet();
-            consumer = Compat.pushConsumer(group, topic, "*");
-            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-                for (MessageExt m : msgs) {
-                    received.add(m.getMsgId());
-                }
-                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-            });
-            consumer.start();
+            consumer = Compat.startCollectingConsumer(group, topic, received);
             Compat.await("the pushed messages", () -> received.size() >= sends);
             double[][] get = new double[1][];
             Compat.await("GROUP_GET_NUMS of " + topic + "@" + group, () -> {
@@ -218,6 +208,35 @@ class MaintenanceAdminTest {
             assertEquals(sends, messagesIn(admin, topic), "messages of a live topic after the cleaning");
             Compat.assertSendOk(producer.send(Compat.message(topic, "TagK", sends)));
             awaitMessagesIn(admin, topic, sends + 1, "a send after the cleaning");
+        } finally {
+            producer.shutdown();
+            admin.shutdown();
+        }
+    }
+
+    /** DELETE_TOPIC_IN_BROKER drops the topic's consume queues (4.9.7 through cleanUnusedTopic, 5.3.3 through
+     *  deleteTopics): the topic created again under the name starts with empty queues. */
+    @Test
+    void aDeletedTopicCreatedAgainStartsEmpty() throws Exception {
+        String topic = Compat.unique("t_del");
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            int sends = 3;
+            for (int i = 0; i < sends; i++) {
+                Compat.assertSendOk(producer.send(Compat.message(topic, "TagD", i)));
+            }
+            String addr = brokerOf(admin, topic);
+            awaitMessagesIn(admin, topic, sends, "the sent messages in the consume queues");
+
+            admin.deleteTopicInBroker(java.util.Set.of(addr), topic);
+            admin.createAndUpdateTopicConfig(addr,
+                new org.apache.rocketmq.common.TopicConfig(topic, Compat.AUTO_TOPIC_QUEUES, Compat.AUTO_TOPIC_QUEUES, 6));
+            awaitMessagesIn(admin, topic, 0, "empty queues of the topic created again");
+            assertEquals(Compat.AUTO_TOPIC_QUEUES, admin.examineTopicStats(topic).getOffsetTable().size());
+            for (var offsets : admin.examineTopicStats(topic).getOffsetTable().values()) {
+                assertEquals(0, offsets.getMaxOffset(), "max offset of a queue of the topic created again");
+            }
         } finally {
             producer.shutdown();
             admin.shutdown();

@@ -2,13 +2,11 @@ package rmqd.compat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.store.ReadOffsetType;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
@@ -88,18 +86,10 @@ class OffsetTest {
         }
     }
 
-    private static void restartBroker(String command) throws Exception {
-        long t0 = System.nanoTime();
-        Process p = new ProcessBuilder("bash", "-c", command).inheritIO().start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "RMQ_RESTART_CMD did not finish in 120 s: " + command);
-        assertEquals(0, p.exitValue(), "RMQ_RESTART_CMD failed: " + command);
-        Compat.log("broker restart took %d ms", (System.nanoTime() - t0) / 1_000_000);
-    }
 
     @Test
     void messagesAndOffsetsSurviveBrokerRestart() throws Exception {
-        String restart = System.getenv("RMQ_RESTART_CMD");
-        assumeTrue(restart != null && !restart.isBlank(), "RMQ_RESTART_CMD not set: broker restart test skipped");
+        String restart = Compat.restartCommandOrSkip();
         String topic = Compat.unique("t_restart");
         String group = Compat.unique("cg");
         List<Message> consumed = new ArrayList<>();
@@ -117,7 +107,7 @@ class OffsetTest {
             producer.shutdown();
         }
 
-        restartBroker(restart);
+        Compat.restartBroker(restart);
 
         producer = Compat.startProducer();
         try {

@@ -177,8 +177,7 @@ class RetryDelayTest {
 
     @Test
     void delayedMessagesSurviveBrokerRestart() throws Exception {
-        String restart = System.getenv("RMQ_RESTART_CMD");
-        assumeTrue(restart != null && !restart.isBlank(), "RMQ_RESTART_CMD not set: broker restart test skipped");
+        String restart = Compat.restartCommandOrSkip();
         String topic = Compat.unique("t_delay_restart");
         String group = Compat.unique("cg_delay_restart");
         List<Delivery> got = consume(group, topic, ConsumeConcurrentlyStatus.CONSUME_SUCCESS, 16);
@@ -199,7 +198,7 @@ class RetryDelayTest {
         }
         producer.shutdown();
         producer = null;
-        restartBroker(restart);
+        Compat.restartBroker(restart);
 
         producer = Compat.startProducer();
         Compat.awaitRoute(producer, topic, Compat.AUTO_TOPIC_QUEUES);
@@ -256,9 +255,4 @@ class RetryDelayTest {
         }
     }
 
-    private static void restartBroker(String command) throws Exception {
-        Process p = new ProcessBuilder("bash", "-c", command).inheritIO().start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "RMQ_RESTART_CMD did not finish in 120 s: " + command);
-        assertEquals(0, p.exitValue(), "RMQ_RESTART_CMD failed: " + command);
-    }
 }

@@ -9,10 +9,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
-import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
-import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
-import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 import org.junit.jupiter.api.Test;
 
@@ -129,14 +126,7 @@ class RuntimeInfoTest {
                 "no failed put");
 
             Set<String> received = ConcurrentHashMap.newKeySet();
-            consumer = Compat.pushConsumer(Compat.unique("cg_rt"), topic, "*");
-            consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-                for (MessageExt m : msgs) {
-                    received.add(m.getMsgId());
-                }
-                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-            });
-            consumer.start();
+            consumer = Compat.startCollectingConsumer(Compat.unique("cg_rt"), topic, received);
             Compat.await("the pushed messages", () -> received.size() >= sends);
             Map<String, String> pulled = runtimeInfo(admin, addr);
             assertShapes(pulled);

@@ -1,21 +1,13 @@
-//! Broker and name-server configuration, read from Java `broker.conf` / `namesrv.conf` property files.
-//!
-//! Keys are the Java property names (`listenPort`, `storePathRootDir`, ...). Unknown keys are logged and
-//! ignored, like Java. Unlike Java, a value that does not parse is an error rather than silently ignored:
-//! an operator should hear about `listenPort=10911x` at start, not discover it later.
+//! The broker role's settings (`BrokerConfig`, `MessageStoreConfig` and `NettyServerConfig` keys of Java).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use rmq_store::message_store::FlushDiskType;
 use rmq_store::StoreConfig;
 
-use crate::remoting::tls::{TlsMode, TlsSettings};
-
-mod render;
-
-pub use render::{format_delay_levels, properties_text};
+use super::{parse, parse_bool, parse_delay_levels};
+use crate::remoting::tls::TlsSettings;
 
 /// Settings of the broker role.
 #[derive(Debug, Clone)]
@@ -66,6 +58,13 @@ pub struct BrokerConfig {
     /// the default is `plain_acl.yml` next to broker.conf.
     pub acl_enable: bool,
     pub acl_file_path: PathBuf,
+    /// Java 5.x metrics (`metricsExporterType`, default DISABLE; only PROM is served, on
+    /// `metricsPromExporterHost` (default: brokerIP1, as Java) : `metricsPromExporterPort` (5557)), and
+    /// `metricsLabel` (`k1:v1,k2:v2`, labels added to every metric). See `crate::metrics`.
+    pub metrics_exporter_type: crate::metrics::ExporterType,
+    pub metrics_prom_exporter_host: String,
+    pub metrics_prom_exporter_port: u16,
+    pub metrics_label: String,
     /// Everything the message store reads (`MessageStoreConfig` keys: storePathRootDir, flushDiskType, ...).
     pub store: StoreConfig,
     /// `tls.*` keys (listener mode, certificates, outbound TLS), see `remoting::tls`.
@@ -120,7 +119,7 @@ pub struct BrokerConfig {
 /// Default `V5_3_3`.
 pub const MQ_VERSION_KEY: &str = "rocketmq.remoting.version";
 
-fn parse_mq_version(value: &str) -> anyhow::Result<i32> {
+pub(super) fn parse_mq_version(value: &str) -> anyhow::Result<i32> {
     rmq_codec::code::mq_version::parse(value).with_context(|| {
         format!("{MQ_VERSION_KEY} must name a version from 4.0.0 to 5.9.9 (V4_9_8, 4.9.8 or 409), got {value:?}")
     })
@@ -161,6 +160,10 @@ impl Default for BrokerConfig {
             use_server_side_reset_offset: true,
             acl_enable: false,
             acl_file_path: PathBuf::from("plain_acl.yml"),
+            metrics_exporter_type: crate::metrics::ExporterType::Disable,
+            metrics_prom_exporter_host: String::new(),
+            metrics_prom_exporter_port: 5557,
+            metrics_label: String::new(),
             store: StoreConfig {
                 root_dir: PathBuf::from("./data"),
                 ..StoreConfig::default()
@@ -328,6 +331,12 @@ impl BrokerConfig {
             "useServerSideResetOffset" => self.use_server_side_reset_offset = parse_bool(value),
             "aclEnable" => self.acl_enable = parse_bool(value),
             "aclFilePath" => self.acl_file_path = PathBuf::from(value.trim()),
+            "metricsExporterType" => {
+                self.metrics_exporter_type = crate::metrics::ExporterType::parse(value)?
+            }
+            "metricsPromExporterHost" => self.metrics_prom_exporter_host = value.trim().to_string(),
+            "metricsPromExporterPort" => self.metrics_prom_exporter_port = parse(key, value)?,
+            "metricsLabel" => self.metrics_label = value.to_string(),
             // flow control: start
             "osPageCacheBusyTimeOutMills" => {
                 self.store.os_page_cache_busy_timeout_ms = parse(key, value)?
@@ -365,239 +374,3 @@ impl BrokerConfig {
         Ok(true)
     }
 }
-
-/// Settings of the name-server role.
-#[derive(Debug, Clone)]
-pub struct NamesrvConfig {
-    pub listen_port: u16,
-    /// `scanNotActiveBrokerInterval`: how often expired brokers are dropped (5 s); UPDATE_NAMESRV_CONFIG
-    /// changes it at run time.
-    pub scan_not_active_broker_interval_ms: u64,
-    pub tls: TlsSettings,
-    /// `kvConfigPath`: where PUT_KV_CONFIG values persist, default `~/namesrv/kvConfig.json` like Java
-    /// (standalone: `<storePathRootDir>/namesrv/kvConfig.json`, so one directory holds all state).
-    pub kv_config_path: PathBuf,
-    /// `configStorePath`: where UPDATE_NAMESRV_CONFIG writes the whole configuration. As in Java's
-    /// NamesrvStartup it is the `-c` file itself when there is one, else `~/namesrv/namesrv.properties`
-    /// (standalone: `<storePathRootDir>/namesrv/namesrv.properties`, never the broker.conf). Java never
-    /// reads this file back unless it is the `-c` file.
-    pub config_store_path: PathBuf,
-    /// `productEnvName` ("center"): kept, reported and persisted as Java does; Java reads it only in its
-    /// `clusterTest` mode, which rmqd does not have.
-    pub product_env_name: String,
-    /// `configBlackList`: `;`-separated keys UPDATE_NAMESRV_CONFIG refuses (NO_PERMISSION), on top of
-    /// `configBlackList`, `configStorePath`, `kvConfigPath` and `rocketmqHome` (Java 5.x).
-    pub config_black_list: String,
-    /// The MQVersion ordinal the process announces ([`MQ_VERSION_KEY`]).
-    pub mq_version: i32,
-    /// Every property of the `-c` file, known or not: Java registers them with the name server's
-    /// `Configuration`, so GET_NAMESRV_CONFIG shows them and UPDATE_NAMESRV_CONFIG may change them.
-    pub file_properties: BTreeMap<String, String>,
-}
-
-fn home_dir() -> PathBuf {
-    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from)
-}
-
-impl Default for NamesrvConfig {
-    fn default() -> Self {
-        NamesrvConfig {
-            listen_port: 9876,
-            scan_not_active_broker_interval_ms: 5_000,
-            tls: TlsSettings::default(),
-            kv_config_path: home_dir().join("namesrv/kvConfig.json"),
-            config_store_path: home_dir().join("namesrv/namesrv.properties"),
-            product_env_name: "center".into(),
-            config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
-            mq_version: rmq_codec::code::RMQD_VERSION,
-            file_properties: BTreeMap::new(),
-        }
-    }
-}
-
-impl NamesrvConfig {
-    /// Applies one property. Returns false for a key this role does not know.
-    pub fn apply(&mut self, key: &str, value: &str) -> anyhow::Result<bool> {
-        match key {
-            "listenPort" => self.listen_port = parse(key, value)?,
-            "scanNotActiveBrokerInterval" => {
-                self.scan_not_active_broker_interval_ms = parse(key, value)?
-            }
-            "kvConfigPath" => self.kv_config_path = PathBuf::from(value),
-            "configStorePath" => self.config_store_path = PathBuf::from(value),
-            "productEnvName" => self.product_env_name = value.to_string(),
-            "configBlackList" => self.config_black_list = value.to_string(),
-            MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    /// The keys this role knows with their current values, as Java's `MixAll.object2Properties` lists
-    /// the fields of NamesrvConfig and NettyServerConfig.
-    pub fn known_properties(&self) -> BTreeMap<String, String> {
-        let path = |p: &Path| p.display().to_string();
-        [
-            ("listenPort", self.listen_port.to_string()),
-            (
-                "scanNotActiveBrokerInterval",
-                self.scan_not_active_broker_interval_ms.to_string(),
-            ),
-            ("kvConfigPath", path(&self.kv_config_path)),
-            ("configStorePath", path(&self.config_store_path)),
-            ("productEnvName", self.product_env_name.clone()),
-            ("configBlackList", self.config_black_list.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-}
-
-/// Broker settings from a broker.conf (or defaults when `path` is None).
-pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
-    let mut config = BrokerConfig::default();
-    for (key, value) in read_properties(path)? {
-        if !config.apply(&key, &value)?
-            && !config.tls.apply(&key, &value)?
-            && key != "namesrvListenPort"
-        {
-            tracing::info!(key, "ignoring unknown broker config key");
-        }
-    }
-    config.tls.merge_config_file()?;
-    if let Some(dir) = path.and_then(Path::parent) {
-        config.acl_file_path = dir.join(&config.acl_file_path);
-    }
-    config.config_file = path.map(Path::to_path_buf);
-    Ok(config)
-}
-
-/// Name-server settings from a namesrv.conf (the `-c` file, which is then also `configStorePath`).
-pub fn load_namesrv(path: Option<&Path>) -> anyhow::Result<NamesrvConfig> {
-    let mut config = NamesrvConfig::default();
-    let properties = read_properties(path)?;
-    for (key, value) in &properties {
-        if !config.apply(key, value)? && !config.tls.apply(key, value)? {
-            tracing::info!(key, "ignoring unknown name server config key");
-        }
-    }
-    config.tls.merge_config_file()?;
-    if let Some(path) = path {
-        config.config_store_path = path.to_path_buf();
-    }
-    config.file_properties = properties;
-    Ok(config)
-}
-
-/// Standalone mode: broker settings plus `namesrvListenPort` for the embedded name server.
-pub fn load_standalone(path: Option<&Path>) -> anyhow::Result<(BrokerConfig, NamesrvConfig)> {
-    let mut broker = load_broker(path)?;
-    let mut namesrv = NamesrvConfig::default();
-    let properties = read_properties(path)?;
-    if let Some(port) = properties.get("namesrvListenPort") {
-        namesrv.listen_port = parse("namesrvListenPort", port)?;
-    }
-    let namesrv_dir = broker.store.root_dir.join("namesrv");
-    namesrv.kv_config_path = match properties.get("kvConfigPath") {
-        Some(kv) => PathBuf::from(kv),
-        None => namesrv_dir.join("kvConfig.json"),
-    };
-    namesrv.config_store_path = match properties.get("configStorePath") {
-        Some(file) => PathBuf::from(file),
-        None => namesrv_dir.join("namesrv.properties"),
-    };
-    namesrv.mq_version = broker.mq_version;
-    // Both listeners share the TLS settings. An enforcing embedded name server refuses plain TCP, so
-    // the broker has to register with it over TLS.
-    if broker.tls.effective_mode() == TlsMode::Enforcing {
-        broker.tls.enable = true;
-    }
-    namesrv.tls = broker.tls.clone();
-    Ok((broker, namesrv))
-}
-
-pub(crate) fn read_properties(path: Option<&Path>) -> anyhow::Result<BTreeMap<String, String>> {
-    let Some(path) = path else {
-        return Ok(BTreeMap::new());
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    Ok(parse_properties(&text))
-}
-
-/// Parses the Java `.properties` format: `key=value`, `key: value` or `key value`; `#`/`!` comments;
-/// a trailing backslash continues the line.
-pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut logical = String::new();
-    for raw in text.lines() {
-        let line = raw.trim_start();
-        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
-        {
-            continue;
-        }
-        if let Some(stripped) = line.strip_suffix('\\') {
-            logical.push_str(stripped);
-            continue;
-        }
-        logical.push_str(line);
-        let entry = std::mem::take(&mut logical);
-        let split = entry.find(['=', ':', ' ', '\t']).unwrap_or(entry.len());
-        let key = entry[..split].trim();
-        let rest = entry[split..].trim_start();
-        let value = rest
-            .strip_prefix(['=', ':'])
-            .unwrap_or(rest)
-            .trim()
-            .to_string();
-        if !key.is_empty() {
-            out.insert(key.to_string(), value);
-        }
-    }
-    out
-}
-
-fn parse<T: std::str::FromStr>(key: &str, value: &str) -> anyhow::Result<T> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| anyhow::anyhow!("config key {key} has an invalid value {value:?}"))
-}
-
-/// `messageDelayLevel`, e.g. "1s 5s 10s 30s 1m 2m": one duration per level (level 1 first), each a number
-/// with unit `s`, `m`, `h` or `d`, in milliseconds. Java fails to start on a bad list; so do we.
-pub fn parse_delay_levels(value: &str) -> anyhow::Result<Vec<i64>> {
-    let levels = value
-        .split_whitespace()
-        .map(|token| {
-            let unit_ms: i64 = match token.chars().last() {
-                Some('s') => 1_000,
-                Some('m') => 60_000,
-                Some('h') => 3_600_000,
-                Some('d') => 86_400_000,
-                _ => bail!("messageDelayLevel: {token:?} lacks a unit (s, m, h or d)"),
-            };
-            let number: i64 = token[..token.len() - 1]
-                .parse()
-                .with_context(|| format!("messageDelayLevel: {token:?} is not a number"))?;
-            number
-                .checked_mul(unit_ms)
-                .filter(|ms| *ms >= 0)
-                .with_context(|| format!("messageDelayLevel: {token:?} is out of range"))
-        })
-        .collect::<anyhow::Result<Vec<i64>>>()?;
-    if levels.is_empty() {
-        bail!("messageDelayLevel is empty");
-    }
-    Ok(levels)
-}
-
-/// Java `Boolean.parseBoolean`: only "true" (any case) is true.
-fn parse_bool(value: &str) -> bool {
-    value.trim().eq_ignore_ascii_case("true")
-}
-
-#[cfg(test)]
-#[path = "config_tests.rs"]
-mod tests;

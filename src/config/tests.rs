@@ -1,6 +1,11 @@
 //! Tests of `config`: Java property syntax, known keys and their defaults, the roles' files.
 
+use std::path::PathBuf;
+
 use super::*;
+use crate::metrics::ExporterType;
+use crate::remoting::tls::TlsMode;
+use rmq_store::message_store::FlushDiskType;
 
 #[test]
 fn parses_java_property_syntax() {
@@ -167,4 +172,22 @@ fn the_namesrv_config_file_is_where_updates_are_stored() {
         PathBuf::from("/data/rmqd/namesrv/namesrv.properties")
     );
     assert!(standalone.file_properties.is_empty(), "not the broker.conf");
+}
+
+#[test]
+fn metrics_keys_have_javas_defaults() {
+    let mut config = BrokerConfig::default();
+    assert_eq!(config.metrics_exporter_type, ExporterType::Disable);
+    assert_eq!(config.metrics_prom_exporter_port, 5557);
+    assert_eq!(config.metrics_prom_exporter_host, "");
+    assert!(config.apply("metricsExporterType", "PROM").unwrap());
+    assert!(config
+        .apply("metricsPromExporterHost", "127.0.0.2")
+        .unwrap());
+    assert!(config.apply("metricsPromExporterPort", "9100").unwrap());
+    assert_eq!(config.metrics_exporter_type, ExporterType::Prom);
+    assert_eq!(config.metrics_prom_exporter_host, "127.0.0.2");
+    assert_eq!(config.metrics_prom_exporter_port, 9100);
+    assert!(config.apply("metricsExporterType", "SOMETHING").is_err());
+    assert!(config.apply("metricsPromExporterPort", "70000").is_err());
 }
