@@ -54,7 +54,7 @@ impl Acl {
             return Ok(false);
         }
         self.edit(|acl_file| {
-            acl_file.set_global_white(addrs);
+            acl_file.replace_global_white(addrs);
             Ok(())
         })
         .map(|()| true)

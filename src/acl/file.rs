@@ -124,7 +124,7 @@ impl AclFile {
             },
             None => Mapping::new(),
         };
-        set_account_fields(&mut account, update);
+        fill_account(&mut account, update);
         accounts.push(Value::Mapping(account));
         map.insert(key(ACCOUNTS), Value::Sequence(accounts));
     }
@@ -146,7 +146,7 @@ impl AclFile {
     }
 
     /// Java `updateGlobalWhiteAddrsConfig`: the list replaces `globalWhiteRemoteAddresses`.
-    pub fn set_global_white(&mut self, addrs: &[String]) {
+    pub fn replace_global_white(&mut self, addrs: &[String]) {
         self.map_mut().insert(key(GLOBAL_WHITE), strings(addrs));
     }
 
@@ -168,7 +168,7 @@ impl AclFile {
 }
 
 /// Java `createAclAccessConfigMap`.
-fn set_account_fields(account: &mut Mapping, update: &AccountUpdate) {
+fn fill_account(account: &mut Mapping, update: &AccountUpdate) {
     let mut set = |name: &str, value: Value| {
         account.insert(key(name), value);
     };

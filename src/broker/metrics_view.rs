@@ -332,7 +332,7 @@ impl Broker {
 
     /// rmqd's own: commit-log flush time, append-lock waits, parked pulls and pops.
     fn render_rmqd(&self, doc: &mut Exposition) {
-        doc.set_scoped(false);
+        doc.scoped = false;
         let name = "rmqd_flush_latency_seconds";
         doc.family(
             name,
@@ -358,7 +358,7 @@ impl Broker {
         let name = "rmqd_parked_requests_limit";
         doc.family(name, Kind::Gauge, "maxParkedRequests");
         doc.sample(name, &[], self.config.max_parked_requests as f64);
-        doc.set_scoped(true);
+        doc.scoped = true;
     }
 }
 

@@ -8,7 +8,6 @@ use rmq_codec::message::{self, batch, properties, sys_flag, StoredMessage};
 use rmq_store::config::{perm, TopicConfig};
 use rmq_store::{FlushOutcome, FlushWaiter, StoreError};
 
-use super::metrics::MessageType;
 use super::topics::{is_send_forbidden, validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
@@ -190,7 +189,9 @@ impl Broker {
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;
-        let kind = MessageType::of_send(h.properties.as_deref().unwrap_or(""));
+        let kind = self
+            .metrics
+            .message_type_of_send(h.properties.as_deref().unwrap_or(""));
         self.count_put(&msg.topic, kind, 1, put.wrote_bytes);
         self.polling.message_arrived(&msg.topic, msg.queue_id);
         let header = SendMessageResponseHeader {
@@ -282,7 +283,9 @@ impl Broker {
             self.store
                 .put_batch_deferred(&mut records, &tags_codes, wait_store_ok)?;
         let bytes = puts.iter().map(|p| p.wrote_bytes).sum();
-        let kind = MessageType::of_send(h.properties.as_deref().unwrap_or(""));
+        let kind = self
+            .metrics
+            .message_type_of_send(h.properties.as_deref().unwrap_or(""));
         self.count_put(&h.topic, kind, puts.len(), bytes);
         self.polling.message_arrived(&h.topic, queue_id);
         let msg_ids: Vec<String> = puts.iter().map(|p| p.msg_id.clone()).collect();

@@ -36,8 +36,8 @@ pub struct Exposition {
     out: String,
     /// Labels every sample carries, after `otel_scope_name`.
     common: Vec<(String, String)>,
-    /// Whether `otel_scope_name` is written (Java's broker metrics; not rmqd's own).
-    scoped: bool,
+    /// Whether samples carry `otel_scope_name`: Java's broker metrics do, rmqd's own (`rmqd_*`) do not.
+    pub scoped: bool,
 }
 
 impl Exposition {
@@ -58,11 +58,6 @@ impl Exposition {
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
         let _ = writeln!(self.out, "# HELP {name} {}", escape_help(help));
         let _ = writeln!(self.out, "# TYPE {name} {}", kind.as_str());
-    }
-
-    /// Java's metrics carry `otel_scope_name`; rmqd's own (`rmqd_*`) do not.
-    pub fn set_scoped(&mut self, scoped: bool) {
-        self.scoped = scoped;
     }
 
     /// One counter or gauge sample.
@@ -192,7 +187,7 @@ mod tests {
     #[test]
     fn a_samples_own_label_wins_over_a_common_one() {
         let mut e = Exposition::new(vec![("topic".into(), "common".into())]);
-        e.set_scoped(false);
+        e.scoped = false;
         e.sample("m", &[("topic", "T")], 1.0);
         assert_eq!(e.finish(), "m{topic=\"T\"} 1\n");
     }
@@ -200,7 +195,7 @@ mod tests {
     #[test]
     fn label_values_escape_backslash_quote_and_newline() {
         let mut e = Exposition::new(Vec::new());
-        e.set_scoped(false);
+        e.scoped = false;
         e.sample("m", &[("topic", "a\\b\"c\nd")], 1.0);
         assert_eq!(e.finish(), "m{topic=\"a\\\\b\\\"c\\nd\"} 1\n");
     }
@@ -229,7 +224,7 @@ mod tests {
             h.record(v);
         }
         let mut e = Exposition::new(vec![("cluster".into(), "C".into())]);
-        e.set_scoped(false);
+        e.scoped = false;
         e.histogram("lat", &[("code", "x")], &h.snapshot(), 1.0);
         assert_eq!(
             e.finish(),
@@ -246,7 +241,7 @@ mod tests {
         let h = Histogram::new(&[500, 2_000]);
         h.record(1_500);
         let mut e = Exposition::new(Vec::new());
-        e.set_scoped(false);
+        e.scoped = false;
         e.histogram("f_seconds", &[], &h.snapshot(), 1e6);
         assert_eq!(
             e.finish(),
