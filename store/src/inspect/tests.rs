@@ -54,6 +54,9 @@ fn written_store(dir: &Path) -> Vec<(String, i32, u64)> {
                 properties: format!("KEYS\u{1}k-{topic}-{queue_id}-{i}\u{2}TAGS\u{1}TagA\u{2}"),
                 ..StoredMessage::default()
             };
+            // Distinct store timestamps (milliseconds), so that a record hidden by a corruption always leaves
+            // the checkpoint's timestamps ahead of the log's last readable record.
+            std::thread::sleep(std::time::Duration::from_millis(2));
             let put = store.put(&mut msg, tags_code(Some("TagA"))).unwrap();
             out.push((topic.to_owned(), queue_id, put.commit_log_offset as u64));
         }
