@@ -72,15 +72,15 @@ class MixedMastersTest {
                     () -> got.size() + " of " + MESSAGES);
                 // The consumer commits every 5 s (persistConsumerOffsetInterval); the progress of both brokers'
                 // queues then reaches their max offsets.
-                Compat.await("consumer progress at the end of all 8 queues", () -> allConsumed(admin, group, brokers),
-                    () -> progress(admin, group));
+                Compat.await("consumer progress at the end of all 8 queues",
+                    () -> allConsumed(admin, group, topic, brokers), () -> progress(admin, group, topic));
             } finally {
                 consumer.shutdown();
             }
             // var: ConsumeStats and OffsetWrapper moved packages between 4.x and 5.x.
-            var stats = admin.examineConsumeStats(group);
+            var stats = admin.examineConsumeStats(group, topic);
             assertEquals(2 * QUEUES_PER_BROKER, stats.getOffsetTable().size(),
-                () -> "queues in " + progress(admin, group));
+                () -> "queues in " + progress(admin, group, topic));
             long consumedTotal = 0;
             for (var offset : stats.getOffsetTable().values()) {
                 consumedTotal += offset.getConsumerOffset();
@@ -121,9 +121,10 @@ class MixedMastersTest {
         return names;
     }
 
-    private static boolean allConsumed(DefaultMQAdminExt admin, String group, List<String> brokers) {
+    /** examineConsumeStats(group, topic) (GET_CONSUME_STATS 208 on every broker of the topic's route). */
+    private static boolean allConsumed(DefaultMQAdminExt admin, String group, String topic, List<String> brokers) {
         try {
-            var table = admin.examineConsumeStats(group).getOffsetTable();
+            var table = admin.examineConsumeStats(group, topic).getOffsetTable();
             long brokersSeen = table.keySet().stream().map(MessageQueue::getBrokerName).distinct()
                 .filter(brokers::contains).count();
             boolean caughtUp = true;
@@ -136,9 +137,15 @@ class MixedMastersTest {
         }
     }
 
-    private static String progress(DefaultMQAdminExt admin, String group) {
+    private static String progress(DefaultMQAdminExt admin, String group, String topic) {
         try {
-            return new TreeMap<>(admin.examineConsumeStats(group).getOffsetTable()).toString();
+            StringBuilder out = new StringBuilder();
+            for (var e : new TreeMap<>(admin.examineConsumeStats(group, topic).getOffsetTable()).entrySet()) {
+                out.append(e.getKey().getBrokerName()).append('/').append(e.getKey().getQueueId()).append('=')
+                    .append(e.getValue().getConsumerOffset()).append('/').append(e.getValue().getBrokerOffset())
+                    .append(' ');
+            }
+            return out.toString();
         } catch (Exception e) {
             return e.toString();
         }
