@@ -200,6 +200,13 @@ if ! $skip_java_broker; then
   run_mixed_roles rmqd-namesrv
 fi
 
+# Live migration of a Java 4.9.7 master/slave group to rmqd under client traffic (docs/migration.md), and an rmqd
+# master beside a Java master in one cluster; about 4 minutes together.
+if ! $skip_java_broker; then
+  run_script "migration: Java 4.9.7 master/slave to rmqd under traffic" scripts/migration-test.sh migration
+  run_script "two masters: rmqd and Java 4.9.7 behind one name server" scripts/migration-test.sh two-masters
+fi
+
 step "$FUZZ_STEP (waiting for it)"
 set +e
 wait "$FUZZ_PID"
