@@ -27,6 +27,7 @@ import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The client side of the live migration (scripts/migration-test.sh, docs/migration.md): one producer and one
@@ -65,7 +66,9 @@ class MigrationTrafficTest {
     private final AtomicReference<String> lastError = new AtomicReference<>("");
     private volatile boolean paused;
 
+    /** The script decides how long the traffic runs (all its steps); this only bounds a forgotten run. */
     @Test
+    @Timeout(value = 30, unit = TimeUnit.MINUTES)
     void trafficSurvivesBrokerReplacement() throws Exception {
         String dirEnv = System.getenv("RMQ_MIGRATION_DIR");
         assumeTrue(dirEnv != null && !dirEnv.isBlank(), "RMQ_MIGRATION_DIR not set: migration traffic skipped");
