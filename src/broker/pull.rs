@@ -76,7 +76,8 @@ impl Broker {
             Ok(s) => s,
             Err(e) => return (Outbound::Command(e.into_response()), false),
         };
-        let commit = first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0;
+        let commit =
+            first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0 && self.stores_pulled_offsets();
         if let Some(moved) = self.pull_after_reset(h, commit) {
             return (Outbound::Command(moved), false);
         }
@@ -111,7 +112,17 @@ impl Broker {
         let code = response_code(result.status, h.queue_offset);
         let may_park =
             first_execution && code == ResponseCode::PullNotFound && h.sys_flag & FLAG_SUSPEND != 0;
-        (pull_response(code, result), may_park)
+        let last_pulled = result
+            .messages
+            .last()
+            .and_then(|r| super::slave_role::record_commit_log_offset(r));
+        let suggest = self
+            .groups
+            .get(&h.consumer_group)
+            .map_or(super::slave_role::MASTER_ID, |g| {
+                self.suggest_which_broker_id(&g, last_pulled)
+            });
+        (pull_response(code, result, suggest), may_park)
     }
 
     /// The group's config (created on first use when auto-creation is on) when it may consume, with Java's
@@ -238,11 +249,11 @@ fn response_code(status: GetStatus, requested_offset: i64) -> ResponseCode {
     }
 }
 
-fn pull_response(code: ResponseCode, result: GetResult) -> Outbound {
+fn pull_response(code: ResponseCode, result: GetResult, suggest_which_broker_id: i64) -> Outbound {
     let mut cmd = RemotingCommand::new_response(code, Some(format!("{:?}", result.status)));
     // Every pull status response carries all four fields: the Java client unboxes them.
     PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id,
         next_begin_offset: result.next_begin_offset,
         min_offset: result.min_offset,
         max_offset: result.max_offset,

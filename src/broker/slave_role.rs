@@ -1,0 +1,138 @@
+//! What a broker does differently as a slave (`brokerRole=SLAVE`), and the pull redirection both roles
+//! answer (`suggestWhichBrokerId`).
+//!
+//! - Sends are refused where Java's store refuses them (`DefaultMessageStore.putMessage` on a SLAVE →
+//!   SERVICE_NOT_AVAILABLE): after the request's checks, before the append.
+//! - Pulls are served, but a slave never stores the offset a pull commits (4.9.7
+//!   `PullMessageProcessor`: `storeOffsetEnable && brokerRole != SLAVE`). UPDATE_CONSUMER_OFFSET is stored
+//!   on a slave too (neither Java version checks the role there); the next slave sync overwrites it
+//!   with the master's.
+//! - Delayed/timer delivery, transaction check-back and pop revive do not run (`Broker::start`).
+
+use std::sync::OnceLock;
+
+use rmq_codec::code::ResponseCode;
+use rmq_store::config::SubscriptionGroupConfig;
+
+use super::{reply_error, Broker};
+use crate::error::ServiceError;
+
+/// `MixAll.MASTER_ID`.
+pub const MASTER_ID: i64 = 0;
+
+impl Broker {
+    /// SEND_MESSAGE / V2 / SEND_BATCH_MESSAGE on a slave: SendMessageProcessor's answer to the store's
+    /// SERVICE_NOT_AVAILABLE, with its `diskUtil()`.
+    pub(super) fn refuse_send_on_slave(&self) -> Result<(), ServiceError> {
+        if !self.config.is_slave() {
+            return Ok(());
+        }
+        Err(reply_error(
+            ResponseCode::ServiceNotAvailable,
+            format!(
+                "service not available now. It may be caused by one of the following reasons: the broker's \
+                 disk is full [{}], messages are put to the slave, message store has been shut down, etc.",
+                self.disk_util()
+            ),
+        ))
+    }
+
+    /// CONSUMER_SEND_MSG_BACK on a slave: `consumerSendMsgBack` answers a failed put SYSTEM_ERROR with the
+    /// put status's name (4.9.7 and 5.3.3).
+    pub(super) fn refuse_send_back_on_slave(&self) -> Result<(), ServiceError> {
+        if self.config.is_slave() {
+            return Err(reply_error(
+                ResponseCode::SystemError,
+                "SERVICE_NOT_AVAILABLE",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `SendMessageProcessor.diskUtil()`: used fraction of the commit log's, consume queues' and index's
+    /// file systems, -1 where unknown.
+    fn disk_util(&self) -> String {
+        let root = &self.config.store.root_dir;
+        let ratio =
+            |dir: &str| rmq_store::mapped_file::disk_used_ratio(&root.join(dir)).unwrap_or(-1.0);
+        format!(
+            "CL: {:5.2} CQ: {:5.2} INDEX: {:5.2}",
+            ratio("commitlog"),
+            ratio("consumequeue"),
+            ratio("index")
+        )
+    }
+
+    /// Whether a pull commits the offset it carries (`storeOffsetEnable`): never on a slave (4.9.7).
+    pub(super) fn stores_pulled_offsets(&self) -> bool {
+        !self.config.is_slave()
+    }
+
+    /// PULL_MESSAGE's `suggestWhichBrokerId` (`PullMessageProcessor`, 4.9.7 and 5.3.3): with
+    /// `slaveReadEnable`, the group's `whichBrokerWhenConsumeSlowly` when the pull reads further behind
+    /// the commit log's end than `accessMessageInMemoryMaxRatio`% of the machine's memory, else the
+    /// group's `brokerId`; without it, the master.
+    pub(super) fn suggest_which_broker_id(
+        &self,
+        group: &SubscriptionGroupConfig,
+        last_pulled_commit_log_offset: Option<i64>,
+    ) -> i64 {
+        if !self.config.slave_read_enable {
+            return MASTER_ID;
+        }
+        let behind = last_pulled_commit_log_offset.is_some_and(|pulled| {
+            let ratio = self.config.access_message_in_memory_max_ratio;
+            is_consuming_slowly(
+                self.store.max_commit_log_offset(),
+                pulled,
+                ratio,
+                total_memory_bytes(),
+            )
+        });
+        if behind {
+            group.which_broker_when_consume_slowly
+        } else {
+            group.broker_id
+        }
+    }
+}
+
+/// `DefaultMessageStore.getMessage`'s `suggestPullingFromSlave`: the bytes between the last message a pull
+/// read and the commit log's end exceed `ratio_percent` of `memory_bytes`.
+fn is_consuming_slowly(
+    max_offset: i64,
+    pulled: i64,
+    ratio_percent: i32,
+    memory_bytes: u64,
+) -> bool {
+    let memory = (memory_bytes as f64 * (f64::from(ratio_percent) / 100.0)) as i64;
+    max_offset - pulled > memory
+}
+
+/// The machine's physical memory (`StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE`), from /proc/meminfo; i64::MAX
+/// bytes when unknown, so no pull is ever called slow.
+fn total_memory_bytes() -> u64 {
+    static TOTAL: OnceLock<u64> = OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| parse_mem_total(&text))
+            .unwrap_or(i64::MAX as u64)
+    })
+}
+
+fn parse_mem_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The commit-log offset of a raw stored record (`PHYSICALOFFSET`, bytes 28..36 of Java's layout).
+pub(super) fn record_commit_log_offset(record: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = record.get(28..36)?.try_into().ok()?;
+    Some(i64::from_be_bytes(bytes))
+}
+
+#[cfg(test)]
+#[path = "slave_role_tests.rs"]
+mod tests;
