@@ -282,3 +282,33 @@ pub async fn unregister_all(broker: &Broker) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(master: Option<&str>, ha: Option<&str>) -> RegisterBrokerResponseHeader {
+        RegisterBrokerResponseHeader {
+            master_addr: master.map(String::from),
+            ha_server_addr: ha.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_slave_follows_the_registration_answer_unless_ha_master_address_is_set() {
+        let learnt = MasterAddresses::new(None);
+        learnt.learn(&answer(Some("h:10911"), Some("h:10912")));
+        assert_eq!(learnt.master_addr().borrow().as_deref(), Some("h:10911"));
+        assert_eq!(learnt.ha_addr().borrow().as_deref(), Some("h:10912"));
+        // No master registered: the sync pauses, the HA client keeps the last address (Java updates
+        // it only when the answer has one).
+        learnt.learn(&answer(None, None));
+        assert_eq!(*learnt.master_addr().borrow(), None);
+        assert_eq!(learnt.ha_addr().borrow().as_deref(), Some("h:10912"));
+
+        let fixed = MasterAddresses::new(Some("f:20912"));
+        fixed.learn(&answer(Some("h:10911"), Some("h:10912")));
+        assert_eq!(fixed.ha_addr().borrow().as_deref(), Some("f:20912"));
+        assert_eq!(fixed.master_addr().borrow().as_deref(), Some("h:10911"));
+    }
+}

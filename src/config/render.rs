@@ -396,6 +396,9 @@ mod tests {
         assert_eq!(all["someFutureKey"], "x");
         assert_eq!(all["listenPort"], "10911");
         let text = properties_text(&all);
-        assert!(text.starts_with("aclEnable=false\n"), "sorted: {text}");
+        assert!(
+            text.starts_with("accessMessageInMemoryMaxRatio=40\naclEnable=false\n"),
+            "sorted: {text}"
+        );
     }
 }
