@@ -288,6 +288,9 @@ impl Broker {
     }
 
     fn process(&self, conn: &Connection, req: &RemotingCommand) -> Result<Answer, ServiceError> {
+        if let Some(refusal) = self.slave_refusal(req) {
+            return Ok(refusal);
+        }
         let reply = match RequestCode::from(req.code) {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
                 return Ok(self.send_message(conn, req))

@@ -377,7 +377,10 @@ mod tests {
 
     #[test]
     fn a_slave_reports_its_special_services_stopped() {
-        assert_eq!(entry(&table(&TempBroker::open().broker), "brokerActive"), "true");
+        assert_eq!(
+            entry(&table(&TempBroker::open().broker), "brokerActive"),
+            "true"
+        );
         let slave = TempBroker::open_with(|c| {
             c.broker_role = "SLAVE".into();
             c.broker_id = 1;

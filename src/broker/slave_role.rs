@@ -8,19 +8,57 @@
 //!   on a slave too (neither Java version checks the role there); the next slave sync overwrites it
 //!   with the master's.
 //! - Delayed/timer delivery, transaction check-back and pop revive do not run (`Broker::start`).
+//! - Requests a slave answers before processing them ([`Broker::slave_refusal`]).
 
 use std::sync::OnceLock;
 
-use rmq_codec::code::ResponseCode;
+use rmq_codec::code::{RequestCode, ResponseCode};
+use rmq_codec::command::RemotingCommand;
 use rmq_store::config::SubscriptionGroupConfig;
 
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
+use crate::remoting::Answer;
 
 /// `MixAll.MASTER_ID`.
 pub const MASTER_ID: i64 = 0;
 
 impl Broker {
+    /// What a slave answers, unprocessed, to requests only a master may carry out; None on a master and
+    /// for every other request.
+    /// - UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+    ///   DELETE_SUBSCRIPTIONGROUP: 4.9.7 `AdminBrokerProcessor.validateSlave` (5.3.3 keeps the method but
+    ///   no longer calls it; a slave's change would be undone by its next sync anyway).
+    /// - END_TRANSACTION: SLAVE_NOT_AVAILABLE without a remark (`EndTransactionProcessor`, both versions).
+    pub(super) fn slave_refusal(&self, req: &RemotingCommand) -> Option<Answer> {
+        if !self.config.is_slave() {
+            return None;
+        }
+        let refusal = match RequestCode::from(req.code) {
+            RequestCode::UpdateAndCreateTopic
+            | RequestCode::DeleteTopicInBroker
+            | RequestCode::UpdateAndCreateSubscriptiongroup
+            | RequestCode::DeleteSubscriptiongroup => RemotingCommand::new_response(
+                ResponseCode::SystemError,
+                Some(
+                    "Can't modify topic or subscription group from slave broker, please execute it \
+                     from master broker."
+                        .into(),
+                ),
+            ),
+            RequestCode::EndTransaction => {
+                tracing::warn!("Message store is slave mode, so end transaction is forbidden.");
+                RemotingCommand::new_response(ResponseCode::SlaveNotAvailable, None)
+            }
+            _ => return None,
+        };
+        Some(if req.is_oneway() {
+            Answer::Nothing
+        } else {
+            refusal.into()
+        })
+    }
+
     /// SEND_MESSAGE / V2 / SEND_BATCH_MESSAGE on a slave: SendMessageProcessor's answer to the store's
     /// SERVICE_NOT_AVAILABLE, with its `diskUtil()`.
     pub(super) fn refuse_send_on_slave(&self) -> Result<(), ServiceError> {

@@ -248,3 +248,50 @@ fn a_slave_runs_no_delivery_check_or_revive_task() {
         m.broker.periodic.stop().await;
     });
 }
+
+#[test]
+fn a_slave_refuses_topic_and_group_changes_and_transaction_ends() {
+    let s = slave();
+    for code in [
+        RequestCode::UpdateAndCreateTopic,
+        RequestCode::DeleteTopicInBroker,
+        RequestCode::UpdateAndCreateSubscriptiongroup,
+        RequestCode::DeleteSubscriptiongroup,
+    ] {
+        let req = RemotingCommand::new_request(code, ExtFields::new());
+        let resp = command_of(s.broker.slave_refusal(&req).expect("refused"));
+        assert_eq!(resp.code, i32::from(ResponseCode::SystemError), "{code:?}");
+        assert_eq!(
+            resp.remark.as_deref(),
+            Some("Can't modify topic or subscription group from slave broker, please execute it from master broker.")
+        );
+    }
+    let end = RemotingCommand::new_request(RequestCode::EndTransaction, ExtFields::new());
+    let resp = command_of(s.broker.slave_refusal(&end).expect("refused"));
+    assert_eq!(resp.code, i32::from(ResponseCode::SlaveNotAvailable));
+    assert_eq!(resp.remark, None);
+    let pull = RemotingCommand::new_request(RequestCode::PullMessage, ExtFields::new());
+    assert!(s.broker.slave_refusal(&pull).is_none());
+
+    let m = TempBroker::open();
+    assert!(m.broker.slave_refusal(&end).is_none());
+}
+
+#[test]
+fn a_slave_refuses_a_server_side_offset_reset() {
+    let s = slave();
+    s.broker
+        .topics
+        .upsert(topic_config("T", 4, 4, perm::READ | perm::WRITE));
+    let h = rmq_codec::header::ResetOffsetRequestHeader {
+        topic: "T".into(),
+        group: "G".into(),
+        timestamp: 0,
+        is_force: false,
+        queue_id: None,
+        offset: None,
+    };
+    let e = s.broker.reset_offset_server_side(&h).unwrap_err();
+    assert_eq!(e.response_code(), ResponseCode::SystemError);
+    assert_eq!(e.to_string(), "Can not reset offset in slave broker");
+}
