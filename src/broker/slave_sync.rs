@@ -5,8 +5,9 @@
 //! so the slave's topics.json etc. mirror the master's.
 //!
 //! Schedule: 4.9.7's, 3 s after start then every 10 s. 5.3.3 checks every 3 s from 10 s after start and
-//! syncs all only once 60 s passed since the last sync (plus its timer checkpoint, which rmqd's timer
-//! does not keep; see `sync_source.rs`).
+//! syncs all once 60 s passed since the last sync, the start counting as one (so its first copy comes
+//! about 70 s after start), plus its timer checkpoint every 3 s, which rmqd's timer does not keep (see
+//! `sync_source.rs`).
 //!
 //! The master is the `masterAddr` the name server answered at registration ([`MasterAddresses`]); none
 //! (no master registered) or this broker's own address skips the round, as Java does.
