@@ -222,6 +222,12 @@ impl CommitLog {
         file.read(pos, usize::try_from(size).ok()?)
     }
 
+    /// Whether a BLANK (end-of-file) record is written at `offset`.
+    pub(crate) fn is_blank_at(&self, offset: u64) -> bool {
+        self.read(offset, BLANK_LEN)
+            .is_some_and(|head| head[4..8] == BLANK_MAGIC.to_be_bytes())
+    }
+
     /// Flushes (msync) the written bytes when at least `least_pages` pages are dirty, every written byte when
     /// `least_pages` is 0; returns the flushed offset. Appends continue while it runs.
     pub fn flush(&self, least_pages: usize) -> Result<u64, StoreError> {
