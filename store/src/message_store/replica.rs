@@ -110,7 +110,7 @@ impl MessageStore {
             .record_replicated(whole.len() as i64, bytes as i64);
         self.flusher.wake();
         Ok(ReplicaAppend {
-            end: log.max_offset(),
+            end: at + data.len() as u64,
             arrived,
         })
     }

@@ -264,6 +264,8 @@ fn a_replayed_log_is_byte_identical_with_the_same_queues_and_index() {
         assert_same_index(&master, &slave, 120, 0);
         assert_eq!(last_store_timestamp(&slave), last_store_timestamp(&master));
         assert_eq!(slave.stats().totals().put_messages, records);
+        slave.shutdown().unwrap();
+        assert_verifies(slave_dir.path());
     }
 }
 
@@ -360,6 +362,7 @@ fn a_replica_started_at_the_last_file_reopens_as_slave_and_as_master() {
     // Opened as a master, it goes on where the replica ended.
     slave.shutdown().unwrap();
     drop(slave);
+    assert_verifies(slave_dir.path());
     let promoted = open(slave_dir.path(), false);
     assert_same_queues(&master, &promoted);
     let end = promoted.max_commit_log_offset();
@@ -370,6 +373,20 @@ fn a_replica_started_at_the_last_file_reopens_as_slave_and_as_master() {
         assert_eq!(put.queue_offset, next, "{topic}/{queue_id}");
         assert!(put.commit_log_offset >= end);
     }
+}
+
+/// `rmqd store verify` finds nothing wrong with the store at `root`.
+fn assert_verifies(root: &Path) {
+    use crate::inspect::{verify, IndexDims, VerifyOptions};
+    let options = VerifyOptions {
+        index: IndexDims {
+            slots: 16,
+            entries: 40,
+        },
+        ..VerifyOptions::default()
+    };
+    let report = verify(root, &options, &mut |_, _, _| {}).unwrap();
+    assert!(report.is_clean(), "{:#?}", report.faults);
 }
 
 #[test]
