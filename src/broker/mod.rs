@@ -120,7 +120,10 @@ type Reply = Result<RemotingCommand, ServiceError>;
 const CLIENT_EXPIRY_PERIOD: Duration = Duration::from_secs(10);
 
 impl Broker {
-    pub fn open(config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
+    pub fn open(mut config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
+        // A slave's store refuses puts (SEND_MESSAGE answers Java's SERVICE_NOT_AVAILABLE from there) and
+        // grows only by replication.
+        config.store.slave = config.is_slave();
         let store_host = (config.broker_ip1.as_str(), config.listen_port)
             .to_socket_addrs()
             .ok()

@@ -186,7 +186,6 @@ impl Broker {
             )?;
             // ---- end of delay levels and timers
         }
-        self.refuse_send_on_slave()?;
         let (put, flush) = self
             .store
             .put_deferred(&mut msg, tags_code, wait_store_ok)?;
@@ -280,7 +279,6 @@ impl Broker {
         }
         let wait_store_ok = properties::get(&batch_props, properties::WAIT)
             .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
-        self.refuse_send_on_slave()?;
         let (puts, flush) =
             self.store
                 .put_batch_deferred(&mut records, &tags_codes, wait_store_ok)?;

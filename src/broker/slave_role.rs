@@ -1,8 +1,9 @@
 //! What a broker does differently as a slave (`brokerRole=SLAVE`), and the pull redirection both roles
 //! answer (`suggestWhichBrokerId`).
 //!
-//! - Sends are refused where Java's store refuses them (`DefaultMessageStore.putMessage` on a SLAVE →
-//!   SERVICE_NOT_AVAILABLE): after the request's checks, before the append.
+//! - Sends are refused by the store, opened as a slave's (`StoreConfig::slave`, set by `Broker::open`):
+//!   Java's `DefaultMessageStore.putMessage` on a SLAVE → SERVICE_NOT_AVAILABLE with SendMessageProcessor's
+//!   remark. A consumer send-back is refused here, with its own answer.
 //! - Pulls are served, but a slave never stores the offset a pull commits (4.9.7
 //!   `PullMessageProcessor`: `storeOffsetEnable && brokerRole != SLAVE`). UPDATE_CONSUMER_OFFSET is stored
 //!   on a slave too (neither Java version checks the role there); the next slave sync overwrites it
@@ -59,22 +60,6 @@ impl Broker {
         })
     }
 
-    /// SEND_MESSAGE / V2 / SEND_BATCH_MESSAGE on a slave: SendMessageProcessor's answer to the store's
-    /// SERVICE_NOT_AVAILABLE, with its `diskUtil()`.
-    pub(super) fn refuse_send_on_slave(&self) -> Result<(), ServiceError> {
-        if !self.config.is_slave() {
-            return Ok(());
-        }
-        Err(reply_error(
-            ResponseCode::ServiceNotAvailable,
-            format!(
-                "service not available now. It may be caused by one of the following reasons: the broker's \
-                 disk is full [{}], messages are put to the slave, message store has been shut down, etc.",
-                self.disk_util()
-            ),
-        ))
-    }
-
     /// CONSUMER_SEND_MSG_BACK on a slave: `consumerSendMsgBack` answers a failed put SYSTEM_ERROR with the
     /// put status's name (4.9.7 and 5.3.3).
     pub(super) fn refuse_send_back_on_slave(&self) -> Result<(), ServiceError> {
@@ -85,20 +70,6 @@ impl Broker {
             ));
         }
         Ok(())
-    }
-
-    /// `SendMessageProcessor.diskUtil()`: used fraction of the commit log's, consume queues' and index's
-    /// file systems, -1 where unknown.
-    fn disk_util(&self) -> String {
-        let root = &self.config.store.root_dir;
-        let ratio =
-            |dir: &str| rmq_store::mapped_file::disk_used_ratio(&root.join(dir)).unwrap_or(-1.0);
-        format!(
-            "CL: {:5.2} CQ: {:5.2} INDEX: {:5.2}",
-            ratio("commitlog"),
-            ratio("consumequeue"),
-            ratio("index")
-        )
     }
 
     /// Whether a pull commits the offset it carries (`storeOffsetEnable`): never on a slave (4.9.7).

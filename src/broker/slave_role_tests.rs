@@ -23,6 +23,19 @@ fn slave() -> TempBroker {
     })
 }
 
+/// Copies `master`'s whole commit log into `slave`'s store, as the HA client appends what it receives.
+fn replicate(master: &Broker, slave: &Broker) {
+    let from = slave.store.max_commit_log_offset() as u64;
+    let chunk = master
+        .store
+        .commit_log_chunk(from, 1 << 20)
+        .expect("the master wrote past the slave");
+    slave
+        .store
+        .append_replicated(from, &chunk)
+        .expect("the slave appends");
+}
+
 fn connection() -> Connection {
     let (tx, _rx) = mpsc::channel(4);
     Connection::new(3, "127.0.0.1:40003".parse().expect("addr"), tx)
@@ -107,7 +120,9 @@ fn a_slave_refuses_send_backs_with_the_put_status_name() {
         .topics
         .upsert(topic_config("T", 4, 4, perm::READ | perm::WRITE));
     // The replicated original a consumer read from the slave.
-    let put = put_message(&s.broker, "T", 0, "body", None);
+    let m = TempBroker::open();
+    let put = put_message(&m.broker, "T", 0, "body", None);
+    replicate(&m.broker, &s.broker);
     let h = ConsumerSendMsgBackRequestHeader {
         offset: put.commit_log_offset,
         group: "G".into(),
@@ -157,8 +172,13 @@ fn with_messages(t: &TempBroker) {
 
 #[test]
 fn a_slave_serves_pulls_without_storing_their_commit_offset() {
+    let m = TempBroker::open();
+    with_messages(&m);
     let s = slave();
-    with_messages(&s);
+    s.broker
+        .topics
+        .upsert(topic_config("T", 4, 4, perm::READ | perm::WRITE));
+    replicate(&m.broker, &s.broker);
     let (code, _) = pull(&s.broker);
     assert_eq!(code, ResponseCode::Success);
     assert_eq!(
@@ -167,8 +187,6 @@ fn a_slave_serves_pulls_without_storing_their_commit_offset() {
         "PullMessageProcessor: role != SLAVE"
     );
 
-    let m = TempBroker::open();
-    with_messages(&m);
     assert_eq!(pull(&m.broker).0, ResponseCode::Success);
     assert_eq!(m.broker.offsets.query("T", "G", 0), Some(1));
 }

@@ -219,7 +219,7 @@ impl BrokerConfig {
     }
 
     /// Java's `BrokerStartup` once the config is read: a master's brokerId is always 0 (MixAll.MASTER_ID,
-    /// whatever the file says), a slave's must be above 0. The store opens as a slave's.
+    /// whatever the file says), a slave's must be above 0.
     pub fn settle_role(&mut self) -> anyhow::Result<()> {
         if self.is_slave() {
             if self.broker_id <= 0 {
@@ -231,7 +231,6 @@ impl BrokerConfig {
         } else {
             self.broker_id = 0;
         }
-        // TODO(lead): once ha-store is merged, `self.store.slave = self.is_slave();` (StoreConfig::slave).
         Ok(())
     }
 
