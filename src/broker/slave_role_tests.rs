@@ -313,3 +313,20 @@ fn a_slave_refuses_a_server_side_offset_reset() {
     assert_eq!(e.response_code(), ResponseCode::SystemError);
     assert_eq!(e.to_string(), "Can not reset offset in slave broker");
 }
+
+/// GET_BROKER_CONFIG: Java's `Configuration.getAllConfigsFormatString`, with the slave's role and id.
+#[test]
+fn broker_config_reports_the_slave_role() {
+    let s = slave();
+    let resp = s.broker.broker_config().unwrap();
+    let text = String::from_utf8(resp.body.to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for expected in [
+        "brokerRole=SLAVE",
+        "brokerId=1",
+        "slaveReadEnable=false",
+        "accessMessageInMemoryMaxRatio=40",
+    ] {
+        assert!(lines.contains(&expected), "{expected} missing: {text}");
+    }
+}

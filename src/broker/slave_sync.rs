@@ -143,3 +143,84 @@ async fn sync_request_modes(broker: &Broker, master: &str) -> anyhow::Result<()>
     broker.pop.request_modes().take_from_master(modes);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rmq_store::config::{perm, DataVersion, SubscriptionGroupConfig};
+
+    use super::super::test_support::TempBroker;
+    use super::super::topics::topic_config;
+    use super::*;
+
+    /// `syncTopicConfig`: a different DataVersion replaces the whole table (a topic only the slave had
+    /// goes) and takes the master's version; the same version changes nothing.
+    #[test]
+    fn topics_are_replaced_when_the_masters_version_differs() {
+        let t = TempBroker::open();
+        t.broker
+            .topics
+            .upsert(topic_config("SlaveOnly", 1, 1, perm::READ | perm::WRITE));
+        let mut master = TopicConfigFile {
+            data_version: DataVersion::new(),
+            ..TopicConfigFile::default()
+        };
+        master.data_version.counter = 77;
+        master.topics.insert(
+            "FromMaster".into(),
+            topic_config("FromMaster", 2, 2, perm::READ | perm::WRITE),
+        );
+        assert!(t.broker.topics.take_from_master(master.clone()));
+        assert!(t.broker.topics.get("FromMaster").is_some());
+        assert!(t.broker.topics.get("SlaveOnly").is_none());
+        let version = TopicConfigFile::from_value(&t.broker.topics.wrapper_value())
+            .unwrap()
+            .data_version;
+        assert_eq!(version, master.data_version);
+        assert!(!t.broker.topics.take_from_master(master));
+    }
+
+    /// `syncConsumerOffset`: `putAll` by `topic@group`, so the master's queues win and keys only the slave
+    /// has stay.
+    #[test]
+    fn consumer_offsets_are_merged_by_key() {
+        let t = TempBroker::open();
+        t.broker.offsets.commit("T", "Mine", 0, 5);
+        t.broker.offsets.commit("T", "G", 1, 1);
+        let mut master = ConsumerOffsetFile::default();
+        master
+            .offsets
+            .insert("T@G".into(), [(0, 10), (3, 30)].into());
+        t.broker.offsets.take_from_master(master);
+        assert_eq!(t.broker.offsets.query("T", "G", 0), Some(10));
+        assert_eq!(t.broker.offsets.query("T", "G", 3), Some(30));
+        assert_eq!(
+            t.broker.offsets.query("T", "G", 1),
+            None,
+            "the key's map is the master's"
+        );
+        assert_eq!(t.broker.offsets.query("T", "Mine", 0), Some(5));
+    }
+
+    #[test]
+    fn groups_and_delay_offsets_become_the_masters() {
+        let t = TempBroker::open();
+        let mut groups = SubscriptionGroupFile::default();
+        groups.data_version.counter = 9;
+        groups
+            .groups
+            .insert("MG".into(), SubscriptionGroupConfig::new("MG"));
+        assert!(t.broker.groups.take_from_master(groups));
+        assert!(t.broker.groups.contains("MG"));
+        assert!(
+            !t.broker.groups.contains("CID_RMQ_SYS_TRANS"),
+            "the table is the master's"
+        );
+
+        let delay = DelayOffsetFile {
+            offsets: [(1, 4), (3, 2)].into(),
+            data_version: None,
+        };
+        t.broker.schedule.take_from_master(delay);
+        assert_eq!(t.broker.schedule.delay_cursors(), vec![(1, 4), (3, 2)]);
+    }
+}
