@@ -116,12 +116,11 @@ impl Broker {
             .messages
             .last()
             .and_then(|r| super::slave_role::record_commit_log_offset(r));
-        let suggest = self
-            .groups
-            .get(&h.consumer_group)
-            .map_or(super::slave_role::MASTER_ID, |g| {
-                self.suggest_which_broker_id(&g, last_pulled)
-            });
+        let group = self.groups.get(&h.consumer_group);
+        let suggest = group.as_ref().map_or(super::slave_role::MASTER_ID, |g| {
+            self.suggest_which_broker_id(g, last_pulled)
+        });
+        let (code, suggest) = self.offset_moved_on_slave(code, suggest, group.as_ref());
         (pull_response(code, result, suggest), may_park)
     }
 

@@ -77,6 +77,25 @@ impl Broker {
         !self.config.is_slave()
     }
 
+    /// PullMessageProcessor's PULL_OFFSET_MOVED case (4.9.7 and 5.3.3): a slave without
+    /// `offsetCheckInSlave` answers PULL_RETRY_IMMEDIATELY and suggests the group's `brokerId` instead, so
+    /// a consumer ahead of what the slave replicated so far does not move its offset.
+    pub(super) fn offset_moved_on_slave(
+        &self,
+        code: ResponseCode,
+        suggest: i64,
+        group: Option<&SubscriptionGroupConfig>,
+    ) -> (ResponseCode, i64) {
+        if code != ResponseCode::PullOffsetMoved
+            || !self.config.is_slave()
+            || self.config.offset_check_in_slave
+        {
+            return (code, suggest);
+        }
+        let suggest = group.map_or(suggest, |g| g.broker_id);
+        (ResponseCode::PullRetryImmediately, suggest)
+    }
+
     /// PULL_MESSAGE's `suggestWhichBrokerId` (`PullMessageProcessor`, 4.9.7 and 5.3.3): with
     /// `slaveReadEnable`, the group's `whichBrokerWhenConsumeSlowly` when the pull reads further behind
     /// the commit log's end than `accessMessageInMemoryMaxRatio`% of the machine's memory, else the

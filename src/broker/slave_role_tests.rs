@@ -330,3 +330,61 @@ fn broker_config_reports_the_slave_role() {
         assert!(lines.contains(&expected), "{expected} missing: {text}");
     }
 }
+
+/// A pull of `T` queue 0 from `offset` (no commit).
+fn pull_from(b: &Broker, offset: i64) -> (ResponseCode, PullMessageResponseHeader) {
+    let h = PullMessageRequestHeader {
+        consumer_group: "G".into(),
+        topic: "T".into(),
+        queue_id: 0,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: None,
+        max_msg_bytes: None,
+    };
+    let req = RemotingCommand::new_request(RequestCode::PullMessage, h.to_ext_fields());
+    let cmd = command_of(b.pull(&connection(), &req));
+    let header = PullMessageResponseHeader::decode(&cmd.ext_fields).expect("pull header");
+    (ResponseCode::from(cmd.code), header)
+}
+
+/// A consumer that read 2 messages on the master and pulls offset 5 from a slave that has replicated
+/// none of them: the slave does not tell it to move its offset (`offsetCheckInSlave` false).
+#[test]
+fn a_lagging_slave_answers_retry_instead_of_offset_moved() {
+    let m = TempBroker::open();
+    with_messages(&m);
+    assert_eq!(pull_from(&m.broker, 5).0, ResponseCode::PullOffsetMoved);
+
+    let s = slave();
+    s.broker
+        .topics
+        .upsert(topic_config("T", 4, 4, perm::READ | perm::WRITE));
+    replicate(&m.broker, &s.broker);
+    let mut group = SubscriptionGroupConfig::new("G");
+    group.broker_id = 1;
+    s.broker.groups.upsert(group);
+    let (code, header) = pull_from(&s.broker, 5);
+    assert_eq!(code, ResponseCode::PullRetryImmediately);
+    assert_eq!(header.suggest_which_broker_id, 1, "the group's brokerId");
+
+    let checked = TempBroker::open_with(|c| {
+        c.broker_role = "SLAVE".into();
+        c.broker_id = 1;
+        c.offset_check_in_slave = true;
+    });
+    checked
+        .broker
+        .topics
+        .upsert(topic_config("T", 4, 4, perm::READ | perm::WRITE));
+    replicate(&m.broker, &checked.broker);
+    assert_eq!(
+        pull_from(&checked.broker, 5).0,
+        ResponseCode::PullOffsetMoved
+    );
+}

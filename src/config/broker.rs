@@ -112,6 +112,10 @@ pub struct BrokerConfig {
     /// `accessMessageInMemoryMaxRatio` (default 40): a pull reading further behind the commit log's end
     /// than this percentage of the machine's memory is told to read from a slave (with `slaveReadEnable`).
     pub access_message_in_memory_max_ratio: i32,
+    /// `offsetCheckInSlave` (default false): whether a slave answers PULL_OFFSET_MOVED; without it a pull
+    /// past what the slave holds is answered PULL_RETRY_IMMEDIATELY, so a consumer reading a lagging slave
+    /// keeps its offset.
+    pub offset_check_in_slave: bool,
     /// `configBlackList` (5.x, default `configBlackList;brokerConfigPath`): `;`-separated keys
     /// UPDATE_BROKER_CONFIG refuses, on top of `brokerConfigPath`, `rocketmqHome` and `configBlackList`.
     pub config_black_list: String,
@@ -193,6 +197,7 @@ impl Default for BrokerConfig {
             ha_master_address: None,
             slave_read_enable: false,
             access_message_in_memory_max_ratio: 40,
+            offset_check_in_slave: false,
             config_black_list: "configBlackList;brokerConfigPath".into(),
             config_file: None,
         }
@@ -354,6 +359,7 @@ impl BrokerConfig {
                 self.ha_master_address = Some(value.trim().to_string()).filter(|a| !a.is_empty())
             }
             "slaveReadEnable" => self.slave_read_enable = parse_bool(value),
+            "offsetCheckInSlave" => self.offset_check_in_slave = parse_bool(value),
             "accessMessageInMemoryMaxRatio" => {
                 self.access_message_in_memory_max_ratio = parse(key, value)?
             }

@@ -53,6 +53,7 @@ impl BrokerConfig {
             ("brokerIP1", self.broker_ip1.clone()),
             ("brokerRole", self.broker_role.clone()),
             ("slaveReadEnable", self.slave_read_enable.to_string()),
+            ("offsetCheckInSlave", self.offset_check_in_slave.to_string()),
             (
                 "accessMessageInMemoryMaxRatio",
                 self.access_message_in_memory_max_ratio.to_string(),
