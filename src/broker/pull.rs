@@ -83,7 +83,7 @@ impl Broker {
         }
         let max_nums = h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT);
         // A SQL92 subscription passes every consume-queue unit and is decided on the record.
-        let result = self.store.get_messages_filtered(
+        let mut result = self.store.get_messages_filtered(
             &h.topic,
             h.queue_id,
             h.queue_offset,
@@ -96,6 +96,8 @@ impl Broker {
                     .is_none_or(|s| super::filter::record_matches(s, record))
             },
         );
+        result.next_begin_offset =
+            self.next_offset_correction(result.status, h.queue_offset, result.next_begin_offset);
         self.offsets.record_pull(
             &h.topic,
             &h.consumer_group,

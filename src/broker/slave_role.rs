@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_store::config::SubscriptionGroupConfig;
+use rmq_store::GetStatus;
 
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
@@ -75,6 +76,32 @@ impl Broker {
     /// Whether a pull commits the offset it carries (`storeOffsetEnable`): never on a slave (4.9.7).
     pub(super) fn stores_pulled_offsets(&self) -> bool {
         !self.config.is_slave()
+    }
+
+    /// `DefaultMessageStore.nextOffsetCorrection`: where the store corrects a pull's next offset (empty or
+    /// missing queue, offset below the minimum or past the maximum, nothing found at it), a slave without
+    /// `offsetCheckInSlave` keeps the requested offset, so a consumer is never moved by what a slave has
+    /// not replicated yet.
+    pub(super) fn next_offset_correction(
+        &self,
+        status: GetStatus,
+        requested: i64,
+        corrected: i64,
+    ) -> i64 {
+        let correctable = matches!(
+            status,
+            GetStatus::NoMessageInQueue
+                | GetStatus::NoMatchedLogicQueue
+                | GetStatus::OffsetTooSmall
+                | GetStatus::OffsetOverflowOne
+                | GetStatus::OffsetOverflowBadly
+                | GetStatus::OffsetFoundNull
+        );
+        if correctable && self.config.is_slave() && !self.config.offset_check_in_slave {
+            requested
+        } else {
+            corrected
+        }
     }
 
     /// PullMessageProcessor's PULL_OFFSET_MOVED case (4.9.7 and 5.3.3): a slave without

@@ -372,6 +372,15 @@ fn a_lagging_slave_answers_retry_instead_of_offset_moved() {
     let (code, header) = pull_from(&s.broker, 5);
     assert_eq!(code, ResponseCode::PullRetryImmediately);
     assert_eq!(header.suggest_which_broker_id, 1, "the group's brokerId");
+    assert_eq!(
+        header.next_begin_offset, 5,
+        "nextOffsetCorrection keeps the offset"
+    );
+    assert_eq!(
+        pull_from(&m.broker, 5).1.next_begin_offset,
+        2,
+        "the master corrects it"
+    );
 
     let checked = TempBroker::open_with(|c| {
         c.broker_role = "SLAVE".into();
