@@ -97,7 +97,7 @@ impl Broker {
                 | GetStatus::OffsetOverflowBadly
                 | GetStatus::OffsetFoundNull
         );
-        if correctable && self.config.is_slave() && !self.config.offset_check_in_slave {
+        if correctable && self.config.is_slave() && !self.runtime().offset_check_in_slave {
             requested
         } else {
             corrected
@@ -115,7 +115,7 @@ impl Broker {
     ) -> (ResponseCode, i64) {
         if code != ResponseCode::PullOffsetMoved
             || !self.config.is_slave()
-            || self.config.offset_check_in_slave
+            || self.runtime().offset_check_in_slave
         {
             return (code, suggest);
         }
@@ -132,11 +132,11 @@ impl Broker {
         group: &SubscriptionGroupConfig,
         last_pulled_commit_log_offset: Option<i64>,
     ) -> i64 {
-        if !self.config.slave_read_enable {
+        if !self.runtime().slave_read_enable {
             return MASTER_ID;
         }
         let behind = last_pulled_commit_log_offset.is_some_and(|pulled| {
-            let ratio = self.config.access_message_in_memory_max_ratio;
+            let ratio = self.runtime().access_message_in_memory_max_ratio;
             is_consuming_slowly(
                 self.store.max_commit_log_offset(),
                 pulled,

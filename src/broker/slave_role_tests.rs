@@ -397,3 +397,20 @@ fn a_lagging_slave_answers_retry_instead_of_offset_moved() {
         ResponseCode::PullOffsetMoved
     );
 }
+
+/// `mqadmin updateBrokerConfig -k slaveReadEnable -v true` takes effect at the next pull, as Java reads
+/// the key at each pull.
+#[test]
+fn slave_read_enable_is_changed_at_run_time() {
+    let m = TempBroker::open();
+    with_messages(&m);
+    let mut group = SubscriptionGroupConfig::new("G");
+    group.broker_id = 1;
+    m.broker.groups.upsert(group);
+    assert_eq!(pull(&m.broker).1.suggest_which_broker_id, MASTER_ID);
+    let mut update =
+        RemotingCommand::new_request(RequestCode::UpdateBrokerConfig, ExtFields::new());
+    update.body = Bytes::from_static(b"slaveReadEnable=true\n");
+    m.broker.update_broker_config(&update).unwrap();
+    assert_eq!(pull(&m.broker).1.suggest_which_broker_id, 1);
+}
