@@ -114,15 +114,7 @@ impl Broker {
         let code = response_code(result.status, h.queue_offset);
         let may_park =
             first_execution && code == ResponseCode::PullNotFound && h.sys_flag & FLAG_SUSPEND != 0;
-        let last_pulled = result
-            .messages
-            .last()
-            .and_then(|r| super::slave_role::record_commit_log_offset(r));
-        let group = self.groups.get(&h.consumer_group);
-        let suggest = group.as_ref().map_or(super::slave_role::MASTER_ID, |g| {
-            self.suggest_which_broker_id(g, last_pulled)
-        });
-        let (code, suggest) = self.offset_moved_on_slave(code, suggest, group.as_ref());
+        let (code, suggest) = self.pull_redirect(&h.consumer_group, code, &result.messages);
         (pull_response(code, result, suggest), may_park)
     }
 

@@ -13,6 +13,7 @@
 
 use std::sync::OnceLock;
 
+use bytes::Bytes;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_store::config::SubscriptionGroupConfig;
@@ -104,30 +105,42 @@ impl Broker {
         }
     }
 
-    /// PullMessageProcessor's PULL_OFFSET_MOVED case (4.9.7 and 5.3.3): a slave without
-    /// `offsetCheckInSlave` answers PULL_RETRY_IMMEDIATELY and suggests the group's `brokerId` instead, so
-    /// a consumer ahead of what the slave replicated so far does not move its offset.
-    pub(super) fn offset_moved_on_slave(
+    /// A pull answer's code and `suggestWhichBrokerId` (`PullMessageProcessor`, 4.9.7 and 5.3.3), given the
+    /// code its status maps to and the records it carries:
+    /// - PULL_OFFSET_MOVED on a slave without `offsetCheckInSlave` becomes PULL_RETRY_IMMEDIATELY
+    ///   suggesting the group's `brokerId`, so a consumer ahead of what the slave replicated so far keeps
+    ///   its offset;
+    /// - otherwise the suggestion of [`suggest_which_broker_id`](Self::suggest_which_broker_id).
+    ///
+    /// The group's config is read only when the answer depends on it (not on the usual master pull).
+    pub(super) fn pull_redirect(
         &self,
+        group: &str,
         code: ResponseCode,
-        suggest: i64,
-        group: Option<&SubscriptionGroupConfig>,
+        records: &[Bytes],
     ) -> (ResponseCode, i64) {
-        if code != ResponseCode::PullOffsetMoved
-            || !self.config.is_slave()
-            || self.runtime().offset_check_in_slave
-        {
-            return (code, suggest);
+        let runtime = self.runtime();
+        let moved_on_slave = code == ResponseCode::PullOffsetMoved
+            && self.config.is_slave()
+            && !runtime.offset_check_in_slave;
+        if !moved_on_slave && !runtime.slave_read_enable {
+            return (code, MASTER_ID);
         }
-        let suggest = group.map_or(suggest, |g| g.broker_id);
-        (ResponseCode::PullRetryImmediately, suggest)
+        let Some(group) = self.groups.get(group) else {
+            return (code, MASTER_ID);
+        };
+        if moved_on_slave {
+            return (ResponseCode::PullRetryImmediately, group.broker_id);
+        }
+        let last_pulled = records.last().and_then(|r| record_commit_log_offset(r));
+        (code, self.suggest_which_broker_id(&group, last_pulled))
     }
 
     /// PULL_MESSAGE's `suggestWhichBrokerId` (`PullMessageProcessor`, 4.9.7 and 5.3.3): with
     /// `slaveReadEnable`, the group's `whichBrokerWhenConsumeSlowly` when the pull reads further behind
     /// the commit log's end than `accessMessageInMemoryMaxRatio`% of the machine's memory, else the
     /// group's `brokerId`; without it, the master.
-    pub(super) fn suggest_which_broker_id(
+    fn suggest_which_broker_id(
         &self,
         group: &SubscriptionGroupConfig,
         last_pulled_commit_log_offset: Option<i64>,
@@ -183,7 +196,7 @@ fn parse_mem_total(meminfo: &str) -> Option<u64> {
 }
 
 /// The commit-log offset of a raw stored record (`PHYSICALOFFSET`, bytes 28..36 of Java's layout).
-pub(super) fn record_commit_log_offset(record: &[u8]) -> Option<i64> {
+fn record_commit_log_offset(record: &[u8]) -> Option<i64> {
     let bytes: [u8; 8] = record.get(28..36)?.try_into().ok()?;
     Some(i64::from_be_bytes(bytes))
 }
