@@ -1,6 +1,7 @@
 //! The broker role's settings (`BrokerConfig`, `MessageStoreConfig` and `NettyServerConfig` keys of Java).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use rmq_store::message_store::FlushDiskType;
@@ -110,6 +111,14 @@ pub struct BrokerConfig {
     /// `BrokerPathConfigHelper.brokerConfigPath`); not a property. Without one, UPDATE_BROKER_CONFIG writes
     /// `<storePathRootDir>/config/broker.properties`.
     pub config_file: Option<PathBuf>,
+    // HA: start
+    /// `haListenPort` (default listenPort + 1, as BrokerStartup sets it) and `haMasterAddress` (a slave's
+    /// fixed master HA address; otherwise it comes from REGISTER_BROKER's answer).
+    pub ha_listen_port: Option<u16>,
+    pub ha_master_address: Option<String>,
+    /// haTransferBatchSize, haSendHeartbeatInterval, haHousekeepingInterval, slaveTimeout, haMaxGapNotInSync.
+    pub ha: crate::ha::HaSettings,
+    // HA: end
 }
 
 /// Java's `rocketmq.remoting.version` system property, here a config key of either role: the version this
@@ -183,6 +192,9 @@ impl Default for BrokerConfig {
             broker_role: "ASYNC_MASTER".into(),
             config_black_list: "configBlackList;brokerConfigPath".into(),
             config_file: None,
+            ha_listen_port: None,
+            ha_master_address: None,
+            ha: crate::ha::HaSettings::default(),
         }
         .with_fast_failure()
     }
@@ -208,7 +220,16 @@ impl BrokerConfig {
 
     pub fn ha_server_addr(&self) -> String {
         let ip = self.broker_ip2.as_deref().unwrap_or(&self.broker_ip1);
-        format!("{}:{}", ip, self.listen_port as u32 + 1)
+        format!("{}:{}", ip, self.ha_port())
+    }
+
+    /// The HA listen port: `haListenPort`, else listenPort + 1 (0 when the broker binds an ephemeral port).
+    pub fn ha_port(&self) -> u16 {
+        match (self.ha_listen_port, self.listen_port) {
+            (Some(port), _) => port,
+            (None, 0) => 0,
+            (None, port) => port.saturating_add(1),
+        }
     }
 
     /// The name servers to register with, `;`-separated as in Java.
@@ -369,6 +390,21 @@ impl BrokerConfig {
             "shutdownTimeoutMills" => self.shutdown_timeout_ms = parse(key, value)?,
             MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
             "configBlackList" => self.config_black_list = value.to_string(),
+            // HA: start
+            "haListenPort" => self.ha_listen_port = Some(parse(key, value)?),
+            "haMasterAddress" => {
+                self.ha_master_address = Some(value.trim().to_string()).filter(|a| !a.is_empty())
+            }
+            "haTransferBatchSize" => self.ha.transfer_batch_size = parse(key, value)?,
+            "haSendHeartbeatInterval" => {
+                self.ha.heartbeat_interval = Duration::from_millis(parse(key, value)?)
+            }
+            "haHousekeepingInterval" => {
+                self.ha.housekeeping_interval = Duration::from_millis(parse(key, value)?)
+            }
+            "slaveTimeout" => self.ha.slave_timeout = Duration::from_millis(parse(key, value)?),
+            "haMaxGapNotInSync" => self.ha.max_gap_not_in_sync = parse(key, value)?,
+            // HA: end
             _ => return Ok(false),
         }
         Ok(true)
