@@ -157,20 +157,20 @@ mod tests {
     #[test]
     fn replica_failure_wins_over_flush_timeout() {
         let code = |f, r| send_outcome(&header(), "R", true, f, r).code;
-        let ok = ResponseCode::Success as i32;
+        let ok = i32::from(ResponseCode::Success);
         assert_eq!(code(FlushOutcome::Flushed, None), ok);
         assert_eq!(code(FlushOutcome::Flushed, Some(ReplicaOutcome::Acked)), ok);
         assert_eq!(
             code(FlushOutcome::TimedOut, Some(ReplicaOutcome::Acked)),
-            ResponseCode::FlushDiskTimeout as i32
+            i32::from(ResponseCode::FlushDiskTimeout)
         );
         assert_eq!(
             code(FlushOutcome::TimedOut, Some(ReplicaOutcome::TimedOut)),
-            ResponseCode::FlushSlaveTimeout as i32
+            i32::from(ResponseCode::FlushSlaveTimeout)
         );
         assert_eq!(
             code(FlushOutcome::TimedOut, Some(ReplicaOutcome::NotAvailable)),
-            ResponseCode::SlaveNotAvailable as i32
+            i32::from(ResponseCode::SlaveNotAvailable)
         );
         let resp = send_outcome(
             &header(),

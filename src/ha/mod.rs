@@ -13,6 +13,8 @@ pub mod master;
 pub mod slave;
 // Needs the ha-store branch (commit_log_chunk, append_replicated); enabled when it is merged.
 // mod store_log;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
