@@ -192,15 +192,15 @@ impl Running {
         if crate::ha::is_master(&broker.config) {
             return;
         }
-        let Some(sink) = crate::ha::store_sink(&broker.store) else {
-            tracing::error!("this store cannot take replicated bytes: no HA client");
-            return;
-        };
+        let sink = crate::ha::store_sink(&broker.store);
         let (address, follow) =
             tokio::sync::watch::channel(broker.config.ha_master_address.clone());
-        let woken = broker.clone();
-        let arrived: crate::ha::slave::Arrived =
-            Arc::new(move |topic, queue_id| woken.message_arrived(topic, queue_id));
+        let woken = Arc::downgrade(broker);
+        let arrived: crate::ha::slave::Arrived = Arc::new(move |topic, queue_id| {
+            if let Some(broker) = woken.upgrade() {
+                broker.message_arrived(topic, queue_id);
+            }
+        });
         tokio::spawn(crate::ha::slave::run(
             follow,
             sink,

@@ -13,6 +13,8 @@ mod consumer_status;
 mod filter;
 mod group_admin;
 mod groups;
+#[cfg(test)]
+mod ha_tests;
 mod heartbeat;
 mod long_poll;
 mod maintenance;
@@ -156,7 +158,6 @@ impl Broker {
         let store = Arc::new(store);
         let ha_master = crate::ha::is_master(&config)
             .then(|| crate::ha::store_source(&store))
-            .flatten()
             .map(|source| crate::ha::master::HaMaster::new(config.ha.clone(), source, appended));
         Ok(Arc::new_cyclic(|me| Broker {
             topics,

@@ -11,8 +11,7 @@
 
 pub mod master;
 pub mod slave;
-// Needs the ha-store branch (commit_log_chunk, append_replicated); enabled when it is merged.
-// mod store_log;
+mod store_log;
 #[cfg(test)]
 mod tests;
 
@@ -81,14 +80,11 @@ pub fn is_sync_master(config: &crate::config::BrokerConfig) -> bool {
 }
 
 /// The message store as the master's commit-log source.
-pub fn store_source(store: &Arc<MessageStore>) -> Option<Arc<dyn CommitLogSource>> {
-    // Until the ha-store branch is merged the store cannot hand out commit-log chunks.
-    let _ = store;
-    None
+pub fn store_source(store: &Arc<MessageStore>) -> Arc<dyn CommitLogSource> {
+    store.clone()
 }
 
 /// The message store as the slave's replica sink.
-pub fn store_sink(store: &Arc<MessageStore>) -> Option<Arc<dyn ReplicaSink>> {
-    let _ = store;
-    None
+pub fn store_sink(store: &Arc<MessageStore>) -> Arc<dyn ReplicaSink> {
+    store.clone()
 }

@@ -77,8 +77,8 @@ pub async fn run(
             let outcome = tokio::select! {
                 outcome = session => outcome,
                 _ = stop.cancelled() => return,
-                // A new master address ends the session with the old one.
-                _ = master.changed() => Ok(()),
+                // A new master address ends the session with the old one (a dropped sender never does).
+                Ok(()) = master.changed() => Ok(()),
             };
             if let Err(e) = outcome {
                 tracing::warn!(master = %addr, error = format!("{e:#}"), "HA connection to the master ended");
@@ -86,15 +86,8 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(settings.reconnect_interval) => {}
-            changed = master.changed() => {
-                if changed.is_err() {
-                    // Nobody will change the address any more: keep the last one.
-                    tokio::select! {
-                        _ = tokio::time::sleep(settings.reconnect_interval) => {}
-                        _ = stop.cancelled() => return,
-                    }
-                }
-            }
+            // Nobody changes the address any more when the sender is gone: the branch is then disabled.
+            Ok(()) = master.changed() => {}
             _ = stop.cancelled() => return,
         }
     }

@@ -1,5 +1,5 @@
 //! The message store as both ends of replication (`MessageStore::commit_log_chunk` on a master,
-//! `MessageStore::append_replicated` on a slave, from the ha-store work).
+//! `MessageStore::append_replicated` on a slave).
 
 use bytes::Bytes;
 use rmq_store::MessageStore;

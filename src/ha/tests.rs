@@ -78,7 +78,10 @@ impl ReplicaSink for MemLog {
     fn append(&self, at: u64, data: &[u8]) -> anyhow::Result<Vec<(String, i32)>> {
         let mut log = self.log.lock();
         if log.1.is_empty() && log.0 == 0 {
-            anyhow::ensure!(at % FILE_SIZE == 0, "an empty log starts at a file start");
+            anyhow::ensure!(
+                at.is_multiple_of(FILE_SIZE),
+                "an empty log starts at a file start"
+            );
             log.0 = at;
         }
         let end = log.0 + log.1.len() as u64;
