@@ -211,3 +211,34 @@ async fn sync_master_answers_flush_slave_timeout_when_the_slave_never_acks() {
     );
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_and_sync_master_answer_once_both_are_done() {
+    let flushing = |c: &mut crate::config::BrokerConfig| {
+        c.broker_role = "SYNC_MASTER".into();
+        c.store.flush_disk_type = rmq_store::message_store::FlushDiskType::Sync;
+    };
+    // No slave: the flush completes, then SLAVE_NOT_AVAILABLE wins.
+    let alone = TempBroker::open_with(flushing);
+    alone.broker.topics.ensure("T", 4, perm::READ | perm::WRITE);
+    assert_eq!(
+        send(&alone.broker, "m").await,
+        i32::from(ResponseCode::SlaveNotAvailable)
+    );
+    // With a slave: flushed and acked.
+    let m = TempBroker::open_with(flushing);
+    m.broker.topics.ensure("T", 4, perm::READ | perm::WRITE);
+    let s = slave();
+    let stop = CancellationToken::new();
+    let addr = serve_ha(&m.broker, &stop).await;
+    follow(&s.broker, &addr, &stop);
+    while m.broker.ha_master.as_ref().unwrap().connection_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(send(&m.broker, "m").await, i32::from(ResponseCode::Success));
+    assert!(
+        m.broker.store.flushed_commit_log_offset() >= m.broker.store.max_commit_log_offset(),
+        "answered after the flush"
+    );
+    stop.cancel();
+}
