@@ -37,8 +37,6 @@ pub struct Running {
     pub ha_port: Option<u16>,
     /// Stops the HA listener and its connections, or the slave's HA client.
     ha_stop: tokio_util::sync::CancellationToken,
-    /// A slave's master HA address, which its HA client follows (from `haMasterAddress` for now).
-    pub ha_master_address: Option<tokio::sync::watch::Sender<Option<String>>>,
 }
 
 fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -67,7 +65,6 @@ impl Running {
             metrics_task: None,
             ha_port: None,
             ha_stop: Default::default(),
-            ha_master_address: None,
         }
     }
 
@@ -193,23 +190,21 @@ impl Running {
             return;
         }
         let sink = crate::ha::store_sink(&broker.store);
-        let (address, follow) =
-            tokio::sync::watch::channel(broker.config.ha_master_address.clone());
         let woken = Arc::downgrade(broker);
         let arrived: crate::ha::slave::Arrived = Arc::new(move |topic, queue_id| {
             if let Some(broker) = woken.upgrade() {
                 broker.message_arrived(topic, queue_id);
             }
         });
+        // The master's HA address: `haMasterAddress`, else `haServerAddr` from REGISTER_BROKER's answer.
         tokio::spawn(crate::ha::slave::run(
-            follow,
+            broker.masters.ha_addr(),
             sink,
             broker.config.ha.clone(),
             arrived,
             broker.ha_client.clone(),
             stop,
         ));
-        self.ha_master_address = Some(address);
     }
 
     /// `BrokerMetricsManager.init`: PROM serves `/metrics` on `metricsPromExporterHost` (blank: brokerIP1)

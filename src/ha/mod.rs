@@ -71,7 +71,7 @@ impl Default for HaSettings {
 
 /// A broker that serves its commit log to slaves: every role but SLAVE.
 pub fn is_master(config: &crate::config::BrokerConfig) -> bool {
-    config.broker_role != "SLAVE"
+    !config.is_slave()
 }
 
 /// Java's `BrokerRole.SYNC_MASTER`: sends wait for a slave's ack.
