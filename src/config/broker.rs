@@ -291,6 +291,7 @@ impl BrokerConfig {
             "listenPort" => self.listen_port = parse(key, value)?,
             "namesrvAddr" => self.namesrv_addr = Some(value.to_string()),
             "storePathRootDir" => self.store.root_dir = PathBuf::from(value),
+            "storePathCommitLog" => self.store.commit_log_path = Some(PathBuf::from(value)),
             "brokerName" => self.broker_name = value.to_string(),
             "brokerClusterName" => self.broker_cluster_name = value.to_string(),
             "brokerId" => self.broker_id = parse(key, value)?,

@@ -47,6 +47,7 @@ impl BrokerConfig {
         let mut p: Vec<(&str, String)> = vec![
             ("listenPort", self.listen_port.to_string()),
             ("storePathRootDir", path_text(&s.root_dir)),
+            ("storePathCommitLog", path_text(&s.commit_log_dir())),
             ("brokerName", self.broker_name.clone()),
             ("brokerClusterName", self.broker_cluster_name.clone()),
             ("brokerId", self.broker_id.to_string()),

@@ -78,7 +78,7 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
     }
     let checkpoint = Checkpoint::open(&root)?;
     let mut commit_log = CommitLog::open(
-        &root.join("commitlog"),
+        &config.commit_log_dir(),
         config.mapped_file_size_commit_log as usize,
     )?;
     let min = commit_log.min_offset();

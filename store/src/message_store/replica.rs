@@ -129,16 +129,11 @@ impl MessageStore {
     /// The error a put on a slave store gets, with the disk usage Java's remark carries.
     pub(super) fn put_on_slave(&self) -> StoreError {
         let config = &self.inner.config;
-        let used = |dir: &str| {
-            config
-                .disk_usage
-                .used_ratio(&config.root_dir.join(dir))
-                .unwrap_or(-1.0)
-        };
+        let used = |dir: &std::path::Path| config.disk_usage.used_ratio(dir).unwrap_or(-1.0);
         StoreError::PutOnSlave {
-            commit_log: used("commitlog"),
-            consume_queue: used("consumequeue"),
-            index: used("index"),
+            commit_log: used(&config.commit_log_dir()),
+            consume_queue: used(&config.root_dir.join("consumequeue")),
+            index: used(&config.root_dir.join("index")),
         }
     }
 

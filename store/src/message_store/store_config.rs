@@ -11,6 +11,9 @@ use super::FlushDiskType;
 pub struct StoreConfig {
     /// `storePathRootDir`.
     pub root_dir: PathBuf,
+    /// `storePathCommitLog`, default `<storePathRootDir>/commitlog` (see [`StoreConfig::commit_log_dir`]).
+    /// Java operators often put the commit log on its own disk.
+    pub commit_log_path: Option<PathBuf>,
     /// `mappedFileSizeCommitLog`, default 1 GiB; at most `i32::MAX`.
     pub mapped_file_size_commit_log: u64,
     /// `mappedFileSizeConsumeQueue`, default 300,000 × 20; a multiple of 20.
@@ -90,11 +93,22 @@ pub const DEFAULT_DELAY_LEVELS_MS: [i64; 18] = [
     480_000, 540_000, 600_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000,
 ];
 
+impl StoreConfig {
+    /// Where the commit log lives: `storePathCommitLog`, else `<storePathRootDir>/commitlog` as Java's
+    /// `MessageStoreConfig` defaults it.
+    pub fn commit_log_dir(&self) -> PathBuf {
+        self.commit_log_path
+            .clone()
+            .unwrap_or_else(|| self.root_dir.join("commitlog"))
+    }
+}
+
 impl Default for StoreConfig {
     fn default() -> Self {
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
         StoreConfig {
             root_dir: home.join("store"),
+            commit_log_path: None,
             mapped_file_size_commit_log: 1 << 30,
             mapped_file_size_consume_queue: 300_000 * 20,
             max_message_size: 4 << 20,

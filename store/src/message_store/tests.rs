@@ -475,3 +475,26 @@ fn shutdown_stops_and_joins_every_store_thread() {
         }
     }
 }
+
+#[test]
+fn store_path_commit_log_puts_the_commit_log_elsewhere_and_recovers_from_there() {
+    let root = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        commit_log_path: Some(elsewhere.path().join("clog")),
+        ..config(root.path())
+    };
+    let store = MessageStore::open(config.clone()).unwrap();
+    put_n(&store, "T", 0, 20);
+    store.shutdown().unwrap();
+    drop(store);
+    assert!(!root.path().join("commitlog").exists());
+    assert!(
+        std::fs::read_dir(elsewhere.path().join("clog"))
+            .unwrap()
+            .count()
+            > 1
+    );
+    let store = MessageStore::open(config).unwrap();
+    assert_eq!(bodies(&store, "T", 0).len(), 20);
+}

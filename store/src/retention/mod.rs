@@ -226,7 +226,8 @@ impl Retention {
 
     /// Probes the disk and sets or clears the disk-full state. Returns the used fraction.
     fn probe(&self, config: &StoreConfig) -> Option<f64> {
-        let used = match config.disk_usage.used_ratio(&config.root_dir) {
+        // Java's `diskMaxUsedSpaceRatio` applies to the commit log's disk (`storePathCommitLog`).
+        let used = match config.disk_usage.used_ratio(&config.commit_log_dir()) {
             Ok(used) => Some(used),
             Err(e) => {
                 tracing::warn!(root = %config.root_dir.display(), error = %e, "measuring disk usage failed");
