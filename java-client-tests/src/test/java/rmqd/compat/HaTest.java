@@ -499,6 +499,10 @@ class HaTest {
     private void syncKill(DefaultMQAdminExt admin, DefaultMQProducer producer, String topic, String master,
         String slave, long messages) throws Exception {
         slaveReady(admin, slave, topic);
+        java.util.Properties config = admin.getBrokerConfig(master);
+        Compat.log("master brokerRole=%s inSyncReplicas=%s", config.getProperty("brokerRole"),
+            config.getProperty("inSyncReplicas"));
+        assertEquals("SYNC_MASTER", config.getProperty("brokerRole"), "the master's brokerRole");
         Load load = new Load(producer, topic, "sync").start(Long.MAX_VALUE);
         load.awaitAcked(messages);
         long atKill = load.acked.size();
