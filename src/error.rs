@@ -55,9 +55,10 @@ fn store_error_code(e: &StoreError) -> ResponseCode {
         StoreError::MessageTooLarge { .. } | StoreError::PropertiesTooLarge(_) => {
             ResponseCode::MessageIllegal
         }
-        StoreError::ShutDown | StoreError::Poisoned | StoreError::DiskFull { .. } => {
-            ResponseCode::ServiceNotAvailable
-        }
+        StoreError::ShutDown
+        | StoreError::Poisoned
+        | StoreError::DiskFull { .. }
+        | StoreError::PutOnSlave { .. } => ResponseCode::ServiceNotAvailable,
         // Page cache busy is SYSTEM_ERROR in 4.9.8 and up to 5.2 (`SendMessageProcessor`, status
         // OS_PAGECACHE_BUSY), SYSTEM_BUSY from 5.3.0 (apache/rocketmq#8053). 4.x producers retry 1 but not 2
         // (2 is missing from their `retryResponseCodes`); 5.x producers retry both, so 1 loses no message.
@@ -101,6 +102,25 @@ mod tests {
             Some(
                 "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: \
                  250ms, size of queue: 3"
+            )
+        );
+    }
+
+    #[test]
+    fn a_put_on_a_slave_answers_service_not_available_with_javas_remark() {
+        let refused = ServiceError::Store(StoreError::PutOnSlave {
+            commit_log: 0.5,
+            consume_queue: 0.5,
+            index: 0.5,
+        })
+        .into_response();
+        assert_eq!(refused.code, i32::from(ResponseCode::ServiceNotAvailable));
+        assert_eq!(
+            refused.remark.as_deref(),
+            Some(
+                "service not available now. It may be caused by one of the following reasons: the broker's \
+                 disk is full [CL:  0.50 CQ:  0.50 INDEX:  0.50], messages are put to the slave, message store \
+                 has been shut down, etc."
             )
         );
     }

@@ -133,6 +133,50 @@ impl CommitLog {
         Ok(offset)
     }
 
+    /// Copies `data` verbatim to global offset `at`, which the caller has checked is the end of the log (on an
+    /// empty log, a file start: the first file is created there). Rolls to a new file whenever the current one
+    /// is full, so `data` may continue into the next file (Java's `CommitLog.appendData` with
+    /// `getLastMappedFile(startOffset)`). The caller serializes appends.
+    pub(crate) fn append_at(&self, at: u64, data: &[u8]) -> Result<(), StoreError> {
+        let mut done = 0;
+        while done < data.len() {
+            let file = self.files.writable(at)?;
+            let pos = file.from_offset() + file.wrote_position() as u64;
+            if pos != at + done as u64 {
+                return Err(StoreError::Corrupt {
+                    path: file.path().to_path_buf(),
+                    reason: format!(
+                        "replicated append at {} but the file ends at {pos}",
+                        at + done as u64
+                    ),
+                });
+            }
+            let n = file.remaining().min(data.len() - done);
+            file.append(&data[done..done + n])
+                .ok_or_else(|| StoreError::Corrupt {
+                    path: file.path().to_path_buf(),
+                    reason: "replicated bytes did not fit".into(),
+                })?;
+            done += n;
+            self.prefault_ahead(&file, at + done as u64);
+        }
+        Ok(())
+    }
+
+    /// Up to `max` written bytes from `from`, never past the end of the file holding `from` (zero-copy). When
+    /// `from` is the end of a full file the bytes come from the next one; `None` when nothing is written at
+    /// `from` or its file is gone. Java's `CommitLog.getData` + `MappedFile.selectMappedBuffer`, as the master's
+    /// `HAConnection.WriteSocketService` reads what it sends to a slave.
+    pub fn chunk(&self, from: u64, max: usize) -> Option<Bytes> {
+        let file = self.files.find(from)?;
+        let pos = (from - file.from_offset()) as usize;
+        let len = file.wrote_position().checked_sub(pos)?.min(max);
+        if len == 0 {
+            return None;
+        }
+        file.read(pos, len)
+    }
+
     /// Asks the prefault thread for the pages after `end` when fewer than half of [`PREFAULT_AHEAD_BYTES`] are
     /// ready. Never blocks: when the thread is busy the request is retried on a later append. Runs under the
     /// caller's append serialization, so `prefault_to` has one writer.
@@ -176,6 +220,12 @@ impl CommitLog {
             return None;
         }
         file.read(pos, usize::try_from(size).ok()?)
+    }
+
+    /// Whether a BLANK (end-of-file) record is written at `offset`.
+    pub(crate) fn is_blank_at(&self, offset: u64) -> bool {
+        self.read(offset, BLANK_LEN)
+            .is_some_and(|head| head[4..8] == BLANK_MAGIC.to_be_bytes())
     }
 
     /// Flushes (msync) the written bytes when at least `least_pages` pages are dirty, every written byte when

@@ -55,4 +55,28 @@ pub enum StoreError {
          size of queue: {queue_len}"
     )]
     PutQueueTimeout { waited_ms: u64, queue_len: usize },
+    /// A put on a store opened as a slave (`StoreConfig::slave`; Java's `DefaultMessageStore.putMessage` on a
+    /// SLAVE answers SERVICE_NOT_AVAILABLE). The text is the remark of Java's `SendMessageProcessor`, with
+    /// its `diskUtil()` part: the used fraction of the filesystems holding the commit log, the consume queues
+    /// and the index (-1 when unknown).
+    #[error(
+        "service not available now. It may be caused by one of the following reasons: the broker's disk is \
+         full [CL: {commit_log:5.2} CQ: {consume_queue:5.2} INDEX: {index:5.2}], messages are put to the \
+         slave, message store has been shut down, etc."
+    )]
+    PutOnSlave {
+        commit_log: f64,
+        consume_queue: f64,
+        index: f64,
+    },
+    /// `append_replicated` on a store not opened as a slave.
+    #[error("replicated data refused: the store is not a slave")]
+    NotSlave,
+    /// Replicated data that does not continue the commit log (Java's `HAClient` drops the connection when the
+    /// master's offset is not its own max offset).
+    #[error("replicated data for commit-log offset {got}, expected {expected}")]
+    ReplicaOffset { expected: u64, got: u64 },
+    /// Replicated bytes that are not commit-log records where records must start; nothing was written.
+    #[error("replicated data at commit-log offset {offset} is not a valid record: {reason}")]
+    ReplicaData { offset: u64, reason: String },
 }

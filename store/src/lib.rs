@@ -34,7 +34,7 @@ pub use error::StoreError;
 pub use index::QueryResult;
 pub use message_store::{BlockingHook, StoreHooks};
 pub use message_store::{
-    FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, StoreConfig,
+    FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, ReplicaAppend, StoreConfig,
     DEFAULT_DELAY_LEVELS_MS,
 };
 pub use message_store::{FlushOutcome, FlushWaiter, PutStatus};

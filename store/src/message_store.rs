@@ -10,6 +10,7 @@ mod hooks;
 mod put;
 mod queue_admin;
 mod recovery;
+mod replica;
 mod stats;
 mod store_config;
 
@@ -18,11 +19,12 @@ pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
 pub use hooks::{BlockingHook, StoreHooks};
 pub(crate) use recovery::dispatch_tags_code;
 pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
+pub use replica::ReplicaAppend;
 pub use stats::{StatsTotals, StoreStats, TIME_BOUNDS_US};
 pub use store_config::{StoreConfig, DEFAULT_DELAY_LEVELS_MS};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -115,6 +117,8 @@ pub(crate) struct Inner {
     index: Index,
     /// Commit-log flushes that wrote something: their msync time (rmqd only, `rmqd_flush_latency_seconds`).
     flush_latency_us: Histogram,
+    /// Slave stores: where the next replicated record starts (Java's `reputFromOffset`); see `replica.rs`.
+    reput_from: AtomicU64,
     _lock: DirLock,
 }
 

@@ -59,19 +59,24 @@ struct Walk {
 
 impl Walk {
     /// Indexes the record at `pos` and moves past it (or past a BLANK to the next file). The records were
-    /// validated by recovery or written by this store, so the body CRC is not checked again.
-    fn step(&mut self, writer: &mut IndexWriter<'_>, log: &CommitLog) -> Result<(), StoreError> {
+    /// validated by recovery or written by this store, so the body CRC is not checked again. Returns false,
+    /// without moving, at a record not yet whole: a slave's log may end inside one (`append_replicated`), and
+    /// the append that completes it indexes it once catch-up has handed over.
+    fn step(&mut self, writer: &mut IndexWriter<'_>, log: &CommitLog) -> Result<bool, StoreError> {
         let min = log.min_offset();
         if self.pos < min {
             // Retention deleted the files ahead of us: their records are gone, nothing to index.
             self.pos = min;
-            return Ok(());
+            return Ok(true);
         }
         let file_size = log.file_size() as u64;
         let next_file = min + ((self.pos - min) / file_size + 1) * file_size;
         let Some(raw) = log.record_at(self.pos) else {
+            if log.max_offset() < next_file && !log.is_blank_at(self.pos) {
+                return Ok(false);
+            }
             self.pos = next_file;
-            return Ok(());
+            return Ok(true);
         };
         match peek_record(&raw) {
             Ok(RecordPeek::Message(view)) if view.commit_log_offset == self.pos as i64 => {
@@ -88,11 +93,11 @@ impl Walk {
                     self.records += 1;
                 }
                 self.pos += view.total_size as u64;
-                Ok(())
+                Ok(true)
             }
             Ok(RecordPeek::Blank { .. }) => {
                 self.pos = next_file;
-                Ok(())
+                Ok(true)
             }
             Ok(RecordPeek::Message(view)) => Err(unreadable(
                 writer.index,
@@ -171,7 +176,10 @@ impl Index {
             if end.saturating_sub(walk.pos) <= self.handover_bytes {
                 break;
             }
-            self.index_batches(log, &mut walk, end, stop)?;
+            let stalled = self.index_batches(log, &mut walk, end, stop)?;
+            if stalled {
+                break;
+            }
             if stop.is_stopped() {
                 return Ok(self.stopped(&walk, started));
             }
@@ -187,9 +195,7 @@ impl Index {
             let mut writer = self.writer();
             let end = log.max_offset();
             self.handover_point(stop);
-            while walk.pos < end {
-                walk.step(&mut writer, log)?;
-            }
+            while walk.pos < end && walk.step(&mut writer, log)? {}
             self.catching_up.store(false, Ordering::Release);
         }
         tracing::info!(
@@ -203,28 +209,31 @@ impl Index {
         })
     }
 
-    /// Indexes up to `end` in batches, taking the index lock per batch, until done or `stop` is set.
+    /// Indexes up to `end` in batches, taking the index lock per batch, until done or `stop` is set. Returns
+    /// true when it stopped at a record not yet whole (see [`Walk::step`]).
     fn index_batches(
         &self,
         log: &CommitLog,
         walk: &mut Walk,
         end: u64,
         stop: &StopSignal,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         while walk.pos < end {
             self.pause_point(stop);
             if stop.is_stopped() {
-                return Ok(());
+                return Ok(false);
             }
             let mut writer = self.writer();
             for _ in 0..self.batch_records {
                 if walk.pos >= end {
                     break;
                 }
-                walk.step(&mut writer, log)?;
+                if !walk.step(&mut writer, log)? {
+                    return Ok(true);
+                }
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn stopped(&self, walk: &Walk, started: Instant) -> CatchUpEnd {

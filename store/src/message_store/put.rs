@@ -35,7 +35,7 @@ impl Drop for PutGuard<'_> {
 }
 
 impl MessageStore {
-    fn check_writable(&self) -> Result<(), StoreError> {
+    pub(super) fn check_writable(&self) -> Result<(), StoreError> {
         if self.inner.shut_down.load(Ordering::Acquire) {
             return Err(StoreError::ShutDown);
         }
@@ -145,8 +145,13 @@ impl MessageStore {
 
     /// Creates the consume queue `topic`/`queue_id` and its first file now, exactly as the first put to it
     /// would, so that put finds them (e.g. right after a topic is created). Blocks; call it off async threads.
+    /// Nothing on a slave store: its queues start where the replicated records say (a queue first seen at a
+    /// non-zero offset is pre-blanked), which an empty file made here would prevent.
     pub fn prepare_queue(&self, topic: &str, queue_id: i32) -> Result<(), StoreError> {
         self.check_writable()?;
+        if self.inner.config.slave {
+            return Ok(());
+        }
         self.create_queue_files(topic, queue_id).map(drop)
     }
 
@@ -256,6 +261,9 @@ impl MessageStore {
         wait: bool,
     ) -> Result<(Vec<PutResult>, Option<FlushWaiter>), StoreError> {
         self.check_writable()?;
+        if self.inner.config.slave {
+            return Err(self.put_on_slave());
+        }
         validate_batch(msgs, tags_codes)?;
         let total_body: usize = msgs.iter().map(|m| m.body.len()).sum();
         let max = self.max_message_size();

@@ -29,7 +29,7 @@ mod log_scan;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -120,6 +120,7 @@ pub(super) fn open(config: StoreConfig) -> Result<Inner, StoreError> {
         checkpoint: Mutex::new(checkpoint),
         index,
         flush_latency_us: crate::histogram::Histogram::new(super::TIME_BOUNDS_US),
+        reput_from: AtomicU64::new(end),
         _lock: lock,
     };
     redispatch(&inner)?;

@@ -149,6 +149,13 @@ impl StoreStats {
             .fetch_max(elapsed_ms, Ordering::Relaxed);
     }
 
+    /// Records a slave dispatched from replicated bytes: Java's `ReputMessageService` on a SLAVE adds them to
+    /// the per-topic put totals that `putMessageTimesTotal` and `putMessageSizeTotal` sum; no latency.
+    pub(crate) fn record_replicated(&self, messages: i64, bytes: i64) {
+        self.put_messages.fetch_add(messages, Ordering::Relaxed);
+        self.put_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     /// One queue read (`DefaultMessageStore.getMessage`): FOUND or not, the messages it returned, its time.
     pub(crate) fn record_get(&self, found: bool, messages: i64, elapsed_ms: i64) {
         let counter = if found {

@@ -79,6 +79,9 @@ pub struct StoreConfig {
     /// as long as it takes. The broker sets it from `waitTimeMillsInSendQueue` (default 200 ms).
     pub put_lock_wait_limit_ms: Option<u64>,
     // flow control: end
+    /// Opened for a `brokerRole=SLAVE` broker: puts are refused ([`crate::StoreError::PutOnSlave`]) and the commit
+    /// log grows only by [`MessageStore::append_replicated`](super::MessageStore::append_replicated).
+    pub slave: bool,
 }
 
 /// Java's default `messageDelayLevel`: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
@@ -124,6 +127,7 @@ impl Default for StoreConfig {
             os_page_cache_busy_timeout_ms: 1_000,
             put_lock_wait_limit_ms: None,
             // flow control: end
+            slave: false,
         }
     }
 }
