@@ -20,7 +20,7 @@
 #
 # Env: MASTER, SLAVE = rmqd | java (default java); JAVA_BROKER_VERSION = 4.9.7 | 5.3.3 (the Java broker and
 # the name server; default 4.9.7); CLIENT_VERSION (default 4.9.8 for a 4.9.7 broker, else 5.3.3);
-# NAMESRV = java | rmqd (default java); RMQD_BIN (default target/release/rmqd); RMQ_HA_MESSAGES (load size,
+# NAMESRV = java | rmqd (default java); HA_MASTER_ADDRESS_IN_CONF=1 (haMasterAddress in the slave's conf); RMQD_BIN (default target/release/rmqd); RMQ_HA_MESSAGES (load size,
 # default 12000 messages of 1 KiB); RMQ_HA_CUT_MS (default 8000); MVN_FLAGS (default -q);
 # KEEP_WORKDIR=1 keeps the work directory (always kept on failure).
 # Master on 127.0.0.2, slave on 127.0.0.3 (brokerIP1 and brokerIP2), ports from scripts/free-port.py,
@@ -189,6 +189,11 @@ mappedFileSizeCommitLog=$COMMIT_LOG_FILE_BYTES
 EOF
   if [[ $kind == java && $role == master && $broker_role == SYNC_MASTER && $JAVA_BROKER_VERSION == 5.* ]]; then
     echo "inSyncReplicas=2" >>"$dir/broker.conf"
+  fi
+  # HA_MASTER_ADDRESS_IN_CONF=1: the slave gets the master's HA address from haMasterAddress instead of from
+  # REGISTER_BROKER's answer.
+  if [[ $role == slave && ${HA_MASTER_ADDRESS_IN_CONF:-0} == 1 ]]; then
+    echo "haMasterAddress=$MASTER_IP:$((MASTER_PORT + 1))" >>"$dir/broker.conf"
   fi
   # A 5.x slave refuses every pull (SYSTEM_BUSY) unless slaveReadEnable (PullMessageProcessor.rejectRequest);
   # the test reads the slave once the master is stopped.

@@ -480,8 +480,15 @@ class HaTest {
             Compat.log("before the slave: %d acknowledged, master commit log at %d", load.acked.size(),
                 runtimeOffset(admin, master, "commitLogMaxOffset"));
             run("RMQ_HA_START_SLAVE_CMD", startSlave);
+            slaveReady(admin, slave, topic);
+            // The rest of the load runs while the slave replicates: wait for its first bytes.
+            Compat.await("the slave's first replicated bytes", () -> runtimeOffset(admin, slave,
+                "commitLogMaxOffset") > 0);
+            Compat.log("slave replicating: commit log [%d, %d)", runtimeOffset(admin, slave, "commitLogMinOffset"),
+                runtimeOffset(admin, slave, "commitLogMaxOffset"));
+        } else {
+            slaveReady(admin, slave, topic);
         }
-        slaveReady(admin, slave, topic);
         long before = load.attempted.get();
         load.start(messages);
         load.finish();
