@@ -400,6 +400,19 @@ class HaTest {
             admin.createAndUpdateTopicConfig(slave, new TopicConfig(topic, QUEUES, QUEUES, 6));
             Compat.log("topic %s also created on the slave %s", topic, slave);
         }
+        // The slave serves the topic only once it has its config (from its slave sync, GET_ALL_TOPIC_CONFIG 21),
+        // which must happen while the master is up.
+        long t0 = System.nanoTime();
+        Compat.await("topic " + topic + " in the slave's topic config", () -> {
+            try {
+                // var: TopicConfigSerializeWrapper moved packages between 4.x and 5.x.
+                var all = admin.getAllTopicConfig(slave, 3_000);
+                return all.getTopicConfigTable().containsKey(topic);
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        Compat.log("the slave has topic %s (%d ms after its registration)", topic, (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** A push consumer on the master for the whole run: messages are consumed while replication runs. */
