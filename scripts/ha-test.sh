@@ -28,7 +28,8 @@
 # The cut needs root and iptables (the script tries `apt-get install -y iptables` once when it is missing).
 #
 # Internal actions, used as HaTest's commands: scripts/ha-test.sh --action WORK start-slave|stop-master|
-# kill-master|cut|heal|cmp END.
+# kill-master|cut|heal|cmp END (and start-namesrv, start-master, stop-all, for a pair started by hand from a
+# WORK/ha.env written like run_one's).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MASTER_IP=127.0.0.2
@@ -266,7 +267,13 @@ action() { # work action [arg]
   # shellcheck source=/dev/null
   source "$WORK/ha.env"
   case "$2" in
+    start-namesrv) start_namesrv ;;
+    start-master) start_broker master ;;
     start-slave) start_broker slave ;;
+    stop-all)
+      for role in master slave; do stop_process "$WORK/$role" broker; done
+      stop_process "$WORK/namesrv" namesrv
+      ;;
     stop-master) stop_process "$WORK/master" broker ;;
     kill-master) stop_process "$WORK/master" broker KILL ;;
     cut)
