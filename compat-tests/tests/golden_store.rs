@@ -1,4 +1,4 @@
-//! A store written by the Java 4.9.7 broker (`golden/store-4.9.7`): its commit log, replayed through rmqd's
+//! Stores written by the Java 4.9.7 and 5.3.3 brokers (`golden/store-<version>`): each commit log, replayed through rmqd's
 //! slave path (`MessageStore::append_replicated`) into an empty store, must give the consume queues the Java
 //! broker wrote, byte for byte (unit offsets, sizes, TAGS hash codes, delivery times of delayed messages).
 
@@ -11,8 +11,10 @@ use rmq_store::{MessageStore, StoreConfig};
 const COMMIT_LOG_FILE: u64 = 8192;
 const CONSUME_QUEUE_FILE: u64 = 600;
 
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/store-4.9.7")
+const VERSIONS: [&str; 2] = ["4.9.7", "5.3.3"];
+
+fn fixture(version: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("golden/store-{version}"))
 }
 
 /// Files under `dir`, relative to it, sorted.
@@ -34,8 +36,8 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The Java commit log as one byte string from offset 0, cut where its records end.
-fn java_commit_log() -> Vec<u8> {
-    let dir = fixture().join("commitlog");
+fn java_commit_log(version: &str) -> Vec<u8> {
+    let dir = fixture(version).join("commitlog");
     let files = files_under(&dir);
     assert_eq!(files[0].to_str(), Some("00000000000000000000"));
     let mut log = Vec::new();
@@ -63,7 +65,13 @@ fn java_commit_log() -> Vec<u8> {
 
 #[test]
 fn a_java_commit_log_replayed_as_a_slave_gives_javas_consume_queues() {
-    let log = java_commit_log();
+    for version in VERSIONS {
+        replay_and_compare(version);
+    }
+}
+
+fn replay_and_compare(version: &str) {
+    let log = java_commit_log(version);
     let dir = tempfile::tempdir().unwrap();
     let store = MessageStore::open(StoreConfig {
         root_dir: dir.path().to_path_buf(),
@@ -88,7 +96,7 @@ fn a_java_commit_log_replayed_as_a_slave_gives_javas_consume_queues() {
     }
     store.shutdown().unwrap();
 
-    let java_cq = fixture().join("consumequeue");
+    let java_cq = fixture(version).join("consumequeue");
     let rmqd_cq = dir.path().join("consumequeue");
     let java_files = files_under(&java_cq);
     assert!(java_files.len() >= 3, "{java_files:?}");
@@ -97,14 +105,22 @@ fn a_java_commit_log_replayed_as_a_slave_gives_javas_consume_queues() {
         let java = std::fs::read(java_cq.join(file)).unwrap();
         let rmqd = std::fs::read(rmqd_cq.join(file)).unwrap();
         assert!(java.iter().any(|b| *b != 0), "{}", file.display());
-        assert!(rmqd == java, "consumequeue/{} differs", file.display());
+        assert!(
+            rmqd == java,
+            "{version}: consumequeue/{} differs",
+            file.display()
+        );
     }
-    let java_log_dir = fixture().join("commitlog");
+    let java_log_dir = fixture(version).join("commitlog");
     let rmqd_log_dir = dir.path().join("commitlog");
     assert_eq!(files_under(&rmqd_log_dir), files_under(&java_log_dir));
     for file in files_under(&java_log_dir) {
         let java = std::fs::read(java_log_dir.join(&file)).unwrap();
         let rmqd = std::fs::read(rmqd_log_dir.join(&file)).unwrap();
-        assert!(rmqd == java, "commitlog/{} differs", file.display());
+        assert!(
+            rmqd == java,
+            "{version}: commitlog/{} differs",
+            file.display()
+        );
     }
 }

@@ -30,7 +30,7 @@ use super::{ok, reply_error, Broker, Reply};
 use crate::config::{parse_properties, properties_text, read_properties, BrokerConfig};
 
 /// Keys UPDATE_BROKER_CONFIG applies without a restart; [`RuntimeSettings`] holds their values.
-pub const RUNTIME_KEYS: [&str; 13] = [
+pub const RUNTIME_KEYS: [&str; 16] = [
     "autoCreateTopicEnable",
     "autoCreateSubscriptionGroup",
     "brokerPermission",
@@ -44,6 +44,9 @@ pub const RUNTIME_KEYS: [&str; 13] = [
     "traceOn",
     "channelExpiredTimeout",
     "maxMessageSize",
+    "slaveReadEnable",
+    "accessMessageInMemoryMaxRatio",
+    "offsetCheckInSlave",
 ];
 
 /// Keys 5.3.3 always refuses to update (`AdminBrokerProcessor.initConfigBlackList`), besides the
@@ -68,6 +71,10 @@ pub struct RuntimeSettings {
     pub trace_on: bool,
     pub channel_expired_timeout_ms: u64,
     pub max_message_size: usize,
+    /// Pull redirection and a slave's offset answers (`slave_role`), read at each pull as in Java.
+    pub slave_read_enable: bool,
+    pub access_message_in_memory_max_ratio: i32,
+    pub offset_check_in_slave: bool,
 }
 
 impl RuntimeSettings {
@@ -86,6 +93,9 @@ impl RuntimeSettings {
             trace_on: c.trace_on,
             channel_expired_timeout_ms: c.channel_expired_timeout_ms,
             max_message_size: c.store.max_message_size,
+            slave_read_enable: c.slave_read_enable,
+            access_message_in_memory_max_ratio: c.access_message_in_memory_max_ratio,
+            offset_check_in_slave: c.offset_check_in_slave,
         }
     }
 }

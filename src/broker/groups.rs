@@ -136,6 +136,19 @@ impl GroupTable {
         self.file.lock().to_value()
     }
 
+    /// A slave's copy of its master's groups (`SlaveSynchronize.syncSubscriptionGroupConfig`): when the
+    /// master's DataVersion differs, the table becomes the master's under its DataVersion, and is
+    /// persisted. Returns whether anything was taken.
+    pub fn take_from_master(&self, master: SubscriptionGroupFile) -> bool {
+        let mut file = self.file.lock();
+        if file.data_version == master.data_version {
+            return false;
+        }
+        *file = master;
+        self.persisted.mark_changed();
+        true
+    }
+
     /// Whether the group is known, without auto-creating it.
     pub fn contains(&self, group: &str) -> bool {
         self.file.lock().groups.contains_key(group)

@@ -32,8 +32,11 @@ mod retry;
 mod runtime_info;
 mod schedule;
 mod send;
+mod slave_role;
+mod slave_sync;
 mod sql92;
 mod stats_items;
+mod sync_source;
 #[cfg(test)]
 mod test_support;
 mod time_span;
@@ -78,6 +81,8 @@ pub struct Broker {
     polling: LongPolling,
     /// The registration task's inbox: answers that wait for the name servers to learn new routes.
     registrar: Registrar,
+    /// A slave's master and master HA address, learnt from registration (or `haMasterAddress`).
+    pub masters: register::MasterAddresses,
     /// Delivery of delayed and timer messages (`SCHEDULE_TOPIC_XXXX`, `rmq_sys_wheel_timer`).
     schedule: schedule::Schedule,
     /// Per-queue locks of orderly consumer groups (LOCK_BATCH_MQ).
@@ -115,7 +120,10 @@ type Reply = Result<RemotingCommand, ServiceError>;
 const CLIENT_EXPIRY_PERIOD: Duration = Duration::from_secs(10);
 
 impl Broker {
-    pub fn open(config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
+    pub fn open(mut config: BrokerConfig) -> anyhow::Result<Arc<Self>> {
+        // A slave's store refuses puts (SEND_MESSAGE answers Java's SERVICE_NOT_AVAILABLE from there) and
+        // grows only by replication.
+        config.store.slave = config.is_slave();
         let store_host = (config.broker_ip1.as_str(), config.listen_port)
             .to_socket_addrs()
             .ok()
@@ -154,6 +162,7 @@ impl Broker {
             clients: Mutex::new(ClientRegistry::default()),
             polling: LongPolling::new(&config),
             registrar: Registrar::default(),
+            masters: register::MasterAddresses::new(config.fixed_ha_master_address()),
             schedule,
             order_locks: order_lock::OrderLocks::default(),
             selectors: filter::SelectorCache::default(),
@@ -191,10 +200,15 @@ impl Broker {
             CLIENT_EXPIRY_PERIOD,
             |b| async move { b.expire_clients() },
         );
-        transaction::check::schedule(self);
-        schedule::schedule(self);
-        pop::schedule(self);
+        // The writers a slave does not run, as Java: delayed/timer delivery (`handleScheduleMessageService`),
+        // transaction check-back (`startProcessorByHa`) and pop revive (a master-only service in 5.x).
+        if !self.config.is_slave() {
+            transaction::check::schedule(self);
+            schedule::schedule(self);
+            pop::schedule(self);
+        }
         runtime_info::schedule(self);
+        slave_sync::schedule(self);
         stats_items::schedule(self);
         if let Some(acl) = &self.acl {
             tasks.every(
@@ -277,6 +291,9 @@ impl Broker {
     }
 
     fn process(&self, conn: &Connection, req: &RemotingCommand) -> Result<Answer, ServiceError> {
+        if let Some(refusal) = self.slave_refusal(req) {
+            return Ok(refusal);
+        }
         let reply = match RequestCode::from(req.code) {
             RequestCode::SendMessage | RequestCode::SendMessageV2 => {
                 return Ok(self.send_message(conn, req))
@@ -310,6 +327,11 @@ impl Broker {
             RequestCode::QueryConsumeTimeSpan => self.consume_time_span(req),
             RequestCode::UpdateAndCreateSubscriptiongroup => self.update_subscription_group(req),
             RequestCode::GetAllSubscriptiongroupConfig => self.all_subscription_groups(),
+            RequestCode::GetAllConsumerOffset => self.all_consumer_offsets(),
+            RequestCode::GetAllDelayOffset => self.all_delay_offsets(),
+            RequestCode::GetAllMessageRequestMode => self.all_message_request_modes(),
+            RequestCode::GetTimerCheckPoint => self.timer_check_point(),
+            RequestCode::GetTimerMetrics => self.timer_metrics(),
             RequestCode::DeleteSubscriptiongroup => self.delete_subscription_group(req),
             RequestCode::UpdateAndCreateSubscriptiongroupList => {
                 self.update_subscription_group_list(req)

@@ -222,6 +222,24 @@ impl OffsetTable {
         removed
     }
 
+    /// GET_ALL_CONSUMER_OFFSET (43): Java's `ConsumerOffsetManager.encode()`, the `consumerOffset.json`
+    /// document (without bumping its DataVersion, which only a persist does).
+    pub fn master_copy_value(&self) -> rmq_codec::fastjson::Value {
+        self.file.lock().to_value()
+    }
+
+    /// A slave's copy of its master's offsets (`SlaveSynchronize.syncConsumerOffset`): every queue the
+    /// master has replaces the slave's (`putAll` by `topic@group`; keys only the slave has stay), the
+    /// master's DataVersion is taken (5.3.3) and the file persisted.
+    pub fn take_from_master(&self, master: ConsumerOffsetFile) {
+        {
+            let mut file = self.file.lock();
+            file.offsets.extend(master.offsets);
+            file.data_version = master.data_version;
+        }
+        self.persisted.mark_changed();
+    }
+
     /// Hands the offsets to the persister thread when they changed since the last call.
     pub fn persist(&self) {
         if self.dirty.swap(false, Ordering::Relaxed) {

@@ -24,10 +24,22 @@ impl PeriodicTasks {
     /// Runs `tick` on `owner` every `period`, the first time one period from now, until [`stop`](Self::stop)
     /// or until `owner` is dropped. Ticks never overlap: one that overruns delays the next. Call it within a
     /// tokio runtime.
-    pub fn every<T, F, Fut>(
+    pub fn every<T, F, Fut>(&self, name: &'static str, owner: &Arc<T>, period: Duration, tick: F)
+    where
+        T: Send + Sync + 'static,
+        F: FnMut(Arc<T>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.every_after(name, owner, period, period, tick);
+    }
+
+    /// [`every`](Self::every) with the first tick `first` from now (Java's `scheduleAtFixedRate` initial
+    /// delay).
+    pub fn every_after<T, F, Fut>(
         &self,
         name: &'static str,
         owner: &Arc<T>,
+        first: Duration,
         period: Duration,
         mut tick: F,
     ) where
@@ -38,7 +50,7 @@ impl PeriodicTasks {
         let owner = Arc::downgrade(owner);
         let shutdown = self.shutdown.clone();
         let handle = tokio::spawn(async move {
-            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+            let mut interval = tokio::time::interval_at(Instant::now() + first, period);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
@@ -52,6 +64,12 @@ impl PeriodicTasks {
             }
         });
         self.tasks.lock().push((name, handle));
+    }
+
+    /// The names of the tasks started so far.
+    #[cfg(test)]
+    pub fn names(&self) -> Vec<&'static str> {
+        self.tasks.lock().iter().map(|(name, _)| *name).collect()
     }
 
     /// Cancels every task and waits (at most [`STOP_WAIT`] in all) for the ticks in progress to end.

@@ -76,13 +76,14 @@ impl Broker {
             Ok(s) => s,
             Err(e) => return (Outbound::Command(e.into_response()), false),
         };
-        let commit = first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0;
+        let commit =
+            first_execution && h.sys_flag & FLAG_COMMIT_OFFSET != 0 && self.stores_pulled_offsets();
         if let Some(moved) = self.pull_after_reset(h, commit) {
             return (Outbound::Command(moved), false);
         }
         let max_nums = h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT);
         // A SQL92 subscription passes every consume-queue unit and is decided on the record.
-        let result = self.store.get_messages_filtered(
+        let mut result = self.store.get_messages_filtered(
             &h.topic,
             h.queue_id,
             h.queue_offset,
@@ -95,6 +96,8 @@ impl Broker {
                     .is_none_or(|s| super::filter::record_matches(s, record))
             },
         );
+        result.next_begin_offset =
+            self.next_offset_correction(result.status, h.queue_offset, result.next_begin_offset);
         self.offsets.record_pull(
             &h.topic,
             &h.consumer_group,
@@ -111,7 +114,8 @@ impl Broker {
         let code = response_code(result.status, h.queue_offset);
         let may_park =
             first_execution && code == ResponseCode::PullNotFound && h.sys_flag & FLAG_SUSPEND != 0;
-        (pull_response(code, result), may_park)
+        let (code, suggest) = self.pull_redirect(&h.consumer_group, code, &result.messages);
+        (pull_response(code, result, suggest), may_park)
     }
 
     /// The group's config (created on first use when auto-creation is on) when it may consume, with Java's
@@ -238,11 +242,11 @@ fn response_code(status: GetStatus, requested_offset: i64) -> ResponseCode {
     }
 }
 
-fn pull_response(code: ResponseCode, result: GetResult) -> Outbound {
+fn pull_response(code: ResponseCode, result: GetResult, suggest_which_broker_id: i64) -> Outbound {
     let mut cmd = RemotingCommand::new_response(code, Some(format!("{:?}", result.status)));
     // Every pull status response carries all four fields: the Java client unboxes them.
     PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id,
         next_begin_offset: result.next_begin_offset,
         min_offset: result.min_offset,
         max_offset: result.max_offset,

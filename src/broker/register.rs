@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use bytes::Bytes;
@@ -18,7 +18,8 @@ use rmq_codec::body::RegisterBrokerBody;
 use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::{ExtFields, RemotingCommand};
 use rmq_codec::header::{
-    CommandHeader, RegisterBrokerRequestHeader, UnregisterBrokerRequestHeader,
+    CommandHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,
+    UnregisterBrokerRequestHeader,
 };
 use rmq_codec::message::crc32_masked;
 use rmq_store::config::perm;
@@ -80,6 +81,64 @@ impl Registrar {
     }
 }
 
+/// A slave's master, as learnt from REGISTER_BROKER's answer (Java's `BrokerController.registerBrokerAll`
+/// → `updateHaMasterAddress` / `SlaveSynchronize.setMasterAddr`). Two `watch` channels: the HA client
+/// follows [`ha_addr`](Self::ha_addr), the slave sync [`master_addr`](Self::master_addr).
+pub struct MasterAddresses {
+    master: watch::Sender<Option<String>>,
+    ha: watch::Sender<Option<String>>,
+    /// `haMasterAddress` was set: the HA address is fixed, registration answers do not change it
+    /// (Java's `updateMasterHAServerAddrPeriodically` false).
+    ha_fixed: bool,
+}
+
+impl MasterAddresses {
+    /// Starts with the configured `haMasterAddress`, if any (6 characters or more, as Java checks).
+    pub fn new(fixed_ha: Option<&str>) -> Self {
+        MasterAddresses {
+            master: watch::Sender::new(None),
+            ha: watch::Sender::new(fixed_ha.map(String::from)),
+            ha_fixed: fixed_ha.is_some(),
+        }
+    }
+
+    /// The master's HA address (`haServerAddr` or `haMasterAddress`), for the HA client.
+    pub fn ha_addr(&self) -> watch::Receiver<Option<String>> {
+        self.ha.subscribe()
+    }
+
+    /// The master's broker address (`masterAddr`), for the slave sync.
+    pub fn master_addr(&self) -> watch::Receiver<Option<String>> {
+        self.master.subscribe()
+    }
+
+    /// Takes a REGISTER_BROKER answer: `masterAddr` always (None while no master is registered, which
+    /// pauses the slave sync), `haServerAddr` when present and not fixed by config.
+    pub fn learn(&self, answer: &RegisterBrokerResponseHeader) {
+        self.master.send_if_modified(|current| {
+            let changed = *current != answer.master_addr;
+            if changed {
+                tracing::info!(master = ?answer.master_addr, "master address from the name server");
+                current.clone_from(&answer.master_addr);
+            }
+            changed
+        });
+        if self.ha_fixed {
+            return;
+        }
+        if let Some(ha) = &answer.ha_server_addr {
+            self.ha.send_if_modified(|current| {
+                let changed = current.as_ref() != Some(ha);
+                if changed {
+                    tracing::info!(ha = %ha, "master HA address from the name server");
+                    *current = Some(ha.clone());
+                }
+                changed
+            });
+        }
+    }
+}
+
 /// The uncompressed `RegisterBrokerBody` JSON.
 pub(super) fn register_body(broker: &Broker) -> Bytes {
     let mut wrapper = broker.topics.register_wrapper();
@@ -116,6 +175,8 @@ pub async fn register_once(broker: &Broker) -> bool {
     }
     .encode(&mut ext);
     let mut all_accepted = true;
+    // Java 4.9.7 takes the master from the first name server's answer.
+    let mut master_learnt = false;
     for addr in config.namesrv_addrs() {
         let mut request = RemotingCommand::new_request(RequestCode::RegisterBroker, ext.clone());
         request.body = body.clone();
@@ -126,6 +187,14 @@ pub async fn register_once(broker: &Broker) -> bool {
         {
             Ok(resp) if resp.code == i32::from(ResponseCode::Success) => {
                 tracing::debug!(namesrv = addr, "registered with name server");
+                if config.is_slave() && !master_learnt {
+                    match RegisterBrokerResponseHeader::decode(&resp.ext_fields) {
+                        Ok(answer) => broker.masters.learn(&answer),
+                        Err(e) => tracing::warn!(namesrv = addr, error = %e,
+                            "unreadable REGISTER_BROKER answer"),
+                    }
+                    master_learnt = true;
+                }
             }
             Ok(resp) => {
                 all_accepted = false;
@@ -211,5 +280,35 @@ pub async fn unregister_all(broker: &Broker) {
         {
             tracing::warn!(namesrv = addr, error = %e, "unregister failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(master: Option<&str>, ha: Option<&str>) -> RegisterBrokerResponseHeader {
+        RegisterBrokerResponseHeader {
+            master_addr: master.map(String::from),
+            ha_server_addr: ha.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_slave_follows_the_registration_answer_unless_ha_master_address_is_set() {
+        let learnt = MasterAddresses::new(None);
+        learnt.learn(&answer(Some("h:10911"), Some("h:10912")));
+        assert_eq!(learnt.master_addr().borrow().as_deref(), Some("h:10911"));
+        assert_eq!(learnt.ha_addr().borrow().as_deref(), Some("h:10912"));
+        // No master registered: the sync pauses, the HA client keeps the last address (Java updates
+        // it only when the answer has one).
+        learnt.learn(&answer(None, None));
+        assert_eq!(*learnt.master_addr().borrow(), None);
+        assert_eq!(learnt.ha_addr().borrow().as_deref(), Some("h:10912"));
+
+        let fixed = MasterAddresses::new(Some("f:20912"));
+        fixed.learn(&answer(Some("h:10911"), Some("h:10912")));
+        assert_eq!(fixed.ha_addr().borrow().as_deref(), Some("f:20912"));
+        assert_eq!(fixed.master_addr().borrow().as_deref(), Some("h:10911"));
     }
 }

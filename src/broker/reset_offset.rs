@@ -85,6 +85,13 @@ impl Broker {
     /// served this way, as by a 5.3.3 broker: a 4.x admin sends no `queueId` (all queues, by timestamp)
     /// and 4.x consumers follow the PULL_OFFSET_MOVED of their next pull. `isForce` plays no part.
     pub(super) fn reset_offset_server_side(&self, h: &ResetOffsetRequestHeader) -> Reply {
+        // 5.3.3 `resetOffsetInner`: offsets are the master's; a slave copies them.
+        if self.config.is_slave() {
+            return Err(reply_error(
+                ResponseCode::SystemError,
+                "Can not reset offset in slave broker",
+            ));
+        }
         let Some(topic) = self.topics.get(&h.topic) else {
             return Err(reply_error(
                 ResponseCode::TopicNotExist,

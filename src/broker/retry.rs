@@ -135,6 +135,7 @@ impl Broker {
             now_ms() as i64,
         )?;
         let tags_code = message::tags_code(properties::get(&msg.properties, properties::TAGS));
+        self.refuse_send_back_on_slave()?;
         self.store
             .put_deferred(&mut msg, tags_code, false)
             .map_err(|e| reply_error(ResponseCode::SystemError, e.to_string()))?;

@@ -213,7 +213,9 @@ impl Broker {
         let flush_backlog =
             self.store.max_commit_log_offset() - self.store.flushed_commit_log_offset();
         let mut put = |k: &str, v: String| out.push((k.to_owned(), v));
-        put("brokerActive", "true".into());
+        // 5.3.3 `isSpecialServiceRunning`: schedule and transaction check (or pop revive) running,
+        // which only a master's do (`changeSpecialServiceStatus(brokerId == MASTER_ID)`).
+        put("brokerActive", (!self.config.is_slave()).to_string());
         put("brokerVersionDesc", version_desc(version));
         put("brokerVersion", version.to_string());
         // Java's BrokerStats moves "today" to "yesterday" at midnight and starts at 0.
@@ -371,6 +373,19 @@ mod tests {
             entry(&after, "commitLogMaxOffset").parse::<i64>().unwrap()
                 > entry(&before, "commitLogMaxOffset").parse::<i64>().unwrap()
         );
+    }
+
+    #[test]
+    fn a_slave_reports_its_special_services_stopped() {
+        assert_eq!(
+            entry(&table(&TempBroker::open().broker), "brokerActive"),
+            "true"
+        );
+        let slave = TempBroker::open_with(|c| {
+            c.broker_role = "SLAVE".into();
+            c.broker_id = 1;
+        });
+        assert_eq!(entry(&table(&slave.broker), "brokerActive"), "false");
     }
 
     #[test]

@@ -302,6 +302,19 @@ impl Schedule {
             .collect()
     }
 
+    /// GET_ALL_DELAY_OFFSET (45): Java's `ScheduleMessageService.encode()`, the `delayOffset.json`
+    /// document.
+    pub fn delay_offsets_value(&self) -> rmq_codec::fastjson::Value {
+        self.state.lock().cursors.to_value()
+    }
+
+    /// A slave's copy of its master's delay cursors (`SlaveSynchronize.syncDelayOffset` writes the
+    /// master's text as `delayOffset.json`): the cursors become the master's and the file is written.
+    pub fn take_from_master(&self, master: DelayOffsetFile) {
+        self.state.lock().cursors = master;
+        self.delay_file.mark_changed();
+    }
+
     /// Delivers everything due at `now_ms`: each delay level, then the timer queue.
     pub fn tick(&self, broker: &Broker, now_ms: i64) {
         let mut state = self.state.lock();

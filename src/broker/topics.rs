@@ -149,6 +149,21 @@ impl TopicTable {
         self.file.lock().to_wrapper_value()
     }
 
+    /// A slave's copy of its master's topics (`SlaveSynchronize.syncTopicConfig`): when the master's
+    /// DataVersion differs, the table becomes the master's (topics it lacks are dropped) under the
+    /// master's DataVersion, and is persisted. Returns whether anything was taken.
+    pub fn take_from_master(&self, master: TopicConfigFile) -> bool {
+        {
+            let mut file = self.file.lock();
+            if file.data_version == master.data_version {
+                return false;
+            }
+            *file = master;
+        }
+        self.persisted.mark_changed();
+        true
+    }
+
     /// The `TopicConfigSerializeWrapper` a REGISTER_BROKER body carries.
     pub fn register_wrapper(&self) -> rmq_codec::body::TopicConfigSerializeWrapper {
         (&*self.file.lock()).into()

@@ -101,8 +101,21 @@ pub struct BrokerConfig {
     pub shutdown_timeout_ms: u64,
     /// The MQVersion ordinal the process announces ([`MQ_VERSION_KEY`]).
     pub mq_version: i32,
-    /// `brokerRole`: only the master roles are supported (no replication yet), kept to be reported.
+    /// `brokerRole`: `ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE` (see [`BrokerConfig::is_slave`]).
     pub broker_role: String,
+    /// `haMasterAddress` (Java's `MessageStoreConfig`): the master's HA address a slave connects to; when
+    /// set (6 characters or more, as BrokerController checks) it wins over the one REGISTER_BROKER answers.
+    pub ha_master_address: Option<String>,
+    /// `slaveReadEnable` (default false): pulls may be sent to a slave; PULL_MESSAGE's
+    /// `suggestWhichBrokerId` then follows the group's `brokerId` / `whichBrokerWhenConsumeSlowly`.
+    pub slave_read_enable: bool,
+    /// `accessMessageInMemoryMaxRatio` (default 40): a pull reading further behind the commit log's end
+    /// than this percentage of the machine's memory is told to read from a slave (with `slaveReadEnable`).
+    pub access_message_in_memory_max_ratio: i32,
+    /// `offsetCheckInSlave` (default false): whether a slave answers PULL_OFFSET_MOVED; without it a pull
+    /// past what the slave holds is answered PULL_RETRY_IMMEDIATELY, so a consumer reading a lagging slave
+    /// keeps its offset.
+    pub offset_check_in_slave: bool,
     /// `configBlackList` (5.x, default `configBlackList;brokerConfigPath`): `;`-separated keys
     /// UPDATE_BROKER_CONFIG refuses, on top of `brokerConfigPath`, `rocketmqHome` and `configBlackList`.
     pub config_black_list: String,
@@ -181,6 +194,10 @@ impl Default for BrokerConfig {
             shutdown_timeout_ms: 10_000,
             mq_version: rmq_codec::code::RMQD_VERSION,
             broker_role: "ASYNC_MASTER".into(),
+            ha_master_address: None,
+            slave_read_enable: false,
+            access_message_in_memory_max_ratio: 40,
+            offset_check_in_slave: false,
             config_black_list: "configBlackList;brokerConfigPath".into(),
             config_file: None,
         }
@@ -199,6 +216,33 @@ impl BrokerConfig {
         self.store.put_lock_wait_limit_ms = self
             .broker_fast_failure_enable
             .then_some(self.wait_time_mills_in_send_queue);
+    }
+
+    /// `brokerRole=SLAVE`.
+    pub fn is_slave(&self) -> bool {
+        self.broker_role == "SLAVE"
+    }
+
+    /// Java's `BrokerStartup` once the config is read: a master's brokerId is always 0 (MixAll.MASTER_ID,
+    /// whatever the file says), a slave's must be above 0.
+    pub fn settle_role(&mut self) -> anyhow::Result<()> {
+        if self.is_slave() {
+            if self.broker_id <= 0 {
+                bail!(
+                    "Slave's brokerId must be > 0 (brokerRole=SLAVE, brokerId={})",
+                    self.broker_id
+                );
+            }
+        } else {
+            self.broker_id = 0;
+        }
+        Ok(())
+    }
+
+    /// The master HA address set by `haMasterAddress`, when long enough to be one (BrokerController
+    /// takes it only at 6 characters or more).
+    pub fn fixed_ha_master_address(&self) -> Option<&str> {
+        self.ha_master_address.as_deref().filter(|a| a.len() >= 6)
     }
 
     /// `brokerIP1:listenPort`: the address registered with name servers and written as STOREHOST.
@@ -303,13 +347,22 @@ impl BrokerConfig {
             }
             "fileReservedTime" => self.store.file_reserved_time_hours = parse(key, value)?,
             "deleteWhen" => self.store.delete_when = value.to_string(),
-            // Replication is not there yet: rmqd runs as a master, and refuses to pretend to be a slave.
             "brokerRole" => match value.trim() {
-                role @ ("ASYNC_MASTER" | "SYNC_MASTER") => self.broker_role = role.to_string(),
-                other => bail!(
-                    "brokerRole {other:?} is not supported yet (only ASYNC_MASTER/SYNC_MASTER)"
-                ),
+                role @ ("ASYNC_MASTER" | "SYNC_MASTER" | "SLAVE") => {
+                    self.broker_role = role.to_string()
+                }
+                other => {
+                    bail!("brokerRole must be ASYNC_MASTER, SYNC_MASTER or SLAVE, got {other:?}")
+                }
             },
+            "haMasterAddress" => {
+                self.ha_master_address = Some(value.trim().to_string()).filter(|a| !a.is_empty())
+            }
+            "slaveReadEnable" => self.slave_read_enable = parse_bool(value),
+            "offsetCheckInSlave" => self.offset_check_in_slave = parse_bool(value),
+            "accessMessageInMemoryMaxRatio" => {
+                self.access_message_in_memory_max_ratio = parse(key, value)?
+            }
             "diskMaxUsedSpaceRatio" => self.store.disk_max_used_space_ratio = parse(key, value)?,
             "diskSpaceWarningLevelRatio" => {
                 self.store.disk_space_warning_level_ratio = parse(key, value)?

@@ -30,6 +30,7 @@ pub fn load_broker(path: Option<&Path>) -> anyhow::Result<BrokerConfig> {
             tracing::info!(key, "ignoring unknown broker config key");
         }
     }
+    config.settle_role()?;
     config.tls.merge_config_file()?;
     if let Some(dir) = path.and_then(Path::parent) {
         config.acl_file_path = dir.join(&config.acl_file_path);

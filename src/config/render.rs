@@ -52,6 +52,12 @@ impl BrokerConfig {
             ("brokerId", self.broker_id.to_string()),
             ("brokerIP1", self.broker_ip1.clone()),
             ("brokerRole", self.broker_role.clone()),
+            ("slaveReadEnable", self.slave_read_enable.to_string()),
+            ("offsetCheckInSlave", self.offset_check_in_slave.to_string()),
+            (
+                "accessMessageInMemoryMaxRatio",
+                self.access_message_in_memory_max_ratio.to_string(),
+            ),
             (
                 "autoCreateTopicEnable",
                 self.auto_create_topic_enable.to_string(),
@@ -259,6 +265,9 @@ impl BrokerConfig {
         if let Some(ip2) = &self.broker_ip2 {
             p.push(("brokerIP2", ip2.clone()));
         }
+        if let Some(ha) = &self.ha_master_address {
+            p.push(("haMasterAddress", ha.clone()));
+        }
         p.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
@@ -278,10 +287,9 @@ impl BrokerConfig {
 /// Keys rmqd does not read, with Java's defaults, answered unless the config file sets them: 4.9.x
 /// `mqadmin exportConfigs` copies them from GET_BROKER_CONFIG with `Properties.setProperty`, which throws
 /// a NullPointerException for a missing key.
-const UNREAD_JAVA_DEFAULTS: [(&str, &str); 5] = [
+const UNREAD_JAVA_DEFAULTS: [(&str, &str); 4] = [
     ("filterServerNums", "0"),
     ("msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC"),
-    ("slaveReadEnable", "false"),
     ("traceTopicEnable", "false"),
     ("useTLS", "false"),
 ];
@@ -325,9 +333,9 @@ mod tests {
         for key in keys {
             assert!(all.contains_key(key), "{key} missing");
         }
-        let file = BTreeMap::from([("slaveReadEnable".to_string(), "true".to_string())]);
+        let file = BTreeMap::from([("useTLS".to_string(), "true".to_string())]);
         let all = BrokerConfig::default().all_properties(&file);
-        assert_eq!(all["slaveReadEnable"], "true");
+        assert_eq!(all["useTLS"], "true");
     }
 
     #[test]
@@ -389,6 +397,9 @@ mod tests {
         assert_eq!(all["someFutureKey"], "x");
         assert_eq!(all["listenPort"], "10911");
         let text = properties_text(&all);
-        assert!(text.starts_with("aclEnable=false\n"), "sorted: {text}");
+        assert!(
+            text.starts_with("accessMessageInMemoryMaxRatio=40\naclEnable=false\n"),
+            "sorted: {text}"
+        );
     }
 }

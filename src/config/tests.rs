@@ -191,3 +191,45 @@ fn metrics_keys_have_javas_defaults() {
     assert!(config.apply("metricsExporterType", "SOMETHING").is_err());
     assert!(config.apply("metricsPromExporterPort", "70000").is_err());
 }
+
+/// BrokerStartup: a SLAVE keeps its brokerId, which must be above 0; a master's brokerId is always 0.
+#[test]
+fn broker_role_settles_the_broker_id_as_broker_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    let load = |text: &str| {
+        std::fs::write(&conf, text).unwrap();
+        load_broker(Some(&conf))
+    };
+    let slave = load("brokerRole=SLAVE\nbrokerId=2\n").unwrap();
+    assert!(slave.is_slave());
+    assert_eq!(slave.broker_id, 2);
+    for bad in [
+        "brokerRole=SLAVE\n",
+        "brokerRole=SLAVE\nbrokerId=0\n",
+        "brokerRole=SLAVE\nbrokerId=-1\n",
+    ] {
+        let err = load(bad).unwrap_err();
+        assert!(
+            err.to_string().contains("brokerId must be > 0"),
+            "{bad}: {err}"
+        );
+    }
+    let master = load("brokerRole=SYNC_MASTER\nbrokerId=3\n").unwrap();
+    assert!(!master.is_slave());
+    assert_eq!(master.broker_id, 0);
+    assert!(load("brokerRole=DLEDGER\n").is_err());
+}
+
+#[test]
+fn ha_master_address_is_taken_from_six_characters() {
+    let mut config = BrokerConfig::default();
+    assert_eq!(config.fixed_ha_master_address(), None);
+    config.apply("haMasterAddress", "1:2").unwrap();
+    assert_eq!(config.fixed_ha_master_address(), None);
+    config.apply("haMasterAddress", "127.0.0.2:10912").unwrap();
+    assert_eq!(config.fixed_ha_master_address(), Some("127.0.0.2:10912"));
+    assert!(config.apply("slaveReadEnable", "true").unwrap());
+    assert!(config.slave_read_enable);
+    assert_eq!(config.access_message_in_memory_max_ratio, 40);
+}

@@ -18,23 +18,26 @@ use crate::broker::{ok, Broker, Reply};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// Fields in fastjson's order (alphabetical), as Java's `SetMessageRequestModeRequestBody` is written.
 pub struct RequestMode {
-    pub topic: String,
     pub consumer_group: String,
     /// "PULL" or "POP".
     #[serde(default = "pull")]
     pub mode: String,
     #[serde(default)]
     pub pop_share_queue_num: i32,
+    pub topic: String,
 }
 
 fn pull() -> String {
     "PULL".into()
 }
 
+/// `messageRequestMode.json` and the body of GET_ALL_MESSAGE_REQUEST_MODE (Java's
+/// `MessageRequestModeManager`).
 #[derive(Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ModeFile {
+pub struct ModeFile {
     /// topic -> group -> mode.
     #[serde(default)]
     message_request_mode_map: BTreeMap<String, BTreeMap<String, RequestMode>>,
@@ -65,6 +68,18 @@ impl RequestModes {
             .get(topic)?
             .get(group)
             .cloned()
+    }
+
+    /// GET_ALL_MESSAGE_REQUEST_MODE (402): `MessageRequestModeManager.encode()`.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(&*self.file.lock()).unwrap_or_default()
+    }
+
+    /// A slave's copy of its master's modes (5.3.3 `SlaveSynchronize.syncMessageRequestMode`): modes the
+    /// master lacks are dropped, the master's replace the rest, and the file is persisted.
+    pub fn take_from_master(&self, master: ModeFile) {
+        self.file.lock().message_request_mode_map = master.message_request_mode_map;
+        self.persisted.mark_changed();
     }
 
     fn set(&self, mode: RequestMode) {

@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 use rmq_codec::fastjson::Value;
 use rmq_store::config::Persister;
 
+pub use assignment::ModeFile;
 pub use extra_info::pop_retry_topic;
 pub use revive::schedule;
 
@@ -47,6 +48,11 @@ impl PopState {
             revive_counter: AtomicU64::new(0),
             pop_lock: Mutex::new(()),
         })
+    }
+
+    /// Per-group request modes (SET/GET_ALL_MESSAGE_REQUEST_MODE).
+    pub fn request_modes(&self) -> &assignment::RequestModes {
+        &self.modes
     }
 
     fn next_revive_qid(&self) -> i32 {

@@ -27,6 +27,7 @@ use super::{dispatch_tags_code, MessageStore};
 use crate::commit_log::BLANK_LEN;
 use crate::consume_queue::CqUnit;
 use crate::error::StoreError;
+use crate::index::IndexWriter;
 
 /// What one replicated append did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,47 +64,16 @@ impl MessageStore {
         let guard = inner.put_lock.lock();
         // Under the lock: shutdown marks the store shut down while holding it.
         self.check_writable()?;
-        let log = &inner.commit_log;
-        let file_size = log.file_size() as u64;
-        let from = if log.has_no_file() {
-            if !at.is_multiple_of(file_size) {
-                return Err(StoreError::ReplicaOffset {
-                    expected: at - at % file_size,
-                    got: at,
-                });
-            }
-            at
-        } else {
-            let expected = log.max_offset();
-            if at != expected {
-                return Err(StoreError::ReplicaOffset { expected, got: at });
-            }
-            inner.reput_from.load(Ordering::Acquire)
-        };
+        let from = self.replica_resume_offset(at)?;
         let (whole, reput_to) = self.check_replicated(from, at, data)?;
-        log.append_at(at, data)?;
+        inner.commit_log.append_at(at, data)?;
         inner.reput_from.store(reput_to, Ordering::Release);
         let arrived = self.dispatch_units(&whole)?;
         // Index entries follow commit-log order: take the index lock before the next append, index after.
         let index = inner.index.writer_for_append();
         drop(guard);
         if let Some(mut index) = index {
-            for &(offset, size) in &whole {
-                let added = self.with_record(offset, size, |view| {
-                    index.add(
-                        &view.topic,
-                        &view.properties,
-                        view.sys_flag,
-                        offset as i64,
-                        view.store_timestamp,
-                    )
-                });
-                if let Err(e) = added.and_then(|r| r) {
-                    // As for a put: the record is stored; the next open re-indexes what is missing.
-                    tracing::error!(error = %e, offset, "indexing a replicated message failed");
-                    break;
-                }
-            }
+            self.index_replicated(&mut index, &whole);
         }
         let bytes: usize = whole.iter().map(|r| r.1).sum();
         self.stats
@@ -113,6 +83,47 @@ impl MessageStore {
             end: at + data.len() as u64,
             arrived,
         })
+    }
+
+    /// Checks that `at` continues the log (on an empty log: is a file start) and returns where the first
+    /// record not yet dispatched starts. Under the append lock.
+    fn replica_resume_offset(&self, at: u64) -> Result<u64, StoreError> {
+        let log = &self.inner.commit_log;
+        let file_size = log.file_size() as u64;
+        if log.has_no_file() {
+            if !at.is_multiple_of(file_size) {
+                return Err(StoreError::ReplicaOffset {
+                    expected: at - at % file_size,
+                    got: at,
+                });
+            }
+            return Ok(at);
+        }
+        let expected = log.max_offset();
+        if at != expected {
+            return Err(StoreError::ReplicaOffset { expected, got: at });
+        }
+        Ok(self.inner.reput_from.load(Ordering::Acquire))
+    }
+
+    /// Adds the index entries of records just made whole, in log order. A failure is logged, as for a put:
+    /// the records are stored and the next open re-indexes what is missing.
+    fn index_replicated(&self, index: &mut IndexWriter<'_>, whole: &[WholeRecord]) {
+        for &(offset, size) in whole {
+            let added = self.with_record(offset, size, |view| {
+                index.add(
+                    &view.topic,
+                    &view.properties,
+                    view.sys_flag,
+                    offset as i64,
+                    view.store_timestamp,
+                )
+            });
+            if let Err(e) = added.and_then(|r| r) {
+                tracing::error!(error = %e, offset, "indexing a replicated message failed");
+                return;
+            }
+        }
     }
 
     /// The error a put on a slave store gets, with the disk usage Java's remark carries.
