@@ -33,6 +33,10 @@ pub struct Running {
     listeners: Shutdown,
     /// The `/metrics` listener task, aborted at stop.
     metrics_task: Option<tokio::task::JoinHandle<()>>,
+    /// The HA listener's port on a master (the one bound, when 0 was configured).
+    pub ha_port: Option<u16>,
+    /// Stops the HA listener and its connections, or the slave's HA client.
+    ha_stop: tokio_util::sync::CancellationToken,
 }
 
 fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -59,6 +63,8 @@ impl Running {
             metrics_port: None,
             listeners: Shutdown::default(),
             metrics_task: None,
+            ha_port: None,
+            ha_stop: Default::default(),
         }
     }
 
@@ -129,6 +135,14 @@ impl Running {
             }
         };
         config.listen_port = bound_port(&main_listener)?;
+        let ha_listener = match crate::ha::is_master(&config) {
+            true => {
+                let listener = bind(config.ha_port(), "HA")?;
+                config.ha_listen_port = Some(bound_port(&listener)?);
+                Some(listener)
+            }
+            false => None,
+        };
         let started = Instant::now();
         let tls = config.tls.server()?;
         let tls_mode = config.tls.effective_mode();
@@ -157,9 +171,40 @@ impl Running {
             "broker started"
         );
         self.broker_port = Some(broker.config.listen_port);
+        self.start_ha(&broker, ha_listener);
         self.start_metrics(&broker)?;
         self.broker = Some(broker);
         Ok(())
+    }
+
+    /// A master serves its commit log on the HA listener; a slave runs the HA client towards its master.
+    fn start_ha(&mut self, broker: &Arc<Broker>, listener: Option<TcpListener>) {
+        let stop = self.ha_stop.clone();
+        if let (Some(master), Some(listener)) = (&broker.ha_master, listener) {
+            self.ha_port = broker.config.ha_listen_port;
+            tracing::info!(port = self.ha_port, "HA listening for slaves");
+            tokio::spawn(crate::ha::master::serve(listener, master.clone(), stop));
+            return;
+        }
+        if crate::ha::is_master(&broker.config) {
+            return;
+        }
+        let sink = crate::ha::store_sink(&broker.store);
+        let woken = Arc::downgrade(broker);
+        let arrived: crate::ha::slave::Arrived = Arc::new(move |topic, queue_id| {
+            if let Some(broker) = woken.upgrade() {
+                broker.message_arrived(topic, queue_id);
+            }
+        });
+        // The master's HA address: `haMasterAddress`, else `haServerAddr` from REGISTER_BROKER's answer.
+        tokio::spawn(crate::ha::slave::run(
+            broker.masters.ha_addr(),
+            sink,
+            broker.config.ha.clone(),
+            arrived,
+            broker.ha_client.clone(),
+            stop,
+        ));
     }
 
     /// `BrokerMetricsManager.init`: PROM serves `/metrics` on `metricsPromExporterHost` (blank: brokerIP1)
@@ -211,6 +256,7 @@ impl Running {
             "shutting down: no new connections"
         );
         self.listeners.stop_accepting();
+        self.ha_stop.cancel();
         if let Some(task) = &self.metrics_task {
             task.abort();
         }

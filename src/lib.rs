@@ -7,6 +7,7 @@
 //!   outbound client.
 //! - [`namesrv`]: the name-server role (routes, broker liveness).
 //! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
+//! - [`ha`]: master/slave replication with Java's classic HA protocol.
 //! - [`error`]: the mapping from failures to RocketMQ response codes.
 //! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
 //! - [`metrics`]: Java 5.x's metrics in the Prometheus text format on `/metrics` (`metricsExporterType=PROM`).
@@ -21,6 +22,7 @@ pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod error;
+pub mod ha;
 pub mod launch;
 pub mod metrics;
 pub mod namesrv;

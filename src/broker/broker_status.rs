@@ -2,8 +2,12 @@
 //! GET_ALL_PRODUCER_INFO (328, mqadmin `producer`), GET_BROKER_HA_STATUS (907, 5.x `haStatus`) and
 //! GET_BROKER_EPOCH_CACHE (1007, 5.x `getBrokerEpoch`).
 
+use std::sync::atomic::Ordering;
+
 use bytes::Bytes;
-use rmq_codec::body::{MasterHaRuntimeInfo, ProducerInfo, ProducerTableInfo};
+use rmq_codec::body::{
+    HaClientRuntimeInfo, HaConnectionRuntimeInfo, HaRuntimeInfo, ProducerInfo, ProducerTableInfo,
+};
 use rmq_codec::code::ResponseCode;
 use rmq_codec::fastjson::{self, Value};
 
@@ -35,11 +39,50 @@ impl Broker {
         Ok(with_body(ProducerTableInfo { data }.encode()))
     }
 
-    /// GET_BROKER_HA_STATUS (907): rmqd is a master without slaves, which Java's `DefaultHAService` reports
-    /// as `master=true`, the commit log's max offset and no connections.
+    /// GET_BROKER_HA_STATUS (907): Java's `DefaultHAService.getRuntimeInfo`: a master lists its slave
+    /// connections (ack, gap, in sync when the gap is under `haMaxGapNotInSync`), a slave its HA client.
     pub(super) fn ha_status(&self) -> Reply {
-        let info = MasterHaRuntimeInfo {
-            master_commit_log_max_offset: self.store.max_commit_log_offset(),
+        let max_offset = self.store.max_commit_log_offset();
+        let info = match &self.ha_master {
+            Some(master) => {
+                let max_gap = master.settings().max_gap_not_in_sync;
+                let connections: Vec<HaConnectionRuntimeInfo> = master
+                    .connections()
+                    .iter()
+                    .map(|conn| {
+                        let ack = conn.ack() as i64;
+                        HaConnectionRuntimeInfo {
+                            addr: conn.addr.to_string(),
+                            slave_ack_offset: ack,
+                            diff: max_offset - ack,
+                            in_sync: max_offset - ack < max_gap as i64,
+                            transferred_byte_in_second: conn.transferred_bytes_in_second() as i64,
+                            transfer_from_where: conn.transfer_from(),
+                        }
+                    })
+                    .collect();
+                HaRuntimeInfo {
+                    master: true,
+                    master_commit_log_max_offset: max_offset,
+                    in_sync_slave_nums: connections.iter().filter(|c| c.in_sync).count() as i32,
+                    connections,
+                    client: HaClientRuntimeInfo::default(),
+                }
+            }
+            None => {
+                let client = &self.ha_client;
+                HaRuntimeInfo {
+                    client: HaClientRuntimeInfo {
+                        master_addr: client.master_addr.lock().clone(),
+                        transferred_byte_in_second: client.transferred_bytes_in_second() as i64,
+                        max_offset,
+                        last_read_timestamp: client.last_read_ms.load(Ordering::Relaxed) as i64,
+                        last_write_timestamp: client.last_write_ms.load(Ordering::Relaxed) as i64,
+                        master_flush_offset: 0,
+                    },
+                    ..HaRuntimeInfo::default()
+                }
+            }
         };
         Ok(with_body(info.encode()))
     }

@@ -13,6 +13,8 @@ mod consumer_status;
 mod filter;
 mod group_admin;
 mod groups;
+#[cfg(test)]
+mod ha_tests;
 mod heartbeat;
 mod long_poll;
 mod maintenance;
@@ -32,6 +34,7 @@ mod retry;
 mod runtime_info;
 mod schedule;
 mod send;
+mod send_ack;
 mod slave_role;
 mod slave_sync;
 mod sql92;
@@ -112,6 +115,10 @@ pub struct Broker {
     periodic: periodic::PeriodicTasks,
     /// Request codes already logged as REQUEST_CODE_NOT_SUPPORTED.
     unsupported: UnsupportedCodes,
+    /// Replication: the master's HA state (None on a slave or without a commit-log source) and the slave's
+    /// HA client status (`crate::ha`).
+    pub ha_master: Option<Arc<crate::ha::master::HaMaster>>,
+    pub ha_client: Arc<crate::ha::slave::HaClientStatus>,
 }
 
 type Reply = Result<RemotingCommand, ServiceError>;
@@ -129,8 +136,13 @@ impl Broker {
             .ok()
             .and_then(|mut a| a.next())
             .with_context(|| format!("brokerIP1 {:?} is not an IP address", config.broker_ip1))?;
+        let (appended_tx, appended) = tokio::sync::watch::channel(0u64);
         let hooks = StoreHooks {
             blocking: Some(Arc::new(blocking::run_off_worker)),
+            // Wakes the HA transfers after every append (Java's notifyTransferSome wake-up).
+            appended: Some(Arc::new(move |end| {
+                appended_tx.send_replace(end);
+            })),
         };
         let store = MessageStore::open_with(config.store.clone(), hooks).with_context(|| {
             format!(
@@ -151,6 +163,10 @@ impl Broker {
             None
         };
         let namesrv_tls = config.tls.client()?;
+        let store = Arc::new(store);
+        let ha_master = crate::ha::is_master(&config)
+            .then(|| crate::ha::store_source(&store))
+            .map(|source| crate::ha::master::HaMaster::new(config.ha.clone(), source, appended));
         Ok(Arc::new_cyclic(|me| Broker {
             topics,
             offsets,
@@ -158,7 +174,9 @@ impl Broker {
             config_admin: config_admin::ConfigAdmin::new(&config),
             me: me.clone(),
             acl,
-            store: Arc::new(store),
+            store,
+            ha_master,
+            ha_client: Arc::default(),
             clients: Mutex::new(ClientRegistry::default()),
             polling: LongPolling::new(&config),
             registrar: Registrar::default(),
@@ -179,6 +197,11 @@ impl Broker {
             periodic: periodic::PeriodicTasks::default(),
             unsupported: UnsupportedCodes::default(),
         }))
+    }
+
+    /// Wakes the pulls and pops parked on a queue that got messages (the send path, or replication).
+    pub fn message_arrived(&self, topic: &str, queue_id: i32) {
+        self.polling.message_arrived(topic, queue_id);
     }
 
     fn self_arc(&self) -> Option<Arc<Broker>> {

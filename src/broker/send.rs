@@ -6,12 +6,12 @@ use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{CommandHeader, SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_codec::message::{self, batch, properties, sys_flag, StoredMessage};
 use rmq_store::config::{perm, TopicConfig};
-use rmq_store::{FlushOutcome, FlushWaiter, StoreError};
+use rmq_store::FlushWaiter;
 
 use super::topics::{is_send_forbidden, validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use super::{reply_error, Broker};
 use crate::error::ServiceError;
-use crate::remoting::{Answer, Connection, Outbound};
+use crate::remoting::{Answer, Connection};
 
 /// Java's limit on the property string (it is stored with an int16 length).
 const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
@@ -26,10 +26,13 @@ const ROUTING_PROPERTIES: [&str; 5] = [
     properties::TIMER_DELIVER_MS,
 ];
 
-/// A stored send: the response header, and when SYNC_FLUSH must be awaited, the flush to wait for.
+/// A stored send: the response header, and when SYNC_FLUSH must be awaited, the flush to wait for;
+/// when the sender waits for the store (WAIT not false), the commit-log offset past the message(s), which a
+/// SYNC_MASTER's slave must ack.
 struct Stored {
     header: SendMessageResponseHeader,
     flush: Option<FlushWaiter>,
+    replica_end: Option<u64>,
 }
 
 impl Broker {
@@ -43,56 +46,25 @@ impl Broker {
         self.answer_send(conn, req, result)
     }
 
-    /// Answers now, or — for SYNC_FLUSH — from the flusher once the record is durable (or the flush
-    /// timed out: FLUSH_DISK_TIMEOUT, the message is stored all the same, as in Java).
+    /// Answers an error now, a stored send now or later (`send_ack.rs`: SYNC_FLUSH, SYNC_MASTER).
     fn answer_send(
         &self,
         conn: &Connection,
         req: &RemotingCommand,
         result: Result<Stored, ServiceError>,
     ) -> Answer {
-        let trace_on = self.runtime().trace_on;
-        let stored = match result {
-            Ok(stored) => stored,
+        match result {
+            Ok(Stored {
+                header,
+                flush,
+                replica_end,
+            }) => self.answer_stored(conn, req, header, flush, replica_end),
             Err(e) => {
                 let mut resp = e.into_response();
-                add_send_ext_fields(&mut resp, &self.config.region_id, trace_on);
-                return resp.into();
+                add_send_ext_fields(&mut resp, &self.config.region_id, self.runtime().trace_on);
+                resp.into()
             }
-        };
-        let Stored { header, flush } = stored;
-        let flush = match flush {
-            // A oneway send waits for nobody; the flusher makes the record durable all the same.
-            Some(flush) if !req.is_oneway() => flush,
-            _ => {
-                let region = &self.config.region_id;
-                return send_response(ResponseCode::Success, &header, region, trace_on).into();
-            }
-        };
-        let region = self.config.region_id.clone();
-        let responder = conn.responder(req);
-        // Weak: a waiter the flusher holds must not keep the broker alive.
-        let broker = self.me.clone();
-        flush.on_complete(move |outcome| {
-            let resp = match outcome {
-                FlushOutcome::Flushed => {
-                    send_response(ResponseCode::Success, &header, &region, trace_on)
-                }
-                FlushOutcome::TimedOut => {
-                    send_response(ResponseCode::FlushDiskTimeout, &header, &region, trace_on)
-                }
-                FlushOutcome::Failed => {
-                    let mut resp = ServiceError::Store(StoreError::Poisoned).into_response();
-                    add_send_ext_fields(&mut resp, &region, trace_on);
-                    resp
-                }
-            };
-            if let Some(broker) = broker.upgrade() {
-                broker.metrics.record_late_rpc(&responder, resp.code, false);
-            }
-            responder.answer(Outbound::Command(resp));
-        });
-        Answer::Later
+        }
     }
 
     fn store_single(
@@ -201,7 +173,13 @@ impl Broker {
             transaction_id: uniq_key,
             batch_uniq_id: None,
         };
-        Ok(Stored { header, flush })
+        let replica_end =
+            wait_store_ok.then_some(put.commit_log_offset as u64 + put.wrote_bytes as u64);
+        Ok(Stored {
+            header,
+            flush,
+            replica_end,
+        })
     }
 
     fn store_batch(
@@ -296,7 +274,15 @@ impl Broker {
             transaction_id: None,
             batch_uniq_id: None,
         };
-        Ok(Stored { header, flush })
+        let replica_end = puts
+            .last()
+            .filter(|_| wait_store_ok)
+            .map(|p| p.commit_log_offset as u64 + p.wrote_bytes as u64);
+        Ok(Stored {
+            header,
+            flush,
+            replica_end,
+        })
     }
 
     /// Broker permission, topic name, forbidden topics, then the topic itself (auto-created from
@@ -425,7 +411,7 @@ impl Broker {
 
 /// Every send response, errors included, carries MSG_REGION and TRACE_ON: the Java client reads them
 /// unconditionally.
-fn add_send_ext_fields(resp: &mut RemotingCommand, region: &str, trace_on: bool) {
+pub(super) fn add_send_ext_fields(resp: &mut RemotingCommand, region: &str, trace_on: bool) {
     resp.ext_fields
         .insert("MSG_REGION".into(), region.to_string());
     resp.ext_fields
@@ -434,7 +420,7 @@ fn add_send_ext_fields(resp: &mut RemotingCommand, region: &str, trace_on: bool)
 
 /// A send response with the stored message's header. FLUSH_DISK_TIMEOUT carries it too: the message
 /// is stored and the client reports SendStatus.FLUSH_DISK_TIMEOUT with the ids.
-fn send_response(
+pub(super) fn send_response(
     code: ResponseCode,
     header: &SendMessageResponseHeader,
     region: &str,

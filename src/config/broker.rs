@@ -1,6 +1,7 @@
 //! The broker role's settings (`BrokerConfig`, `MessageStoreConfig` and `NettyServerConfig` keys of Java).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use rmq_store::message_store::FlushDiskType;
@@ -123,6 +124,12 @@ pub struct BrokerConfig {
     /// `BrokerPathConfigHelper.brokerConfigPath`); not a property. Without one, UPDATE_BROKER_CONFIG writes
     /// `<storePathRootDir>/config/broker.properties`.
     pub config_file: Option<PathBuf>,
+    // HA: start
+    /// `haListenPort` (default listenPort + 1, as BrokerStartup sets it).
+    pub ha_listen_port: Option<u16>,
+    /// haTransferBatchSize, haSendHeartbeatInterval, haHousekeepingInterval, slaveTimeout, haMaxGapNotInSync.
+    pub ha: crate::ha::HaSettings,
+    // HA: end
 }
 
 /// Java's `rocketmq.remoting.version` system property, here a config key of either role: the version this
@@ -200,6 +207,8 @@ impl Default for BrokerConfig {
             offset_check_in_slave: false,
             config_black_list: "configBlackList;brokerConfigPath".into(),
             config_file: None,
+            ha_listen_port: None,
+            ha: crate::ha::HaSettings::default(),
         }
         .with_fast_failure()
     }
@@ -252,7 +261,16 @@ impl BrokerConfig {
 
     pub fn ha_server_addr(&self) -> String {
         let ip = self.broker_ip2.as_deref().unwrap_or(&self.broker_ip1);
-        format!("{}:{}", ip, self.listen_port as u32 + 1)
+        format!("{}:{}", ip, self.ha_port())
+    }
+
+    /// The HA listen port: `haListenPort`, else listenPort + 1 (0 when the broker binds an ephemeral port).
+    pub fn ha_port(&self) -> u16 {
+        match (self.ha_listen_port, self.listen_port) {
+            (Some(port), _) => port,
+            (None, 0) => 0,
+            (None, port) => port.saturating_add(1),
+        }
     }
 
     /// The name servers to register with, `;`-separated as in Java.
@@ -422,6 +440,18 @@ impl BrokerConfig {
             "shutdownTimeoutMills" => self.shutdown_timeout_ms = parse(key, value)?,
             MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
             "configBlackList" => self.config_black_list = value.to_string(),
+            // HA: start
+            "haListenPort" => self.ha_listen_port = Some(parse(key, value)?),
+            "haTransferBatchSize" => self.ha.transfer_batch_size = parse(key, value)?,
+            "haSendHeartbeatInterval" => {
+                self.ha.heartbeat_interval = Duration::from_millis(parse(key, value)?)
+            }
+            "haHousekeepingInterval" => {
+                self.ha.housekeeping_interval = Duration::from_millis(parse(key, value)?)
+            }
+            "slaveTimeout" => self.ha.slave_timeout = Duration::from_millis(parse(key, value)?),
+            "haMaxGapNotInSync" => self.ha.max_gap_not_in_sync = parse(key, value)?,
+            // HA: end
             _ => return Ok(false),
         }
         Ok(true)

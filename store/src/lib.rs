@@ -32,7 +32,7 @@ pub use commit_log::CommitLog;
 pub use consume_queue::{ConsumeQueue, CqUnit};
 pub use error::StoreError;
 pub use index::QueryResult;
-pub use message_store::{BlockingHook, StoreHooks};
+pub use message_store::{AppendedHook, BlockingHook, StoreHooks};
 pub use message_store::{
     FlushDiskType, GetResult, GetStatus, MessageStore, PutResult, ReplicaAppend, StoreConfig,
     DEFAULT_DELAY_LEVELS_MS,

@@ -16,7 +16,7 @@ mod store_config;
 
 pub use durability::{Checkpoint, CHECKPOINT_SIZE};
 pub use flush::{FlushOutcome, FlushWaiter, PutStatus};
-pub use hooks::{BlockingHook, StoreHooks};
+pub use hooks::{AppendedHook, BlockingHook, StoreHooks};
 pub(crate) use recovery::dispatch_tags_code;
 pub use recovery::{SCHEDULE_TOPIC, TIMER_OUT_MS, TIMER_TOPIC};
 pub use replica::ReplicaAppend;

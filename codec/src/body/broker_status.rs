@@ -59,28 +59,78 @@ impl ProducerTableInfo {
     }
 }
 
-/// `HARuntimeInfo` of a master without slaves: Java's `DefaultHAService.getRuntimeInfo` on a master fills
-/// `master`, `masterCommitLogMaxOffset` and one entry per slave connection, and leaves the client part
-/// (a slave's view) at its defaults. `HAClientRuntimeInfo.isActivated` has no getter, so it is not written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MasterHaRuntimeInfo {
+/// `HARuntimeInfo` (GET_BROKER_HA_STATUS 907), as Java's `DefaultHAService.getRuntimeInfo` fills it: on a
+/// master `master`, `masterCommitLogMaxOffset`, `inSyncSlaveNums` and one entry per slave connection, the
+/// client part at its defaults; on a slave `master=false` and the client part. `HAClientRuntimeInfo.isActivated`
+/// has no getter, so it is not written; a null `masterAddr` is left out, as fastjson does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaRuntimeInfo {
+    pub master: bool,
     pub master_commit_log_max_offset: i64,
+    pub in_sync_slave_nums: i32,
+    pub connections: Vec<HaConnectionRuntimeInfo>,
+    pub client: HaClientRuntimeInfo,
 }
 
-impl MasterHaRuntimeInfo {
+/// `HARuntimeInfo.HAConnectionRuntimeInfo`: one slave connection of a master.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaConnectionRuntimeInfo {
+    /// The slave's `ip:port` (Java strips the leading `/` of the socket address).
+    pub addr: String,
+    pub slave_ack_offset: i64,
+    pub diff: i64,
+    pub in_sync: bool,
+    pub transferred_byte_in_second: i64,
+    pub transfer_from_where: i64,
+}
+
+/// `HARuntimeInfo.HAClientRuntimeInfo`: a slave's connection to its master.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaClientRuntimeInfo {
+    pub master_addr: Option<String>,
+    pub transferred_byte_in_second: i64,
+    pub max_offset: i64,
+    pub last_read_timestamp: i64,
+    pub last_write_timestamp: i64,
+    pub master_flush_offset: i64,
+}
+
+impl HaRuntimeInfo {
     pub fn encode(&self) -> String {
-        let client = Value::object([
-            ("lastReadTimestamp", Value::from(0i64)),
-            ("lastWriteTimestamp", Value::from(0i64)),
-            ("masterFlushOffset", Value::from(0i64)),
-            ("maxOffset", Value::from(0i64)),
-            ("transferredByteInSecond", Value::from(0i64)),
+        let c = &self.client;
+        let mut client = vec![
+            ("lastReadTimestamp", Value::from(c.last_read_timestamp)),
+            ("lastWriteTimestamp", Value::from(c.last_write_timestamp)),
+        ];
+        if let Some(addr) = &c.master_addr {
+            client.push(("masterAddr", Value::Str(addr.clone())));
+        }
+        client.extend([
+            ("masterFlushOffset", Value::from(c.master_flush_offset)),
+            ("maxOffset", Value::from(c.max_offset)),
+            (
+                "transferredByteInSecond",
+                Value::from(c.transferred_byte_in_second),
+            ),
         ]);
+        let connections = self.connections.iter().map(|conn| {
+            Value::object([
+                ("addr", Value::Str(conn.addr.clone())),
+                ("diff", Value::from(conn.diff)),
+                ("inSync", Value::Bool(conn.in_sync)),
+                ("slaveAckOffset", Value::from(conn.slave_ack_offset)),
+                ("transferFromWhere", Value::from(conn.transfer_from_where)),
+                (
+                    "transferredByteInSecond",
+                    Value::from(conn.transferred_byte_in_second),
+                ),
+            ])
+        });
         fastjson::to_string(&Value::object([
-            ("haClientRuntimeInfo", client),
-            ("haConnectionInfo", Value::Array(Vec::new())),
-            ("inSyncSlaveNums", Value::from(0)),
-            ("master", Value::Bool(true)),
+            ("haClientRuntimeInfo", Value::object(client)),
+            ("haConnectionInfo", Value::Array(connections.collect())),
+            ("inSyncSlaveNums", Value::from(self.in_sync_slave_nums)),
+            ("master", Value::Bool(self.master)),
             (
                 "masterCommitLogMaxOffset",
                 Value::from(self.master_commit_log_max_offset),
@@ -116,12 +166,50 @@ mod tests {
 
     #[test]
     fn master_ha_info_has_no_connections_and_a_default_client_part() {
-        let info = MasterHaRuntimeInfo {
+        let info = HaRuntimeInfo {
+            master: true,
             master_commit_log_max_offset: 1234,
+            ..HaRuntimeInfo::default()
         };
         assert_eq!(
             info.encode(),
             r#"{"haClientRuntimeInfo":{"lastReadTimestamp":0,"lastWriteTimestamp":0,"masterFlushOffset":0,"maxOffset":0,"transferredByteInSecond":0},"haConnectionInfo":[],"inSyncSlaveNums":0,"master":true,"masterCommitLogMaxOffset":1234}"#
+        );
+    }
+
+    #[test]
+    fn ha_info_lists_connections_and_the_client_part_in_field_order() {
+        let master = HaRuntimeInfo {
+            master: true,
+            master_commit_log_max_offset: 2000,
+            in_sync_slave_nums: 1,
+            connections: vec![HaConnectionRuntimeInfo {
+                addr: "127.0.0.3:50000".into(),
+                slave_ack_offset: 1500,
+                diff: 500,
+                in_sync: true,
+                transferred_byte_in_second: 12,
+                transfer_from_where: 1500,
+            }],
+            client: HaClientRuntimeInfo::default(),
+        };
+        assert_eq!(
+            master.encode(),
+            r#"{"haClientRuntimeInfo":{"lastReadTimestamp":0,"lastWriteTimestamp":0,"masterFlushOffset":0,"maxOffset":0,"transferredByteInSecond":0},"haConnectionInfo":[{"addr":"127.0.0.3:50000","diff":500,"inSync":true,"slaveAckOffset":1500,"transferFromWhere":1500,"transferredByteInSecond":12}],"inSyncSlaveNums":1,"master":true,"masterCommitLogMaxOffset":2000}"#
+        );
+        let slave = HaRuntimeInfo {
+            client: HaClientRuntimeInfo {
+                master_addr: Some("127.0.0.2:10912".into()),
+                max_offset: 7,
+                last_read_timestamp: 1,
+                last_write_timestamp: 2,
+                ..HaClientRuntimeInfo::default()
+            },
+            ..HaRuntimeInfo::default()
+        };
+        assert_eq!(
+            slave.encode(),
+            r#"{"haClientRuntimeInfo":{"lastReadTimestamp":1,"lastWriteTimestamp":2,"masterAddr":"127.0.0.2:10912","masterFlushOffset":0,"maxOffset":7,"transferredByteInSecond":0},"haConnectionInfo":[],"inSyncSlaveNums":0,"master":false,"masterCommitLogMaxOffset":0}"#
         );
     }
 }

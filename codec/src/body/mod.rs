@@ -42,7 +42,9 @@ pub mod time_span;
 #[cfg(test)]
 mod tests;
 
-pub use broker_status::{MasterHaRuntimeInfo, ProducerInfo, ProducerTableInfo};
+pub use broker_status::{
+    HaClientRuntimeInfo, HaConnectionRuntimeInfo, HaRuntimeInfo, ProducerInfo, ProducerTableInfo,
+};
 pub use connection::{Connection, ConsumerConnection, GroupList, ProducerConnection};
 pub use consume_queue::{ConsumeQueueData, QueryConsumeQueueResponseBody};
 pub use consumer_status::{client_queue_table, encode_broker_consumer_status};

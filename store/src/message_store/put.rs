@@ -285,6 +285,9 @@ impl MessageStore {
         let end = results
             .last()
             .map_or(0, |r| r.commit_log_offset as u64 + r.wrote_bytes as u64);
+        if let Some(appended) = &self.hooks.appended {
+            appended(end);
+        }
         let waiter = if self.inner.config.flush_disk_type == FlushDiskType::Sync && wait {
             // `None`: the flusher stopped under us (shutdown racing this put), so flush here.
             Some(
