@@ -207,6 +207,13 @@ if ! $skip_java_broker; then
   run_script "two masters: rmqd and Java 4.9.7 behind one name server" scripts/migration-test.sh two-masters
 fi
 
+# Classic HA (scripts/ha-test.sh ci, java-client-tests HaTest): rmqd master + Java slave and Java master + rmqd
+# slave for 4.9.7 and 5.3.3 under load (commit logs byte-identical, slave read after the master stops), a
+# SYNC_MASTER SIGKILL and an iptables cut of the HA connection; about 6 minutes.
+if ! $skip_java_broker; then
+  run_script "ha (master/slave replication between rmqd and Java brokers)" env MVN_FLAGS=-q scripts/ha-test.sh ci
+fi
+
 step "$FUZZ_STEP (waiting for it)"
 set +e
 wait "$FUZZ_PID"
