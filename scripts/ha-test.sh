@@ -238,7 +238,9 @@ ensure_iptables() {
   command -v iptables >/dev/null && return 0
   [[ $(id -u) == 0 ]] || die "the cut needs iptables and root"
   log "iptables missing: apt-get install -y iptables"
-  apt-get install -y iptables >/dev/null 2>&1 || die "iptables could not be installed"
+  apt-get install -y -q iptables >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && apt-get install -y -q iptables >/dev/null; } ||
+    die "iptables could not be installed"
 }
 
 # Identical bytes from the slave's first commit-log file up to END, file by file (same names, same sizes).
