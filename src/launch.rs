@@ -134,10 +134,13 @@ impl Running {
                 Some((bind(vip, "broker VIP channel")?, vip))
             }
         };
+        // Worked out before listen_port takes the bound port: an ephemeral broker port (0) means an
+        // ephemeral HA port, not bound + 1, which another process may hold.
+        let ha_port = config.ha_port();
         config.listen_port = bound_port(&main_listener)?;
         let ha_listener = match crate::ha::is_master(&config) {
             true => {
-                let listener = bind(config.ha_port(), "HA")?;
+                let listener = bind(ha_port, "HA")?;
                 config.ha_listen_port = Some(bound_port(&listener)?);
                 Some(listener)
             }

@@ -134,7 +134,9 @@ async fn a_slave_learns_its_master_and_copies_its_tables() {
     .expect("the slave learns its master")
     .unwrap();
     let ha = slave_broker.masters.ha_addr().borrow().clone();
-    assert_eq!(ha, Some(format!("127.0.0.1:{}", m_port as u32 + 1)));
+    // The master bound an ephemeral HA port (its broker port is ephemeral too) and registered that one.
+    let m_ha_port = master.ha_port.expect("a master serves HA");
+    assert_eq!(ha, Some(format!("127.0.0.1:{m_ha_port}")));
 
     // The first sync round copies the master's tables; read them back from the slave over TCP.
     let copied = async {
