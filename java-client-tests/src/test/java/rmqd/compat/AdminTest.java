@@ -58,12 +58,17 @@ class AdminTest {
         return Long.parseLong(value.trim());
     }
 
-    /** putTps and friends are "tps10 tps60 tps600", as doubles; mqadmin clusterList parses the first. */
+    /**
+     * putTps and friends are "tps10 tps60 tps600", as doubles; each is empty until its window has samples (Java's
+     * StoreStatsService: a broker up for less than 10 s answers "  "). Read as mqadmin clusterList reads it:
+     * split on " ", and no first rate counts as 0.
+     */
     private static double firstTps(Map<String, String> table, String... keys) {
         for (String key : keys) {
             String value = table.get(key);
             if (value != null) {
-                return Double.parseDouble(value.trim().split(" ")[0]);
+                String[] rates = value.split(" ");
+                return rates.length == 0 || rates[0].isEmpty() ? 0 : Double.parseDouble(rates[0]);
             }
         }
         throw new AssertionError(String.join("/", keys) + " in runtime info " + table.keySet());
