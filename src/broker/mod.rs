@@ -387,7 +387,7 @@ impl Broker {
             RequestCode::BatchAckMessage => self.batch_ack_message(req),
             RequestCode::ChangeMessageInvisibletime => self.change_invisible_time(req),
             RequestCode::QueryAssignment => self.query_assignment(req),
-            RequestCode::SetMessageRequestMode => self.set_message_request_mode(req),
+            RequestCode::SetMessageRequestMode => self.update_message_request_mode(req),
             RequestCode::GetSystemTopicListFromBroker => self.system_topic_list(),
             RequestCode::GetAllProducerInfo => self.all_producer_info(),
             RequestCode::GetBrokerHaStatus => self.ha_status(),

@@ -117,7 +117,7 @@ mod tests {
         req.body = Bytes::from_static(
             br#"{"topic":"T","consumerGroup":"G","mode":"POP","popShareQueueNum":2}"#,
         );
-        t.broker.set_message_request_mode(&req).unwrap();
+        t.broker.update_message_request_mode(&req).unwrap();
         let resp = t.broker.all_message_request_modes().unwrap();
         assert_eq!(
             std::str::from_utf8(&resp.body).unwrap(),

@@ -137,7 +137,7 @@ pub fn allocate(strategy: &str, queues: &[i32], cids: &[String], me: &str) -> Op
 
 impl Broker {
     /// SET_MESSAGE_REQUEST_MODE (401): body `SetMessageRequestModeRequestBody`.
-    pub(in crate::broker) fn set_message_request_mode(&self, req: &RemotingCommand) -> Reply {
+    pub(in crate::broker) fn update_message_request_mode(&self, req: &RemotingCommand) -> Reply {
         let mode: RequestMode = serde_json::from_slice(&req.body).map_err(|e| {
             crate::broker::reply_error(
                 rmq_codec::code::ResponseCode::SystemError,

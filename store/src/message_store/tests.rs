@@ -117,7 +117,7 @@ fn put_and_get_across_file_rolls() {
 }
 
 #[test]
-fn get_limits_and_filter() {
+fn reads_honour_limits_and_filter() {
     let dir = tempfile::tempdir().unwrap();
     let store = MessageStore::open(config(dir.path())).unwrap();
     let results = put_n(&store, "T", 1, 6);
@@ -140,7 +140,7 @@ fn get_limits_and_filter() {
 }
 
 #[test]
-fn get_status_edges() {
+fn read_status_edges() {
     let dir = tempfile::tempdir().unwrap();
     let store = MessageStore::open(config(dir.path())).unwrap();
     let r = store.get_messages("none", 0, 5, 32, usize::MAX, &all);
