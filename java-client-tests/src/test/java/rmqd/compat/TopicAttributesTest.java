@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.common.TopicConfig;
 import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 import org.junit.jupiter.api.Test;
@@ -113,6 +114,25 @@ class TopicAttributesTest {
                 }
             });
         } finally {
+            admin.shutdown();
+        }
+    }
+
+    /** The 5.3.3 broker stores a remoting send whatever the topic's message.type (only its proxy checks). */
+    @Test
+    void aRemotingSendIsNotCheckedAgainstTheTopicsMessageType() throws Exception {
+        assumeAttributes();
+        String topic = Compat.unique("t_attrsend");
+        DefaultMQAdminExt admin = Compat.startAdmin();
+        DefaultMQProducer producer = Compat.startProducer();
+        try {
+            String addr = GroupAdminTest.brokerAddr(admin);
+            admin.createAndUpdateTopicConfig(addr, config(topic, "+message.type", "FIFO"));
+            Compat.awaitRoute(producer, topic, 4);
+            // A NORMAL message (no sharding key) to a FIFO topic.
+            Compat.assertSendOk(producer.send(Compat.message(topic, "a", 0)));
+        } finally {
+            producer.shutdown();
             admin.shutdown();
         }
     }
