@@ -21,7 +21,18 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 struct Manifest {
     library: String,
+    /// MessagingService as grpc-java's generated stub (`MessagingServiceGrpc`) sees it.
+    rpcs: Vec<JavaRpc>,
     files: Vec<Vector>,
+}
+
+#[derive(Deserialize)]
+struct JavaRpc {
+    path: String,
+    /// `io.grpc.MethodDescriptor.MethodType`.
+    r#type: String,
+    input: String,
+    output: String,
 }
 
 #[derive(Deserialize)]
@@ -222,6 +233,30 @@ fn every_oneof_arm_has_a_vector() {
             assert!(files.contains(&file), "no vector {file}");
         }
     }
+}
+
+/// The tonic client and server of rmq-proto are generated from `MESSAGING_SERVICE_RPCS`: same paths, same
+/// order, same message types and streaming as the Java stub.
+#[test]
+fn messaging_service_rpcs_match_the_java_stub() {
+    let java: Vec<[String; 4]> = manifest()
+        .rpcs
+        .into_iter()
+        .map(|r| [r.path, r.r#type, r.input, r.output])
+        .collect();
+    let ours: Vec<[String; 4]> = MESSAGING_SERVICE_RPCS
+        .iter()
+        .map(|rpc| {
+            let kind = match rpc.streaming {
+                Streaming::Unary => "UNARY",
+                Streaming::ServerStream => "SERVER_STREAMING",
+                Streaming::Bidi => "BIDI_STREAMING",
+            };
+            let path = format!("/{MESSAGING_SERVICE}/{}", rpc.route);
+            [path, kind.into(), rpc.input.into(), rpc.output.into()]
+        })
+        .collect();
+    assert_eq!(ours, java);
 }
 
 fn timestamp() -> Timestamp {

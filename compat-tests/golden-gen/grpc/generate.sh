@@ -8,8 +8,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="$(cd "$here/../.." && pwd)/golden/grpc"
 (cd "$here" && mvn -q -B -DskipTests package dependency:build-classpath -Dmdep.outputFile="$here/target/classpath.txt")
 version="$(sed -n 's:.*<rocketmq.proto.version>\(.*\)</rocketmq.proto.version>.*:\1:p' "$here/pom.xml")"
-rm -rf "$out"
 mkdir -p "$out"
+rm -f "$out"/*.bin "$out/manifest.json"  # README.md stays
 java -Dfile.encoding=UTF-8 -cp "$here/target/classes:$(cat "$here/target/classpath.txt")" \
   rmqgolden.grpc.GrpcGenerator "$out" "org.apache.rocketmq:rocketmq-proto:$version"
 python3 - "$out" <<'PY'

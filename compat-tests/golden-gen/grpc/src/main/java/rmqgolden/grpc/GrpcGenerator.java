@@ -4,7 +4,9 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Descriptors.MethodDescriptor;
 import com.google.protobuf.Descriptors.OneofDescriptor;
+import com.google.protobuf.Descriptors.ServiceDescriptor;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import java.io.ByteArrayOutputStream;
@@ -66,9 +68,32 @@ public final class GrpcGenerator {
             }
         }
         String manifest = "{\n  \"library\": \"" + library + "\",\n"
-            + "  \"rules\": \"" + RULES + "\",\n  \"files\": [\n" + files + "\n  ]\n}\n";
+            + "  \"rules\": \"" + RULES + "\",\n  \"rpcs\": [\n" + rpcs() + "\n  ],\n"
+            + "  \"files\": [\n" + files + "\n  ]\n}\n";
         Files.write(out.resolve("manifest.json"), manifest.getBytes(StandardCharsets.UTF_8));
         System.out.println(out + ": " + count + " messages");
+    }
+
+    /**
+     * The RPCs of MessagingService in declaration order: the path grpc-java's generated stub calls
+     * ({@code MessagingServiceGrpc}), its method type, and the protobuf input and output messages.
+     */
+    static String rpcs() {
+        ServiceDescriptor service = apache.rocketmq.v2.MQService.getDescriptor().findServiceByName("MessagingService");
+        StringBuilder rpcs = new StringBuilder();
+        for (MethodDescriptor method : service.getMethods()) {
+            io.grpc.MethodDescriptor<?, ?> stub = apache.rocketmq.v2.MessagingServiceGrpc.getServiceDescriptor()
+                .getMethods().stream()
+                .filter(m -> m.getBareMethodName().equals(method.getName()))
+                .findFirst().orElseThrow();
+            if (rpcs.length() > 0) {
+                rpcs.append(",\n");
+            }
+            rpcs.append(String.format("    {\"path\": \"/%s\", \"type\": \"%s\", \"input\": \"%s\", \"output\": \"%s\"}",
+                stub.getFullMethodName(), stub.getType(), method.getInputType().getName(),
+                method.getOutputType().getName()));
+        }
+        return rpcs.toString();
     }
 
     /** One choice of arms per variant: each arm of each real oneof once, the other oneofs at their first arm. */
