@@ -1,0 +1,5 @@
+//! The 5.x gRPC endpoint (`apache.rocketmq.v2.MessagingService`) in local mode, as Java's proxy runs inside
+//! a broker: each gRPC call becomes the remoting request Java's proxy builds and goes in-process to the
+//! broker's dispatcher through [`bridge`].
+
+pub mod bridge;
