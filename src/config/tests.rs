@@ -236,8 +236,10 @@ fn ha_master_address_is_taken_from_six_characters() {
 
 #[test]
 fn grpc_port_defaults_to_the_proxys_and_follows_an_ephemeral_broker() {
-    let mut config = BrokerConfig::default();
-    config.listen_port = 10911;
+    let mut config = BrokerConfig {
+        listen_port: 10911,
+        ..BrokerConfig::default()
+    };
     assert_eq!(config.grpc_port(), Some(8081));
     config.listen_port = 0;
     assert_eq!(
