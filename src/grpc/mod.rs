@@ -3,3 +3,4 @@
 //! broker's dispatcher through [`bridge`].
 
 pub mod bridge;
+pub mod receipt;
