@@ -45,6 +45,26 @@ pub(super) fn millis(d: &prost_types::Duration) -> i64 {
         .saturating_add(i64::from(d.nanos / 1_000_000))
 }
 
+/// The time left of a call's deadline from its `grpc-timeout` header (gRPC over HTTP/2: up to 8 digits
+/// and a unit, `H` `M` `S` `m` `u` `n`); `None` without one or when it does not parse.
+pub fn deadline_ms(grpc_timeout: Option<&str>) -> Option<i64> {
+    let text = grpc_timeout?.trim();
+    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => n * 3_600_000,
+        "M" => n * 60_000,
+        "S" => n * 1_000,
+        "m" => n,
+        "u" => n / 1_000,
+        "n" => n / 1_000_000,
+        _ => return None,
+    })
+}
+
 /// The long-polling time (`ReceiveMessageActivity`): the client's, else the deadline less half the
 /// request timeout, kept within [5 s, 20 s] and within the deadline. `remaining_ms` is the gRPC
 /// deadline left, when the client sent one.

@@ -164,3 +164,17 @@ fn stream_is_status_messages_then_delivery_time() {
     ));
     assert_eq!(items.len(), 3);
 }
+
+#[test]
+fn grpc_timeout_header_units() {
+    assert_eq!(deadline_ms(Some("30S")), Some(30_000));
+    assert_eq!(deadline_ms(Some("1500m")), Some(1_500));
+    assert_eq!(deadline_ms(Some("2M")), Some(120_000));
+    assert_eq!(deadline_ms(Some("1H")), Some(3_600_000));
+    assert_eq!(deadline_ms(Some("2000000u")), Some(2_000));
+    assert_eq!(deadline_ms(Some("5000000000n")), None);
+    assert_eq!(deadline_ms(Some("S")), None);
+    assert_eq!(deadline_ms(Some("")), None);
+    assert_eq!(deadline_ms(Some("12x")), None);
+    assert_eq!(deadline_ms(None), None);
+}
