@@ -7,10 +7,18 @@
 //! [`send`] (SendMessage), [`transaction`] (EndTransaction, transaction checks), [`convert`] (gRPC message
 //! → remoting properties), [`status`] (codes), [`bridge`] (the transport into the broker).
 
+pub mod ack;
+pub mod assignment;
 pub mod bridge;
 pub mod client;
+pub mod consumer;
 pub mod context;
 pub mod convert;
+pub mod dlq;
+pub mod invisible;
+pub mod popped;
+pub mod receipt;
+pub mod receive;
 pub mod route;
 pub mod send;
 pub mod server;

@@ -14,14 +14,28 @@ use tokio_stream::Stream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status as GrpcStatus, Streaming};
 
+use super::consumer::Caller;
 use super::context::ClientContext;
 use super::status::{status, GrpcError};
+use super::{ack, assignment, dlq, invisible, receive};
 use super::{client, route, send, telemetry, transaction, GrpcEndpoint};
 
 /// The service over one endpoint.
 #[derive(Clone)]
 pub struct Service {
     pub ep: Arc<GrpcEndpoint>,
+}
+
+impl Service {
+    /// The consumer calls' view of the caller (`super::consumer`).
+    fn caller<'a>(&'a self, ctx: &'a ClientContext) -> Caller<'a> {
+        Caller {
+            bridge: &self.ep.bridge,
+            client_id: &ctx.client_id,
+            peer: ctx.peer,
+            broker_name: &self.ep.broker.config.broker_name,
+        }
+    }
 }
 
 type Reply<T> = Result<Response<T>, GrpcStatus>;
@@ -85,40 +99,58 @@ impl MessagingService for Service {
 
     async fn query_assignment(
         &self,
-        _request: Request<QueryAssignmentRequest>,
+        request: Request<QueryAssignmentRequest>,
     ) -> Reply<QueryAssignmentResponse> {
-        Ok(Response::new(QueryAssignmentResponse {
-            status: Some(not_served()),
-            assignments: Vec::new(),
-        }))
+        let ctx = context_or!(request, QueryAssignmentResponse);
+        let caller = self.caller(&ctx);
+        let response = assignment::query_assignment(&caller, request.into_inner()).await;
+        Ok(Response::new(response))
     }
 
     type ReceiveMessageStream = ResponseStream<ReceiveMessageResponse>;
 
     async fn receive_message(
         &self,
-        _request: Request<ReceiveMessageRequest>,
+        request: Request<ReceiveMessageRequest>,
     ) -> Reply<Self::ReceiveMessageStream> {
-        let only = ReceiveMessageResponse {
-            content: Some(receive_message_response::Content::Status(not_served())),
+        let ctx = match ClientContext::from_request(&request) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                let only = ReceiveMessageResponse {
+                    content: Some(receive_message_response::Content::Status(e.status())),
+                };
+                return Ok(Response::new(Box::pin(tokio_stream::once(Ok(only)))));
+            }
         };
-        Ok(Response::new(Box::pin(tokio_stream::once(Ok(only)))))
+        let grpc_timeout = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let remaining_ms = receive::deadline_ms(grpc_timeout.as_deref());
+        let caller = self.caller(&ctx);
+        let items = receive::receive_message(&caller, request.into_inner(), remaining_ms).await;
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            items.into_iter().map(Ok),
+        ))))
     }
 
-    async fn ack_message(&self, _request: Request<AckMessageRequest>) -> Reply<AckMessageResponse> {
-        Ok(Response::new(AckMessageResponse {
-            status: Some(not_served()),
-            entries: Vec::new(),
-        }))
+    async fn ack_message(&self, request: Request<AckMessageRequest>) -> Reply<AckMessageResponse> {
+        let ctx = context_or!(request, AckMessageResponse);
+        let caller = self.caller(&ctx);
+        let response = ack::ack_message(&caller, request.into_inner()).await;
+        Ok(Response::new(response))
     }
 
     async fn forward_message_to_dead_letter_queue(
         &self,
-        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Reply<ForwardMessageToDeadLetterQueueResponse> {
-        Ok(Response::new(ForwardMessageToDeadLetterQueueResponse {
-            status: Some(not_served()),
-        }))
+        let ctx = context_or!(request, ForwardMessageToDeadLetterQueueResponse);
+        let caller = self.caller(&ctx);
+        let response =
+            dlq::forward_message_to_dead_letter_queue(&caller, request.into_inner()).await;
+        Ok(Response::new(response))
     }
 
     type PullMessageStream = ResponseStream<PullMessageResponse>;
@@ -197,12 +229,12 @@ impl MessagingService for Service {
 
     async fn change_invisible_duration(
         &self,
-        _request: Request<ChangeInvisibleDurationRequest>,
+        request: Request<ChangeInvisibleDurationRequest>,
     ) -> Reply<ChangeInvisibleDurationResponse> {
-        Ok(Response::new(ChangeInvisibleDurationResponse {
-            status: Some(not_served()),
-            ..Default::default()
-        }))
+        let ctx = context_or!(request, ChangeInvisibleDurationResponse);
+        let caller = self.caller(&ctx);
+        let response = invisible::change_invisible_duration(&caller, request.into_inner()).await;
+        Ok(Response::new(response))
     }
 
     async fn recall_message(
