@@ -58,6 +58,15 @@ export RMQ_GRPC_ENDPOINT="127.0.0.1:$GRPC_PORT"
 export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT GRPC_PORT=$GRPC_PORT JAVA_BROKER_VERSION=$JAVA_BROKER_VERSION RMQD_BIN=$RMQD_BIN $ROOT/scripts/broker-ctl.sh restart $KIND $DIR"
 export RMQ_GO_LOG_ROOT="$WORKDIR/go-client-logs"
 
+# Totals of the Java run from its surefire reports (mvn -q prints nothing on success).
+java_summary() {
+  local reports=java-client-tests/grpc/target/client-java-5.2.0/surefire-reports
+  compgen -G "$reports/TEST-*.xml" >/dev/null || return 0
+  sed -n 's/.*<testsuite [^>]* tests="\([0-9]*\)" errors="\([0-9]*\)" skipped="\([0-9]*\)" failures="\([0-9]*\)".*/\1 \2 \3 \4/p' \
+    "$reports"/TEST-*.xml | awk '{t+=$1; e+=$2; s+=$3; f+=$4} END {
+      printf "grpc-test: java suite: tests %d, failures %d, errors %d, skipped %d\n", t, f, e, s }' >&2
+}
+
 failed=()
 for suite in "${SUITES[@]}"; do
   start=$SECONDS
@@ -66,6 +75,7 @@ for suite in "${SUITES[@]}"; do
     java)
       log "Java gRPC suite (rocketmq-client-java) against $KIND"
       # shellcheck disable=SC2086 # MVN_FLAGS is a list of flags
+      rm -rf java-client-tests/grpc/target/client-java-5.2.0/surefire-reports
       (cd java-client-tests/grpc && nice -n 19 mvn -B -ntp $MVN_FLAGS test ${JAVA_TEST:+-Dtest="$JAVA_TEST"})
       ;;
     go)
@@ -81,6 +91,7 @@ for suite in "${SUITES[@]}"; do
   esac
   rc=$?
   set -e
+  [[ "$suite" == java ]] && java_summary
   if ((rc == 0)); then
     log "$suite suite against $KIND: passed in $((SECONDS - start)) s"
   else
