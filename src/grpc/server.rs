@@ -275,7 +275,7 @@ fn query_route(
     };
     let endpoints = route::route_endpoints(request, &ep.broker.config.broker_ip1, ep.port);
     let broker = route::proto_broker(&ep.broker.config.broker_name, endpoints);
-    let accepted = route::TopicMessageType::of_topic(Some(&config)).accepted();
+    let accepted = route::accepted_message_types(ep.broker.topics.message_type(&topic.name));
     Ok(route::message_queues(&config, &topic, &broker, &accepted))
 }
 
