@@ -26,6 +26,7 @@ pub mod send;
 pub mod server;
 pub mod status;
 pub mod telemetry;
+pub mod tls;
 pub mod transaction;
 
 use std::sync::atomic::AtomicUsize;

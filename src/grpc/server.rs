@@ -279,13 +279,19 @@ fn query_route(
     Ok(route::message_queues(&config, &topic, &broker, &accepted))
 }
 
-/// Serves the endpoint on `listener` until `stop` is cancelled; idle clients expire meanwhile.
-pub async fn serve(ep: Arc<GrpcEndpoint>, listener: TcpListener, stop: CancellationToken) {
+/// Serves the endpoint on `listener` until `stop` is cancelled, TLS or plaintext per connection when
+/// `acceptor` is set (`super::tls`); idle clients expire meanwhile.
+pub async fn serve(
+    ep: Arc<GrpcEndpoint>,
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    stop: CancellationToken,
+) {
     let expiry = tokio::spawn(super::bridge::expire_idle_clients(
         ep.bridge.clone(),
         stop.clone(),
     ));
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = ReceiverStream::new(super::tls::incoming(listener, acceptor, stop.clone()));
     let service = MessagingServiceServer::new(Service { ep: ep.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
