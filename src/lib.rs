@@ -7,6 +7,7 @@
 //!   outbound client.
 //! - [`namesrv`]: the name-server role (routes, broker liveness).
 //! - [`broker`]: the broker role (send, pull, offsets, clients, registration) over the `rmq-store` crate.
+//! - [`grpc`]: the 5.x gRPC endpoint (MessagingService) in local mode, bridged into the broker.
 //! - [`ha`]: master/slave replication with Java's classic HA protocol.
 //! - [`error`]: the mapping from failures to RocketMQ response codes.
 //! - [`acl`]: plain ACL (`aclEnable`): signature and permission checks before the broker dispatches.
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod broker;
 pub mod config;
 pub mod error;
+pub mod grpc;
 pub mod ha;
 pub mod launch;
 pub mod metrics;

@@ -1,0 +1,340 @@
+//! The gRPC consumer calls (ReceiveMessage, AckMessage, ChangeInvisibleDuration,
+//! ForwardMessageToDeadLetterQueue, QueryAssignment) against a broker started in this process, through
+//! the bridge as the gRPC service calls them; messages are sent over the same bridge as remoting
+//! SEND_MESSAGE requests, so what a remoting producer stores is what a gRPC consumer gets.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmq_codec::code::RequestCode;
+use rmq_codec::command::RemotingCommand;
+use rmq_codec::header::{
+    CommandHeader, CreateTopicRequestHeader, GetMaxOffsetRequestHeader, OffsetResponseHeader,
+    SendMessageRequestHeader,
+};
+use rmq_codec::message::properties;
+use rmq_proto::v2::{self, receive_message_response::Content, Code};
+use rmqd::broker::Broker;
+use rmqd::config::BrokerConfig;
+use rmqd::grpc::ack::ack_message;
+use rmqd::grpc::assignment::query_assignment;
+use rmqd::grpc::bridge::Bridge;
+use rmqd::grpc::consumer::Caller;
+use rmqd::grpc::dlq::forward_message_to_dead_letter_queue;
+use rmqd::grpc::invisible::change_invisible_duration;
+use rmqd::grpc::receive::receive_message;
+use rmqd::launch::Running;
+
+const GROUP: &str = "GrpcConsumeGroup";
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+fn broker_config(dir: &tempfile::TempDir) -> BrokerConfig {
+    let mut config = BrokerConfig {
+        listen_port: 0,
+        ..BrokerConfig::default()
+    };
+    config.store.root_dir = dir.path().join("store");
+    config.store.mapped_file_size_commit_log = 1 << 20;
+    config
+}
+
+struct Fixture {
+    running: Running,
+    broker: Arc<Broker>,
+    bridge: Arc<Bridge>,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let running = Running::broker(broker_config(&dir)).await.expect("starts");
+        let broker = running.broker.clone().expect("a broker");
+        let bridge = Bridge::new(broker.clone());
+        Fixture {
+            running,
+            broker,
+            bridge,
+            _dir: dir,
+        }
+    }
+
+    fn caller(&self) -> Caller<'_> {
+        Caller {
+            bridge: &self.bridge,
+            client_id: "grpc-consume-test",
+            peer: SocketAddr::from(([127, 0, 0, 1], 45_000)),
+            broker_name: &self.broker.config.broker_name,
+        }
+    }
+
+    async fn call(&self, cmd: RemotingCommand) -> RemotingCommand {
+        self.caller()
+            .call(cmd)
+            .await
+            .expect("the broker answers")
+            .cmd
+    }
+
+    async fn create_topic(&self, topic: &str) {
+        let header = CreateTopicRequestHeader {
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            read_queue_nums: 2,
+            write_queue_nums: 2,
+            perm: 6,
+            topic_filter_type: "SINGLE_TAG".into(),
+            ..CreateTopicRequestHeader::default()
+        };
+        let cmd =
+            RemotingCommand::new_request(RequestCode::UpdateAndCreateTopic, header.to_ext_fields());
+        assert_eq!(self.call(cmd).await.code, 0);
+    }
+
+    /// A SEND_MESSAGE (V1 header) of `body` with `tag` and the UNIQ_KEY `id`.
+    async fn send(&self, topic: &str, body: &str, tag: &str, id: &str) {
+        let props = properties::encode(&[
+            ("TAGS".to_string(), tag.to_string()),
+            ("UNIQ_KEY".to_string(), id.to_string()),
+            ("color".to_string(), "red".to_string()),
+        ]);
+        let header = SendMessageRequestHeader {
+            producer_group: "P".into(),
+            topic: topic.into(),
+            default_topic: "TBW102".into(),
+            default_topic_queue_nums: 4,
+            queue_id: 0,
+            properties: Some(props),
+            ..SendMessageRequestHeader::default()
+        };
+        let cmd = RemotingCommand::new_request(RequestCode::SendMessage, header.to_ext_fields())
+            .with_body(body.to_string());
+        let resp = self.call(cmd).await;
+        assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    }
+
+    async fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        let header = GetMaxOffsetRequestHeader {
+            topic: topic.into(),
+            queue_id,
+            committed: None,
+        };
+        let resp = self
+            .call(RemotingCommand::new_request(
+                RequestCode::GetMaxOffset,
+                header.to_ext_fields(),
+            ))
+            .await;
+        OffsetResponseHeader::decode(&resp.ext_fields)
+            .expect("offset")
+            .offset
+    }
+}
+
+fn resource(name: &str) -> Option<v2::Resource> {
+    Some(v2::Resource {
+        resource_namespace: String::new(),
+        name: name.into(),
+    })
+}
+
+fn secs(s: i64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: s,
+        nanos: 0,
+    })
+}
+
+fn receive_request(topic: &str, filter: Option<v2::FilterExpression>) -> v2::ReceiveMessageRequest {
+    v2::ReceiveMessageRequest {
+        group: resource(GROUP),
+        message_queue: Some(v2::MessageQueue {
+            topic: resource(topic),
+            id: -1,
+            ..Default::default()
+        }),
+        filter_expression: filter,
+        batch_size: 32,
+        invisible_duration: secs(10),
+        auto_renew: false,
+        long_polling_timeout: secs(5),
+        attempt_id: None,
+    }
+}
+
+/// One ReceiveMessage: the stream's status, its messages, and whether it ended with a delivery time.
+async fn receive(f: &Fixture, req: v2::ReceiveMessageRequest) -> (v2::Status, Vec<v2::Message>) {
+    let items = receive_message(&f.caller(), req, None).await;
+    let mut status = None;
+    let mut messages = Vec::new();
+    let mut delivery_last = false;
+    for item in items {
+        delivery_last = false;
+        match item.content {
+            Some(Content::Status(s)) => status = Some(s),
+            Some(Content::Message(m)) => messages.push(m),
+            Some(Content::DeliveryTimestamp(_)) => delivery_last = true,
+            None => panic!("an empty stream item"),
+        }
+    }
+    assert!(delivery_last, "the stream ends with the delivery timestamp");
+    (status.expect("a status"), messages)
+}
+
+fn sys(m: &v2::Message) -> &v2::SystemProperties {
+    m.system_properties.as_ref().expect("system properties")
+}
+
+fn handle(m: &v2::Message) -> String {
+    sys(m).receipt_handle.clone().expect("a receipt handle")
+}
+
+fn body(m: &v2::Message) -> &str {
+    std::str::from_utf8(&m.body).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_ack_change_invisible_duration_and_forward_to_dlq() {
+    let f = Fixture::start().await;
+    f.create_topic("GrpcT").await;
+    for (i, id) in ["M1", "M2", "M3"].iter().enumerate() {
+        f.send("GrpcT", &format!("body-{i}"), "a", id).await;
+    }
+
+    let t0 = Instant::now();
+    let (status, mut got) = receive(&f, receive_request("GrpcT", None)).await;
+    assert_eq!(status.code, Code::Ok as i32, "{}", status.message);
+    got.sort_by(|a, b| sys(a).message_id.cmp(&sys(b).message_id));
+    let ids: Vec<&str> = got.iter().map(|m| sys(m).message_id.as_str()).collect();
+    assert_eq!(ids, ["M1", "M2", "M3"]);
+    assert_eq!(body(&got[0]), "body-0");
+    assert_eq!(sys(&got[0]).tag.as_deref(), Some("a"));
+    assert_eq!(sys(&got[0]).delivery_attempt, Some(1));
+    assert_eq!(
+        got[0].user_properties.get("color").map(String::as_str),
+        Some("red")
+    );
+    assert_eq!(
+        got[0].topic.as_ref().map(|t| t.name.as_str()),
+        Some("GrpcT")
+    );
+
+    // Ack M1.
+    let ack = |m: &v2::Message| v2::AckMessageRequest {
+        group: resource(GROUP),
+        topic: resource("GrpcT"),
+        entries: vec![v2::AckMessageEntry {
+            message_id: sys(m).message_id.clone(),
+            receipt_handle: handle(m),
+            lite_topic: None,
+        }],
+    };
+    let acked = ack_message(&f.caller(), ack(&got[0])).await;
+    assert_eq!(acked.status.map(|s| s.code), Some(Code::Ok as i32));
+    assert_eq!(acked.entries.len(), 1);
+
+    // M3 to the DLQ.
+    let forwarded = forward_message_to_dead_letter_queue(
+        &f.caller(),
+        v2::ForwardMessageToDeadLetterQueueRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcT"),
+            receipt_handle: handle(&got[2]),
+            message_id: "M3".into(),
+            delivery_attempt: 1,
+            max_delivery_attempts: 1,
+            lite_topic: None,
+        },
+    )
+    .await;
+    let status = forwarded.status.expect("status");
+    assert_eq!(status.code, Code::Ok as i32, "{}", status.message);
+    assert_eq!(f.max_offset(&format!("%DLQ%{GROUP}"), 0).await, 1);
+
+    // M2 visible again at once: it comes back with a second delivery attempt.
+    let changed = change_invisible_duration(
+        &f.caller(),
+        v2::ChangeInvisibleDurationRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcT"),
+            receipt_handle: handle(&got[1]),
+            invisible_duration: secs(0),
+            message_id: "M2".into(),
+        },
+    )
+    .await;
+    assert_eq!(changed.status.map(|s| s.code), Some(Code::Ok as i32));
+    assert_ne!(changed.receipt_handle, handle(&got[1]));
+    let mut again = Vec::new();
+    for _ in 0..6 {
+        let (_, messages) = receive(&f, receive_request("GrpcT", None)).await;
+        again.extend(messages);
+        if !again.is_empty() {
+            break;
+        }
+    }
+    let ids: Vec<&str> = again.iter().map(|m| sys(m).message_id.as_str()).collect();
+    assert_eq!(ids, ["M2"]);
+    assert_eq!(sys(&again[0]).delivery_attempt, Some(2));
+    assert_eq!(body(&again[0]), "body-1");
+    let acked = ack_message(&f.caller(), ack(&again[0])).await;
+    assert_eq!(acked.status.map(|s| s.code), Some(Code::Ok as i32));
+
+    // Past the first receive's 10 s invisible time nothing comes back: all three were settled.
+    while t0.elapsed() < Duration::from_secs(12) {
+        let (status, messages) = receive(&f, receive_request("GrpcT", None)).await;
+        assert!(messages.is_empty(), "redelivered: {messages:?}");
+        assert_eq!(status.code, Code::MessageNotFound as i32);
+    }
+    f.running.stop(STOP_WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_filters_and_assignments() {
+    let f = Fixture::start().await;
+    f.create_topic("GrpcTags").await;
+    f.send("GrpcTags", "x", "a", "A1").await;
+    f.send("GrpcTags", "y", "b", "B1").await;
+    let only_a = v2::FilterExpression {
+        r#type: v2::FilterType::Tag as i32,
+        expression: "a".into(),
+    };
+    let (status, got) = receive(&f, receive_request("GrpcTags", Some(only_a))).await;
+    assert_eq!(status.code, Code::Ok as i32);
+    let ids: Vec<&str> = got.iter().map(|m| sys(m).message_id.as_str()).collect();
+    assert_eq!(ids, ["A1"]);
+
+    let assigned = query_assignment(
+        &f.caller(),
+        v2::QueryAssignmentRequest {
+            topic: resource("GrpcTags"),
+            group: resource(GROUP),
+            endpoints: None,
+        },
+    )
+    .await;
+    assert_eq!(assigned.status.map(|s| s.code), Some(Code::Ok as i32));
+    let queues: Vec<(i32, String)> = assigned
+        .assignments
+        .iter()
+        .filter_map(|a| a.message_queue.as_ref())
+        .map(|q| (q.id, q.broker.clone().unwrap_or_default().name))
+        .collect();
+    assert_eq!(queues, [(-1, f.broker.config.broker_name.clone())]);
+
+    let missing = query_assignment(
+        &f.caller(),
+        v2::QueryAssignmentRequest {
+            topic: resource("NoSuchTopic"),
+            group: resource(GROUP),
+            endpoints: None,
+        },
+    )
+    .await;
+    assert_eq!(
+        missing.status.map(|s| s.code),
+        Some(Code::TopicNotFound as i32)
+    );
+    f.running.stop(STOP_WAIT).await;
+}
