@@ -5,9 +5,11 @@
 # rocketmq-clients/golang/v5 v5.1.2), stops the broker.
 #
 #   scripts/grpc-test.sh [java|rmqd]          # default java: the Java 5.3.3 broker inside the proxy, local mode
+#   scripts/grpc-test.sh attached             # a broker already running: NAMESRV_ADDR, RMQ_GRPC_ENDPOINT and
+#                                             # (optional) RMQ_RESTART_CMD from the environment (CI's shared brokers)
 #
 # KIND java needs only Maven (broker, name server and proxy jars come from Maven Central); KIND rmqd needs
-# RMQD_BIN (default target/release/rmqd; `nice -n 19 cargo build --release --bin rmqd`).
+# RMQD_BIN (default target/release/rmqd; `cargo build --release --bin rmqd`).
 # Env: GRPC_SUITES (default "java go"; e.g. GRPC_SUITES=go), MVN_FLAGS (default -q), JAVA_TEST (a -Dtest=
 # filter for the Java suite), GO_RUN (a -run filter for the Go suite), KEEP_WORKDIR=1 keeps the temp dir
 # (broker logs, store); BROKER_EXTRA_CONF reaches broker-ctl.sh unchanged (e.g. test-all.sh's SUITE_BROKER_CONF,
@@ -19,8 +21,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 KIND=${1:-java}
-case "$KIND" in java | rmqd) ;; *)
-  echo "usage: $0 [java|rmqd]" >&2
+case "$KIND" in java | rmqd | attached) ;; *)
+  echo "usage: $0 [java|rmqd|attached]" >&2
   exit 2
   ;;
 esac
@@ -34,7 +36,7 @@ WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/rmqd-grpc.XXXXXX")
 DIR="$WORKDIR/$KIND"
 log() { echo "grpc-test: $*" >&2; }
 cleanup() {
-  "$ROOT/scripts/broker-ctl.sh" stop "$KIND" "$DIR" >/dev/null 2>&1 || true
+  [[ "$KIND" == attached ]] || "$ROOT/scripts/broker-ctl.sh" stop "$KIND" "$DIR" >/dev/null 2>&1 || true
   if [[ "${KEEP_WORKDIR:-}" == 1 ]]; then log "kept $WORKDIR"; else rm -rf "$WORKDIR"; fi
 }
 trap cleanup EXIT
@@ -47,17 +49,23 @@ distinct_port() { # ports already taken...
   done
   echo "$p"
 }
-export NAMESRV_PORT BROKER_PORT GRPC_PORT
-NAMESRV_PORT=$(distinct_port)
-BROKER_PORT=$(distinct_port "$NAMESRV_PORT")
-GRPC_PORT=$(distinct_port "$NAMESRV_PORT" "$BROKER_PORT")
+if [[ "$KIND" == attached ]]; then
+  [[ -n "${NAMESRV_ADDR:-}" && -n "${RMQ_GRPC_ENDPOINT:-}" ]] ||
+    { log "attached needs NAMESRV_ADDR and RMQ_GRPC_ENDPOINT"; exit 2; }
+  log "suites against the broker at $RMQ_GRPC_ENDPOINT (name server $NAMESRV_ADDR)"
+else
+  export NAMESRV_PORT BROKER_PORT GRPC_PORT
+  NAMESRV_PORT=$(distinct_port)
+  BROKER_PORT=$(distinct_port "$NAMESRV_PORT")
+  GRPC_PORT=$(distinct_port "$NAMESRV_PORT" "$BROKER_PORT")
 
-log "starting $KIND (name server $NAMESRV_PORT, broker $BROKER_PORT, gRPC $GRPC_PORT)"
-scripts/broker-ctl.sh start "$KIND" "$DIR"
+  log "starting $KIND (name server $NAMESRV_PORT, broker $BROKER_PORT, gRPC $GRPC_PORT)"
+  scripts/broker-ctl.sh start "$KIND" "$DIR"
 
-export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
-export RMQ_GRPC_ENDPOINT="127.0.0.1:$GRPC_PORT"
-export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='${BROKER_EXTRA_CONF:-}' NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT GRPC_PORT=$GRPC_PORT JAVA_BROKER_VERSION=$JAVA_BROKER_VERSION RMQD_BIN=$RMQD_BIN $ROOT/scripts/broker-ctl.sh restart $KIND $DIR"
+  export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
+  export RMQ_GRPC_ENDPOINT="127.0.0.1:$GRPC_PORT"
+  export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='${BROKER_EXTRA_CONF:-}' NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT GRPC_PORT=$GRPC_PORT JAVA_BROKER_VERSION=$JAVA_BROKER_VERSION RMQD_BIN=$RMQD_BIN $ROOT/scripts/broker-ctl.sh restart $KIND $DIR"
+fi
 export RMQ_GO_LOG_ROOT="$WORKDIR/go-client-logs"
 
 # Totals of the Java run from its surefire reports (mvn -q prints nothing on success).
@@ -78,11 +86,11 @@ for suite in "${SUITES[@]}"; do
       log "Java gRPC suite (rocketmq-client-java) against $KIND"
       # shellcheck disable=SC2086 # MVN_FLAGS is a list of flags
       rm -rf java-client-tests/grpc/target/client-java-5.2.0/surefire-reports
-      (cd java-client-tests/grpc && nice -n 19 mvn -B -ntp $MVN_FLAGS test ${JAVA_TEST:+-Dtest="$JAVA_TEST"})
+      (cd java-client-tests/grpc && mvn -B -ntp $MVN_FLAGS test ${JAVA_TEST:+-Dtest="$JAVA_TEST"})
       ;;
     go)
       log "Go gRPC suite (rocketmq-clients/golang/v5) against $KIND"
-      (cd compat-tests/go-v5 && nice -n 19 go test -count=1 -v -timeout 20m ${GO_RUN:+-run "$GO_RUN"} ./... 2>&1 |
+      (cd compat-tests/go-v5 && go test -count=1 -v -timeout 20m ${GO_RUN:+-run "$GO_RUN"} ./... 2>&1 |
         grep -E '^(=== RUN|--- |\s+\S+_test\.go:|ok|FAIL|PASS|panic)'
         exit "${PIPESTATUS[0]}")
       ;;

@@ -12,7 +12,9 @@ skip_java_broker=false
 JAVA_CLIENT_VERSIONS=${JAVA_CLIENT_VERSIONS:-"4.9.8 5.3.3"}
 # The suites against the real Java brokers prove the tests expect what Java does. Each broker line is checked
 # with its own client line (BROKER:CLIENT[:go]); the cross pairs added ~10 minutes and no failure of their own.
-JAVA_BROKER_PASSES=${JAVA_BROKER_PASSES:-"4.9.7:4.9.8:go 5.3.3:5.3.3"}
+# A 5.x broker line may end in :grpc: the broker then runs inside Java's proxy (local mode) and the gRPC suites
+# run against it too.
+JAVA_BROKER_PASSES=${JAVA_BROKER_PASSES:-"4.9.7:4.9.8:go 5.3.3:5.3.3:nogo:grpc"}
 CRASH_ITERATIONS=${CRASH_ITERATIONS:-3}
 # Broker settings the client suites expect, applied identically to rmqd and the Java brokers.
 # Short delay levels keep the retry/delay tests fast (RMQ_MESSAGE_DELAY_LEVEL tells the suites the same list).
@@ -57,13 +59,23 @@ cargo test --workspace
 step "cargo build --release"
 cargo build --release --bin rmqd
 
-run_client_suites() { # kind label java-client-versions run-go(true|false)
-  local kind=$1 label=$2 clients=$3 with_go=$4 dir="$WORK/$2"
+# Suites against one broker. With run-grpc the broker also serves the 5.x gRPC endpoint (rmqd's grpcServerPort;
+# Java 5.3.3 runs inside its proxy in local mode) and the gRPC suites (scripts/grpc-test.sh) follow the others.
+run_client_suites() { # kind label java-client-versions run-go(true|false) [run-grpc(true|false)]
+  local kind=$1 label=$2 clients=$3 with_go=$4 with_grpc=${5:-false} dir="$WORK/$2"
   mkdir -p "$dir"
   export NAMESRV_PORT BROKER_PORT
   NAMESRV_PORT=$(free_port); BROKER_PORT=$(free_port)
   while [[ "$BROKER_PORT" == "$NAMESRV_PORT" ]]; do BROKER_PORT=$(free_port); done
-  step "start $label (name server $NAMESRV_PORT, broker $BROKER_PORT)"
+  local grpc_env=""
+  if $with_grpc; then
+    export GRPC_PORT
+    GRPC_PORT=$(free_port)
+    while [[ "$GRPC_PORT" == "$NAMESRV_PORT" || "$GRPC_PORT" == "$BROKER_PORT" ]]; do GRPC_PORT=$(free_port); done
+    export RMQ_GRPC_ENDPOINT="127.0.0.1:$GRPC_PORT"
+    grpc_env="GRPC_PORT=$GRPC_PORT "
+  fi
+  step "start $label (name server $NAMESRV_PORT, broker $BROKER_PORT${grpc_env:+, gRPC $GRPC_PORT})"
   BROKER_EXTRA_CONF="$SUITE_BROKER_CONF" scripts/broker-ctl.sh start "$kind" "$dir"
   export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
   # The version the broker must report (NamesrvAdminTest; mqadmin clusterList's #Version): rmqd's default, or
@@ -74,7 +86,7 @@ run_client_suites() { # kind label java-client-versions run-go(true|false)
   else
     export RMQ_EXPECTED_BROKER_VERSION=V5_3_3
   fi
-  export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='$SUITE_BROKER_CONF' NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7} $ROOT/scripts/broker-ctl.sh restart $kind $dir"
+  export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='$SUITE_BROKER_CONF' ${grpc_env}NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT JAVA_BROKER_VERSION=${JAVA_BROKER_VERSION:-4.9.7} $ROOT/scripts/broker-ctl.sh restart $kind $dir"
   for v in $clients; do
     step "Java client $v against $label"
     set +e
@@ -89,10 +101,21 @@ run_client_suites() { # kind label java-client-versions run-go(true|false)
     record "go-client-on-$label" $?
     set -e
   fi
+  if $with_grpc; then
+    for suite in java go; do
+      step "gRPC $suite client (5.x) against $label"
+      set +e
+      GRPC_SUITES=$suite scripts/grpc-test.sh attached
+      record "grpc-$suite-client-on-$label" $?
+      set -e
+    done
+  fi
   scripts/broker-ctl.sh stop "$kind" "$dir"
+  # Later steps start brokers of their own, without the gRPC endpoint (or Java's proxy).
+  unset GRPC_PORT RMQ_GRPC_ENDPOINT
 }
 
-run_client_suites rmqd rmqd "$JAVA_CLIENT_VERSIONS" true
+run_client_suites rmqd rmqd "$JAVA_CLIENT_VERSIONS" true true
 
 step "crash test: SYNC_FLUSH load, SIGKILL and restart ($CRASH_ITERATIONS kills)"
 set +e
@@ -135,10 +158,11 @@ if ! $skip_java_broker; then
   pass_pids=()
   pass_names=()
   for pass in $JAVA_BROKER_PASSES; do
-    IFS=: read -r jv cv go <<<"$pass"
-    step "Java broker $jv pass (client $cv${go:+, Go}) started in the background"
+    IFS=: read -r jv cv go grpc <<<"$pass"
+    step "Java broker $jv pass (client $cv${go:+, $go}${grpc:+, $grpc}) started in the background"
     (JAVA_BROKER_VERSION=$jv run_client_suites java "java-broker-$jv" "$cv" \
-      "$([[ "$go" == go ]] && echo true || echo false)") >"$WORK/pass-$jv.log" 2>&1 &
+      "$([[ "$go" == go ]] && echo true || echo false)" \
+      "$([[ "$grpc" == grpc ]] && echo true || echo false)") >"$WORK/pass-$jv.log" 2>&1 &
     pass_pids+=($!)
     pass_names+=("$jv")
   done
