@@ -11,6 +11,7 @@
 # server, resolved from Maven Central; the reference the suites are validated against), `rmqd-broker` (rmqd
 # broker registered with the Java name server) or `rmqd-namesrv` (the Java broker registered with rmqd namesrv).
 # Env: NAMESRV_PORT, BROKER_PORT (required for start/restart), RMQD_BIN (default target/release/rmqd),
+# GRPC_PORT (rmqd kinds: grpcServerPort, the 5.x gRPC endpoint; off when unset),
 # JAVA_BROKER_VERSION (default 4.9.7; 5.3.3 works too), START_TIMEOUT_S (default 60),
 # BROKER_HEAP (default 1g), NAMESRV_HEAP (default 512m), BROKER_EXTRA_CONF (newline-separated key=value lines
 # appended to the generated broker.conf of either kind, e.g. small mappedFileSizeCommitLog for store tests).
@@ -189,6 +190,17 @@ wait_ready() { # name (of the pid file)
 
 # ---------------------------------------------------------------------------------------------------- rmqd
 
+# rmqd's gRPC endpoint (5.x MessagingService, local mode): on GRPC_PORT when set, else off, so suites that
+# run several brokers never contend for the default 8081.
+rmqd_grpc_conf() {
+  if [[ -n "${GRPC_PORT:-}" ]]; then
+    [[ "$GRPC_PORT" =~ ^[0-9]+$ ]] || die "GRPC_PORT must be a number"
+    echo "grpcServerPort=$GRPC_PORT"
+  else
+    echo "grpcServerPort=-1"
+  fi
+}
+
 rmqd_start() {
   require_ports
   [[ -x "$RMQD_BIN" ]] || die "rmqd binary not found at $RMQD_BIN (cargo build --release --bin rmqd)"
@@ -204,6 +216,7 @@ namesrvListenPort=$NAMESRV_PORT
 namesrvAddr=127.0.0.1:$NAMESRV_PORT
 storePathRootDir=$STORE
 autoCreateTopicEnable=true
+$(rmqd_grpc_conf)
 EOF
   log "starting $RMQD_BIN standalone -c $WORKDIR/broker.conf"
   nohup "$RMQD_BIN" standalone -c "$WORKDIR/broker.conf" >>"$LOGS/rmqd.out" 2>&1 &
@@ -329,6 +342,7 @@ brokerIP1=127.0.0.1
 listenPort=$BROKER_PORT
 storePathRootDir=$STORE
 autoCreateTopicEnable=true
+$(rmqd_grpc_conf)
 EOF
   log "starting $RMQD_BIN broker -c $WORKDIR/broker.conf -n 127.0.0.1:$NAMESRV_PORT (Java name server)"
   nohup "$RMQD_BIN" broker -c "$WORKDIR/broker.conf" -n "127.0.0.1:$NAMESRV_PORT" >>"$LOGS/rmqd.out" 2>&1 &

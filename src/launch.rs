@@ -37,6 +37,11 @@ pub struct Running {
     pub ha_port: Option<u16>,
     /// Stops the HA listener and its connections, or the slave's HA client.
     ha_stop: tokio_util::sync::CancellationToken,
+    /// The gRPC endpoint's port (`grpcServerPort`; the one bound, when 0), None when disabled.
+    pub grpc_port: Option<u16>,
+    /// Stops the gRPC endpoint.
+    grpc_stop: tokio_util::sync::CancellationToken,
+    grpc_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -47,6 +52,22 @@ fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
         socket.listen(LISTEN_BACKLOG)
     };
     listen().with_context(|| format!("cannot listen on port {port} for the {what}"))
+}
+
+/// The gRPC listener: `grpcServerPort` (none when negative). Java's default port (8081) taken by another
+/// process is a warning, not a failed start; a configured port must bind.
+fn bind_grpc(config: &BrokerConfig) -> anyhow::Result<Option<TcpListener>> {
+    let Some(port) = config.grpc_port() else {
+        return Ok(None);
+    };
+    match bind(port, "gRPC endpoint") {
+        Ok(listener) => Ok(Some(listener)),
+        Err(e) if config.grpc_server_port.is_none() => {
+            tracing::warn!(error = %e, "gRPC endpoint not started (set grpcServerPort)");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn bound_port(listener: &TcpListener) -> anyhow::Result<u16> {
@@ -65,6 +86,9 @@ impl Running {
             metrics_task: None,
             ha_port: None,
             ha_stop: Default::default(),
+            grpc_port: None,
+            grpc_stop: Default::default(),
+            grpc_task: None,
         }
     }
 
@@ -135,8 +159,9 @@ impl Running {
             }
         };
         // Worked out before listen_port takes the bound port: an ephemeral broker port (0) means an
-        // ephemeral HA port, not bound + 1, which another process may hold.
+        // ephemeral HA port, not bound + 1, which another process may hold (and so for gRPC).
         let ha_port = config.ha_port();
+        let grpc_listener = bind_grpc(&config)?;
         config.listen_port = bound_port(&main_listener)?;
         let ha_listener = match crate::ha::is_master(&config) {
             true => {
@@ -175,8 +200,32 @@ impl Running {
         );
         self.broker_port = Some(broker.config.listen_port);
         self.start_ha(&broker, ha_listener);
+        self.start_grpc(&broker, grpc_listener)?;
         self.start_metrics(&broker)?;
         self.broker = Some(broker);
+        Ok(())
+    }
+
+    /// The 5.x gRPC endpoint in local mode (`crate::grpc`) on its own listener.
+    fn start_grpc(
+        &mut self,
+        broker: &Arc<Broker>,
+        listener: Option<TcpListener>,
+    ) -> anyhow::Result<()> {
+        let Some(listener) = listener else {
+            return Ok(());
+        };
+        let port = bound_port(&listener)?;
+        let endpoint = crate::grpc::GrpcEndpoint::new(broker.clone(), port);
+        tracing::info!(
+            port,
+            "gRPC endpoint (MessagingService, local mode) listening"
+        );
+        let stop = self.grpc_stop.clone();
+        self.grpc_task = Some(tokio::spawn(crate::grpc::server::serve(
+            endpoint, listener, stop,
+        )));
+        self.grpc_port = Some(port);
         Ok(())
     }
 
@@ -260,6 +309,7 @@ impl Running {
         );
         self.listeners.stop_accepting();
         self.ha_stop.cancel();
+        self.grpc_stop.cancel();
         if let Some(task) = &self.metrics_task {
             task.abort();
         }
@@ -284,6 +334,10 @@ impl Running {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "connections closed"
             );
+        }
+        if let Some(task) = self.grpc_task {
+            // Open Telemetry streams would hold a graceful stop forever: give them a moment, then leave.
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
         if let Some(broker) = &self.broker {
             broker.shutdown().await;

@@ -99,7 +99,7 @@ impl Broker {
 
     /// `TopicValidator.isSystemTopic` as this broker sees it: the system topic set and the `rmq_sys_`
     /// prefix.
-    pub(super) fn is_system_topic(&self, topic: &str) -> bool {
+    pub(crate) fn is_system_topic(&self, topic: &str) -> bool {
         topic.starts_with("rmq_sys_") || self.system_topic_names().iter().any(|t| t == topic)
     }
 

@@ -130,6 +130,9 @@ pub struct BrokerConfig {
     /// haTransferBatchSize, haSendHeartbeatInterval, haHousekeepingInterval, slaveTimeout, haMaxGapNotInSync.
     pub ha: crate::ha::HaSettings,
     // HA: end
+    /// `grpcServerPort` (Java proxy's key, default 8081): the 5.x gRPC endpoint in local mode; negative
+    /// disables it. Unset with an ephemeral listenPort (0) means an ephemeral gRPC port too.
+    pub grpc_server_port: Option<i32>,
 }
 
 /// Java's `rocketmq.remoting.version` system property, here a config key of either role: the version this
@@ -137,6 +140,9 @@ pub struct BrokerConfig {
 /// GET_BROKER_RUNTIME_INFO's `brokerVersion` / `brokerVersionDesc` (what mqadmin clusterList prints).
 /// `V4_9_8`, `4.9.8` or the ordinal (`409`, Java's form); any release or snapshot from 4.0.0 to 5.9.9.
 /// Default `V5_3_3`.
+/// Java proxy's default `grpcServerPort`.
+pub const DEFAULT_GRPC_SERVER_PORT: u16 = 8081;
+
 pub const MQ_VERSION_KEY: &str = "rocketmq.remoting.version";
 
 pub(super) fn parse_mq_version(value: &str) -> anyhow::Result<i32> {
@@ -209,6 +215,7 @@ impl Default for BrokerConfig {
             config_file: None,
             ha_listen_port: None,
             ha: crate::ha::HaSettings::default(),
+            grpc_server_port: None,
         }
         .with_fast_failure()
     }
@@ -270,6 +277,15 @@ impl BrokerConfig {
             (Some(port), _) => port,
             (None, 0) => 0,
             (None, port) => port.saturating_add(1),
+        }
+    }
+
+    /// The gRPC port to bind, or None when `grpcServerPort` is negative (disabled).
+    pub fn grpc_port(&self) -> Option<u16> {
+        match (self.grpc_server_port, self.listen_port) {
+            (Some(port), _) => u16::try_from(port).ok(),
+            (None, 0) => Some(0),
+            (None, _) => Some(DEFAULT_GRPC_SERVER_PORT),
         }
     }
 
@@ -442,6 +458,7 @@ impl BrokerConfig {
             MQ_VERSION_KEY => self.mq_version = parse_mq_version(value)?,
             "configBlackList" => self.config_black_list = value.to_string(),
             // HA: start
+            "grpcServerPort" => self.grpc_server_port = Some(parse(key, value)?),
             "haListenPort" => self.ha_listen_port = Some(parse(key, value)?),
             "haTransferBatchSize" => self.ha.transfer_batch_size = parse(key, value)?,
             "haSendHeartbeatInterval" => {

@@ -233,3 +233,22 @@ fn ha_master_address_is_taken_from_six_characters() {
     assert!(config.slave_read_enable);
     assert_eq!(config.access_message_in_memory_max_ratio, 40);
 }
+
+#[test]
+fn grpc_port_defaults_to_the_proxys_and_follows_an_ephemeral_broker() {
+    let mut config = BrokerConfig {
+        listen_port: 10911,
+        ..BrokerConfig::default()
+    };
+    assert_eq!(config.grpc_port(), Some(8081));
+    config.listen_port = 0;
+    assert_eq!(
+        config.grpc_port(),
+        Some(0),
+        "ephemeral broker, ephemeral gRPC"
+    );
+    assert!(config.apply("grpcServerPort", "18081").unwrap());
+    assert_eq!(config.grpc_port(), Some(18081));
+    assert!(config.apply("grpcServerPort", "-1").unwrap());
+    assert_eq!(config.grpc_port(), None, "negative disables it");
+}

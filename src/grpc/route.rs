@@ -1,0 +1,264 @@
+//! QueryRoute (Java proxy's `RouteActivity.queryRoute` in local mode): the topic's queues on this broker,
+//! each with its permission and the message types the topic accepts, reached at the endpoint the client
+//! used.
+
+use rmq_proto::v2::{
+    Address, AddressScheme, Broker as ProtoBroker, Code, Endpoints, MessageQueue, MessageType,
+    Permission, QueryRouteRequest, Resource,
+};
+use rmq_store::config::TopicConfig;
+
+use super::status::{GrpcError, GrpcResult};
+
+/// `TopicMessageType` (5.x): what a topic's `message.type` attribute allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicMessageType {
+    Unspecified,
+    Normal,
+    Fifo,
+    Delay,
+    Transaction,
+    Mixed,
+}
+
+impl TopicMessageType {
+    /// `LocalMetadataService.getTopicMessageType`: UNSPECIFIED for a topic this broker does not have;
+    /// `TopicConfig.getTopicMessageType`: NORMAL without the `message.type` attribute.
+    pub fn of_topic(config: Option<&TopicConfig>) -> Self {
+        let Some(config) = config else {
+            return TopicMessageType::Unspecified;
+        };
+        let attribute = config
+            .attributes
+            .get("message.type")
+            .or_else(|| config.attributes.get("+message.type"));
+        match attribute.map(String::as_str) {
+            None => TopicMessageType::Normal,
+            Some(value) => Self::parse(value),
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "NORMAL" => TopicMessageType::Normal,
+            "FIFO" => TopicMessageType::Fifo,
+            "DELAY" => TopicMessageType::Delay,
+            "TRANSACTION" => TopicMessageType::Transaction,
+            "MIXED" => TopicMessageType::Mixed,
+            _ => TopicMessageType::Unspecified,
+        }
+    }
+
+    pub fn java_name(self) -> &'static str {
+        match self {
+            TopicMessageType::Unspecified => "UNSPECIFIED",
+            TopicMessageType::Normal => "NORMAL",
+            TopicMessageType::Fifo => "FIFO",
+            TopicMessageType::Delay => "DELAY",
+            TopicMessageType::Transaction => "TRANSACTION",
+            TopicMessageType::Mixed => "MIXED",
+        }
+    }
+
+    pub fn of_message(message_type: MessageType) -> Self {
+        match message_type {
+            MessageType::Normal => TopicMessageType::Normal,
+            MessageType::Fifo => TopicMessageType::Fifo,
+            MessageType::Delay => TopicMessageType::Delay,
+            MessageType::Transaction => TopicMessageType::Transaction,
+            _ => TopicMessageType::Unspecified,
+        }
+    }
+
+    /// `RouteActivity.parseTopicMessageType`: the `accept_message_types` of each queue.
+    pub fn accepted(self) -> Vec<i32> {
+        let types: &[MessageType] = match self {
+            TopicMessageType::Normal => &[MessageType::Normal],
+            TopicMessageType::Fifo => &[MessageType::Fifo],
+            TopicMessageType::Delay => &[MessageType::Delay],
+            TopicMessageType::Transaction => &[MessageType::Transaction],
+            TopicMessageType::Mixed => &[
+                MessageType::Normal,
+                MessageType::Fifo,
+                MessageType::Delay,
+                MessageType::Transaction,
+            ],
+            TopicMessageType::Unspecified => &[MessageType::Unspecified],
+        };
+        types.iter().map(|t| *t as i32).collect()
+    }
+
+    /// `DefaultTopicMessageTypeValidator.validate`: a message of type `actual` may go to this topic.
+    pub fn check_send(self, actual: TopicMessageType) -> GrpcResult<()> {
+        if actual == TopicMessageType::Unspecified
+            || (actual != self && self != TopicMessageType::Mixed)
+        {
+            return Err(GrpcError::new(
+                Code::MessagePropertyConflictWithType,
+                format!(
+                    "TopicMessageType validate failed, the expected type is {}, but actual type is {}",
+                    self.java_name(),
+                    actual.java_name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `PermName` bits.
+const PERM_READ: i32 = 0x4;
+const PERM_WRITE: i32 = 0x2;
+
+/// `RouteActivity.genMessageQueueFromQueueData`: read-only queues first, then write-only, then
+/// read-write; a topic with neither permission gets NONE queues.
+pub fn message_queues(
+    config: &TopicConfig,
+    topic: &Resource,
+    broker: &ProtoBroker,
+    accepted: &[i32],
+) -> Vec<MessageQueue> {
+    let (readable, writable) = (config.perm & PERM_READ != 0, config.perm & PERM_WRITE != 0);
+    let (reads, writes) = (
+        config.read_queue_nums.max(0),
+        config.write_queue_nums.max(0),
+    );
+    let (mut r, mut w, mut rw, mut none) = (0, 0, 0, 0);
+    if readable && writable {
+        rw = reads.min(writes);
+        r = reads - rw;
+        w = writes - rw;
+    } else if writable {
+        w = writes;
+    } else if readable {
+        r = reads;
+    } else {
+        none = reads.max(writes).max(1);
+    }
+    let runs = [
+        (r, Permission::Read),
+        (w, Permission::Write),
+        (rw, Permission::ReadWrite),
+        (none, Permission::None),
+    ];
+    let mut queues = Vec::new();
+    for (count, permission) in runs {
+        for _ in 0..count {
+            queues.push(MessageQueue {
+                topic: Some(topic.clone()),
+                id: queues.len() as i32,
+                permission: permission as i32,
+                broker: Some(broker.clone()),
+                accept_message_types: accepted.to_vec(),
+            });
+        }
+    }
+    queues
+}
+
+/// The broker as a gRPC client sees it: this broker's name, id 0, at `endpoints`.
+pub fn proto_broker(name: &str, endpoints: Endpoints) -> ProtoBroker {
+    ProtoBroker {
+        name: name.to_string(),
+        id: 0,
+        endpoints: Some(endpoints),
+    }
+}
+
+/// The endpoints to route the client to: those it used (its access point, as local mode answers), else
+/// `host:grpc_port`.
+pub fn route_endpoints(request: &QueryRouteRequest, host: &str, grpc_port: u16) -> Endpoints {
+    match &request.endpoints {
+        Some(endpoints) if !endpoints.addresses.is_empty() => endpoints.clone(),
+        _ => Endpoints {
+            scheme: AddressScheme::IPv4 as i32,
+            addresses: vec![Address {
+                host: host.to_string(),
+                port: i32::from(grpc_port),
+            }],
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn topic_config(perm: i32, reads: i32, writes: i32) -> TopicConfig {
+        TopicConfig {
+            topic_name: "T".into(),
+            read_queue_nums: reads,
+            write_queue_nums: writes,
+            perm,
+            topic_filter_type: "SINGLE_TAG".into(),
+            topic_sys_flag: 0,
+            order: false,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn queues(perm: i32, reads: i32, writes: i32) -> Vec<(i32, i32)> {
+        let broker = proto_broker("b", Endpoints::default());
+        message_queues(
+            &topic_config(perm, reads, writes),
+            &Resource::default(),
+            &broker,
+            &[1],
+        )
+        .iter()
+        .map(|q| (q.id, q.permission))
+        .collect()
+    }
+
+    #[test]
+    fn queues_are_split_by_permission_as_route_activity_does() {
+        let (r, w, rw) = (
+            Permission::Read as i32,
+            Permission::Write as i32,
+            Permission::ReadWrite as i32,
+        );
+        assert_eq!(queues(6, 2, 2), vec![(0, rw), (1, rw)]);
+        assert_eq!(queues(6, 3, 1), vec![(0, r), (1, r), (2, rw)]);
+        assert_eq!(queues(6, 1, 2), vec![(0, w), (1, rw)]);
+        assert_eq!(queues(4, 2, 8), vec![(0, r), (1, r)]);
+        assert_eq!(queues(0, 0, 0), vec![(0, Permission::None as i32)]);
+    }
+
+    #[test]
+    fn the_message_type_attribute_decides_what_queues_accept() {
+        let mut config = topic_config(6, 1, 1);
+        assert_eq!(
+            TopicMessageType::of_topic(Some(&config)),
+            TopicMessageType::Normal
+        );
+        assert_eq!(
+            TopicMessageType::of_topic(None),
+            TopicMessageType::Unspecified
+        );
+        config
+            .attributes
+            .insert("message.type".into(), "FIFO".into());
+        let fifo = TopicMessageType::of_topic(Some(&config));
+        assert_eq!(fifo.accepted(), vec![MessageType::Fifo as i32]);
+        assert_eq!(TopicMessageType::Mixed.accepted().len(), 4);
+    }
+
+    #[test]
+    fn a_message_must_match_its_topics_type() {
+        let normal = TopicMessageType::Normal;
+        assert!(normal.check_send(TopicMessageType::Normal).is_ok());
+        let err = normal.check_send(TopicMessageType::Fifo).unwrap_err();
+        assert_eq!(err.code, Code::MessagePropertyConflictWithType);
+        assert_eq!(
+            err.message,
+            "TopicMessageType validate failed, the expected type is NORMAL, but actual type is FIFO"
+        );
+        assert!(TopicMessageType::Mixed
+            .check_send(TopicMessageType::Delay)
+            .is_ok());
+        assert!(TopicMessageType::Unspecified
+            .check_send(TopicMessageType::Normal)
+            .is_err());
+    }
+}
