@@ -15,6 +15,11 @@
 # JAVA_BROKER_VERSION (default 4.9.7; 5.3.3 works too), START_TIMEOUT_S (default 60),
 # BROKER_HEAP (default 1g), NAMESRV_HEAP (default 512m), BROKER_EXTRA_CONF (newline-separated key=value lines
 # appended to the generated broker.conf of either kind, e.g. small mappedFileSizeCommitLog for store tests).
+# GRPC_PORT (java kind, 5.x only): run the broker inside the 5.x proxy in local mode, in one JVM, as
+# `bin/mqbroker --enable-proxy` does (org.apache.rocketmq.proxy.ProxyStartup -pm local -bc broker.conf
+# -pc rmq-proxy.json): apache.rocketmq.v2.MessagingService on port $GRPC_PORT (Java's gRPC server binds all
+# interfaces), the broker's remoting port unchanged (so the remoting suites run against the same broker), the
+# proxy's own remoting port on PROXY_REMOTING_PORT (default: a free port from scripts/free-port.py).
 # Layout: WORKDIR/store (message store), WORKDIR/logs (stdout/stderr and, for Java, logs/rocketmqlogs/*.log),
 # WORKDIR/*.pid, WORKDIR/*.conf.
 set -euo pipefail
@@ -227,12 +232,17 @@ EOF
 # ---------------------------------------------------------------------------------------------------- java
 
 # Classpath of the official broker + name server, resolved once per version and cached in WORKDIR.
+# With GRPC_PORT the proxy is resolved too (profile `proxy` of scripts/java-broker/pom.xml).
 java_classpath() {
-  local cp_file="$WORKDIR/java-broker-$JAVA_BROKER_VERSION.classpath"
+  local cp_file="$WORKDIR/java-broker-$JAVA_BROKER_VERSION.classpath" profile=()
+  if [[ -n "${GRPC_PORT:-}" ]]; then
+    cp_file="$WORKDIR/java-broker-proxy-$JAVA_BROKER_VERSION.classpath"
+    profile=(-Pproxy)
+  fi
   if [[ ! -s "$cp_file" ]]; then
-    log "resolving rocketmq-broker/namesrv $JAVA_BROKER_VERSION from Maven"
+    log "resolving rocketmq-broker/namesrv${profile:+/proxy} $JAVA_BROKER_VERSION from Maven"
     mkdir -p "$LOGS"
-    if ! mvn -B -ntp -f "$ROOT/scripts/java-broker/pom.xml" dependency:build-classpath \
+    if ! mvn -B -ntp -f "$ROOT/scripts/java-broker/pom.xml" dependency:build-classpath "${profile[@]}" \
       -Drocketmq.version="$JAVA_BROKER_VERSION" -Dmdep.outputFile="$cp_file.tmp" >"$LOGS/mvn-classpath.out" 2>&1; then
       tail -n 30 "$LOGS/mvn-classpath.out" >&2
       die "could not resolve the Java broker $JAVA_BROKER_VERSION"
@@ -303,12 +313,53 @@ storePathRootDir=$STORE
 storePathCommitLog=$STORE/commitlog
 autoCreateTopicEnable=true
 EOF
+  if [[ -n "${GRPC_PORT:-}" ]]; then
+    java_start_proxy_broker "$1" "$heap"
+    return 0
+  fi
   BOOT_LINES_BEFORE=$(boot_lines)
   extra_ready_check() { (($(boot_lines) > BOOT_LINES_BEFORE)); }
   log "starting Java broker $JAVA_BROKER_VERSION on $BROKER_PORT (heap $heap)"
   nohup java "-Xms$heap" "-Xmx$heap" "${JAVA_OPENS[@]}" "-Duser.home=$WORKDIR" -cp "$1" \
     org.apache.rocketmq.broker.BrokerStartup -c "$WORKDIR/broker.conf" -n "127.0.0.1:$NAMESRV_PORT" \
     >>"$LOGS/broker.out" 2>&1 &
+  echo $! >"$WORKDIR/broker.pid"
+}
+
+# ProxyStartup in local mode prints "rocketmq-proxy startup successfully" to stdout once the broker inside it
+# and the gRPC server have started (the broker's own "boot success" line only goes to its log there).
+proxy_boot_lines() {
+  local n
+  n=$(grep -c 'rocketmq-proxy startup successfully' "$LOGS/broker.out" 2>/dev/null) || true
+  echo "${n:-0}"
+}
+
+# The broker inside the proxy (ProxyStartup -pm local); the pid file is still broker.pid so that stop, kill,
+# restart and status work unchanged. Proxy config keys are ProxyConfig's (rmq-proxy.json): the cluster name
+# must match the broker's brokerClusterName; localServeAddr pins the address the proxy registers and reports;
+# grpcShutdownTimeSeconds (default 30) bounds how long SIGTERM waits for gRPC calls (long polls) to finish.
+java_start_proxy_broker() { # classpath heap
+  local heap=$2 proxy_remoting_port
+  [[ "$GRPC_PORT" =~ ^[0-9]+$ ]] || die "GRPC_PORT must be a number"
+  [[ "$JAVA_BROKER_VERSION" == 5.* ]] || die "GRPC_PORT needs a 5.x Java broker (JAVA_BROKER_VERSION=5.3.3)"
+  proxy_remoting_port=${PROXY_REMOTING_PORT:-$(python3 "$ROOT/scripts/free-port.py")}
+  cat >"$WORKDIR/rmq-proxy.json" <<EOF
+{
+  "rocketMQClusterName": "DefaultCluster",
+  "proxyMode": "local",
+  "namesrvAddr": "127.0.0.1:$NAMESRV_PORT",
+  "localServeAddr": "127.0.0.1",
+  "grpcServerPort": $GRPC_PORT,
+  "remotingListenPort": $proxy_remoting_port,
+  "grpcShutdownTimeSeconds": 5
+}
+EOF
+  BOOT_LINES_BEFORE=$(proxy_boot_lines)
+  extra_ready_check() { (($(proxy_boot_lines) > BOOT_LINES_BEFORE)) && port_open "$GRPC_PORT"; }
+  log "starting Java broker $JAVA_BROKER_VERSION on $BROKER_PORT in proxy local mode (gRPC $GRPC_PORT, proxy remoting $proxy_remoting_port, heap $heap)"
+  nohup java "-Xms$heap" "-Xmx$heap" "${JAVA_OPENS[@]}" "-Duser.home=$WORKDIR" -cp "$1" \
+    org.apache.rocketmq.proxy.ProxyStartup -pm local -bc "$WORKDIR/broker.conf" -pc "$WORKDIR/rmq-proxy.json" \
+    -n "127.0.0.1:$NAMESRV_PORT" >>"$LOGS/broker.out" 2>&1 &
   echo $! >"$WORKDIR/broker.pid"
 }
 

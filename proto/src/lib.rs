@@ -16,5 +16,10 @@
 //! (org.apache.rocketmq:rocketmq-proto 2.1.1, generator in `compat-tests/golden-gen/grpc/`), one fully
 //! populated instance of every request and response and of every oneof arm, re-encodes them and requires the
 //! identical bytes. prost drops unknown fields, so a missing field, a wrong tag or a wrong wire type fails.
+//! The same test compares [`v2::MESSAGING_SERVICE_RPCS`] (the table build.rs generates from) with the paths
+//! and method types of grpc-java's `MessagingServiceGrpc`, and `tests/loopback.rs` runs the generated client
+//! against the generated server over HTTP/2.
+//!
+//! A server implements the trait with `#[tonic::async_trait] impl MessagingService for ...`.
 
 pub mod v2;

@@ -24,6 +24,9 @@ usage: rmqd bench produce|consume|e2e -n NAMESRV --topic T [options]
   --topics N           spread sends over N topics T-0..T-{N-1} (created if missing) [1 = T itself]
   --count N            send exactly N messages (produce), or stop once N were received (consume)
   --json               progress on stderr, the summary as one JSON object on stdout
+  --grpc HOST:PORT     produce/consume through a 5.x gRPC endpoint (rmqd's grpcServerPort or Java's proxy)
+                       instead of the remoting protocol; -n still creates the topic. consume receives and
+                       acks as a SimpleConsumer of --group; --async --inflight N runs N requests per channel
 ceilings of the machine, without a broker:
   echo-server          length-prefixed TCP echo on 127.0.0.1:--port (runs until killed)
   echo                 --threads connections, each a synchronous --size byte request/response loop
@@ -89,6 +92,8 @@ pub struct BenchArgs {
     pub port: u16,
     /// Directory of the test file (`disk`).
     pub dir: String,
+    /// gRPC endpoint (`--grpc`): produce and consume speak apache.rocketmq.v2 to it.
+    pub grpc: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -112,6 +117,8 @@ pub enum ArgsError {
     Unknown(String),
     #[error("{0} is required")]
     Required(&'static str),
+    #[error("--grpc works with produce and consume only")]
+    GrpcMode,
 }
 
 /// Upper bounds that keep a typo from allocating gigabytes or opening thousands of sockets.
@@ -170,6 +177,7 @@ impl BenchArgs {
             addr: String::new(),
             port: 0,
             dir: String::new(),
+            grpc: None,
         };
         let mut pipelined = false;
         let mut inflight = 64;
@@ -178,6 +186,7 @@ impl BenchArgs {
                 "-n" | "--namesrv" => {
                     parsed.namesrv = args.next().ok_or(ArgsError::MissingValue("-n"))?
                 }
+                "--grpc" => parsed.grpc = Some(args.next().ok_or(ArgsError::MissingValue("--grpc"))?),
                 "--topic" | "-t" => {
                     parsed.topic = args.next().ok_or(ArgsError::MissingValue("--topic"))?
                 }
@@ -220,6 +229,8 @@ impl BenchArgs {
             Mode::EchoServer if parsed.port == 0 => return Err(ArgsError::Required("--port")),
             Mode::Echo if parsed.addr.is_empty() => return Err(ArgsError::Required("--addr")),
             Mode::Disk if parsed.dir.is_empty() => return Err(ArgsError::Required("--dir")),
+            Mode::Produce | Mode::Consume => {}
+            _ if parsed.grpc.is_some() => return Err(ArgsError::GrpcMode),
             _ => {}
         }
         if parsed.mode.needs_broker() {
@@ -293,6 +304,7 @@ mod tests {
         assert_eq!(parse(""), Err(ArgsError::MissingMode));
         assert_eq!(parse("echo"), Err(ArgsError::Required("--addr")));
         assert_eq!(parse("echo-server"), Err(ArgsError::Required("--port")));
+        assert_eq!(parse("e2e -n x:1 --topic t --grpc h:1"), Err(ArgsError::GrpcMode));
         assert_eq!(parse("disk --size 1"), Err(ArgsError::Required("--dir")));
         assert_eq!(parse("fly"), Err(ArgsError::UnknownMode("fly".into())));
         assert_eq!(parse("produce -n a:1"), Err(ArgsError::Required("--topic")));

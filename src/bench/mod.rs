@@ -10,11 +10,13 @@
 //! - [`e2e`]: producer at a fixed rate plus consumer, latency from the send time in the body.
 //! - [`report`]: counters, HDR histograms, progress lines, the summary (text or JSON).
 //! - [`ceiling`]: loopback echo and append + fdatasync loops, the machine's limits (no broker).
+//! - [`grpc`]: produce and consume through a 5.x gRPC endpoint (`--grpc`).
 
 mod args;
 mod ceiling;
 mod consume;
 mod e2e;
+mod grpc;
 mod produce;
 mod report;
 mod route;
@@ -79,6 +81,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let deadline = started + args.duration;
     let mut workers = JoinSet::new();
     match args.mode {
+        Mode::Produce | Mode::Consume if args.grpc.is_some() => {
+            spawn_grpc(&args, deadline, &stats, &mut workers)
+        }
         Mode::Produce => spawn_producers(&args, &routes, deadline, &stats, &mut workers)?,
         Mode::Consume => {
             let (topic, route) = &routes[0];
@@ -225,7 +230,40 @@ fn spawn_producers(
     Ok(())
 }
 
-/// One puller per queue; queues share `args.threads` connections (one client each).
+/// `args.threads` gRPC workers, each with its own channel and client id (`--grpc`).
+fn spawn_grpc(
+    args: &BenchArgs,
+    deadline: Instant,
+    stats: &Arc<Stats>,
+    set: &mut JoinSet<anyhow::Result<()>>,
+) {
+    let endpoint = args.grpc.clone().unwrap_or_default();
+    for worker in 0..args.threads {
+        let stats = stats.clone();
+        if args.mode == Mode::Produce {
+            let plan = grpc::SendPlan {
+                endpoint: endpoint.clone(),
+                worker,
+                topic: args.topic.clone(),
+                body: vec![b'x'; args.size_bytes],
+                batch: args.batch,
+                inflight: args.inflight,
+                deadline,
+            };
+            set.spawn(grpc::produce(plan, stats));
+        } else {
+            let plan = grpc::ReceivePlan {
+                endpoint: endpoint.clone(),
+                worker,
+                topic: args.topic.clone(),
+                group: args.group.clone(),
+                deadline,
+            };
+            set.spawn(grpc::consume(plan, stats));
+        }
+    }
+}
+
 /// What the pullers of one run share.
 struct PullPlan<'a> {
     topic: &'a str,

@@ -1,5 +1,7 @@
 //! Topic administration and message lookup: 17, 18, 215, 21, 33, 12.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use rmq_codec::body::java_bean;
 use rmq_codec::code::ResponseCode;
@@ -11,6 +13,8 @@ use rmq_codec::header::{
 };
 use rmq_store::config::TopicConfig;
 
+use super::attributes;
+use super::message_type::TopicMessageType;
 use super::topics::validate_topic_name;
 use super::{ok, reply_error, Broker, Reply};
 use crate::error::ServiceError;
@@ -20,6 +24,8 @@ use crate::remoting::Outbound;
 const UNIQUE_KEY_QUERY_MAX_NUM: i32 = 32;
 
 impl Broker {
+    /// UPDATE_AND_CREATE_TOPIC (17): the topic's config from the header; `attributes` is the `+k=v,-k`
+    /// string mqadmin's `updateTopic -a` sends, altered into the stored attributes as 5.3.3 does.
     pub(super) fn create_topic(&self, req: &RemotingCommand) -> Reply {
         let h = CreateTopicRequestHeader::decode(&req.ext_fields)?;
         validate_topic_name(&h.topic).map_err(|e| reply_error(ResponseCode::SystemError, e))?;
@@ -32,6 +38,10 @@ impl Broker {
                 ),
             ));
         }
+        // AttributeParser.parseToMap's exceptions answer SYSTEM_ERROR, as every exception here does.
+        let requested = attributes::parse_modification(h.attributes.as_deref().unwrap_or(""))
+            .map_err(|e| reply_error(ResponseCode::SystemError, e))?;
+        check_message_type(&requested)?;
         let config = TopicConfig {
             topic_name: h.topic.clone(),
             read_queue_nums: h.read_queue_nums,
@@ -40,36 +50,40 @@ impl Broker {
             topic_filter_type: h.topic_filter_type.clone(),
             topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
             order: h.order,
-            attributes: Default::default(),
+            attributes: requested,
         };
-        self.topics.upsert(config);
-        self.prepare_queues(&h.topic, h.write_queue_nums, h.perm);
+        self.store_topics(vec![config])?;
         Ok(ok())
     }
 
     /// UPDATE_AND_CREATE_TOPIC_LIST (18, 5.x `updateTopicList`): a `CreateTopicListRequestBody`; every
     /// config is checked first as 5.3.3 does (name rule, system topic, MIXED message type: INVALID_PARAMETER
-    /// with Java's remark), then all are stored. Attributes are not kept, as for 17. Unlike 5.3.3, which
-    /// answers SUCCESS without storing anything once it meets a config equal to the stored one, every
-    /// config of the list is stored.
+    /// with Java's remark), then all are stored with their attributes altered as for 17. Unlike 5.3.3, which
+    /// answers SUCCESS without storing anything once it meets a config equal to the stored one, and which
+    /// keeps the configs before one whose attributes fail, the list is stored whole or not at all.
     pub(super) fn create_topic_list(&self, req: &RemotingCommand) -> Reply {
         let configs = topic_config_list(&req.body)?;
         for config in &configs {
             self.check_listed_topic(config)?;
         }
-        for config in configs {
-            let (topic, write_queue_nums, perm) = (
-                config.topic_name.clone(),
-                config.write_queue_nums,
-                config.perm,
-            );
-            self.topics.upsert(TopicConfig {
-                attributes: Default::default(),
-                ..config
-            });
+        self.store_topics(configs)?;
+        Ok(ok())
+    }
+
+    /// Stores `configs`, whose attributes are the request's `+key`/`-key` map (`TopicConfigManager.
+    /// updateTopicConfig`), and prepares their queues. A bad attribute is SYSTEM_ERROR with Java's message.
+    fn store_topics(&self, configs: Vec<TopicConfig>) -> Result<(), ServiceError> {
+        let queues: Vec<_> = configs
+            .iter()
+            .map(|c| (c.topic_name.clone(), c.write_queue_nums, c.perm))
+            .collect();
+        self.topics
+            .update_with_attributes(configs)
+            .map_err(|e| reply_error(ResponseCode::SystemError, e))?;
+        for (topic, write_queue_nums, perm) in queues {
             self.prepare_queues(&topic, write_queue_nums, perm);
         }
-        Ok(ok())
+        Ok(())
     }
 
     fn check_listed_topic(&self, config: &TopicConfig) -> Result<(), ServiceError> {
@@ -81,13 +95,7 @@ impl Broker {
                 format!("The topic[{topic}] is conflict with system topic."),
             ));
         }
-        if config.attributes.get("+message.type").map(String::as_str) == Some("MIXED") {
-            return Err(reply_error(
-                ResponseCode::InvalidParameter,
-                "MIXED message type is not supported.",
-            ));
-        }
-        Ok(())
+        check_message_type(&config.attributes)
     }
 
     pub(super) fn all_topic_config(&self) -> Reply {
@@ -147,6 +155,19 @@ impl Broker {
             records: result.messages,
         })
     }
+}
+
+/// `+message.type=MIXED` is refused (5.3.3 while `enableMixedMessageType` is false, its default; rmqd has
+/// no such switch).
+fn check_message_type(requested: &BTreeMap<String, String>) -> Result<(), ServiceError> {
+    let key = format!("+{}", attributes::MESSAGE_TYPE.name);
+    if requested.get(&key).map(String::as_str) == Some(TopicMessageType::Mixed.name()) {
+        return Err(reply_error(
+            ResponseCode::InvalidParameter,
+            "MIXED message type is not supported.",
+        ));
+    }
+    Ok(())
 }
 
 /// The `topicConfigList` of a `CreateTopicListRequestBody`; a missing list or a null entry is the

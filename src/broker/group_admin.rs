@@ -8,8 +8,6 @@
 //! `notifyConsumerIdsChangedEnable` gates NOTIFY_CONSUMER_IDS_CHANGED. The other fields are stored and
 //! reported as given.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 use rmq_codec::code::ResponseCode;
 use rmq_codec::command::RemotingCommand;
@@ -20,11 +18,9 @@ use rmq_codec::header::{
 };
 use rmq_store::config::SubscriptionGroupConfig;
 
+use super::attributes::{self, GROUP_ATTRIBUTES};
 use super::{ok, reply_error, Broker, Reply};
 use crate::error::{java_bean, ServiceError};
-
-/// Attribute keys 5.3.3 accepts on a subscription group (`SubscriptionGroupAttributes.ALL`): none.
-const SUPPORTED_ATTRIBUTES: [&str; 0] = [];
 
 impl Broker {
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): the body is a `SubscriptionGroupConfig`, which replaces
@@ -97,9 +93,12 @@ impl Broker {
             ));
         }
         let current = self.groups.get(&config.group_name);
-        config.attributes =
-            alter_attributes(current.as_ref().map(|c| &c.attributes), &config.attributes)
-                .map_err(|e| reply_error(ResponseCode::SystemError, e))?;
+        config.attributes = attributes::alter(
+            &GROUP_ATTRIBUTES,
+            current.as_ref().map(|c| &c.attributes),
+            &config.attributes,
+        )
+        .map_err(|e| reply_error(ResponseCode::SystemError, e))?;
         Ok(config)
     }
 
@@ -123,46 +122,9 @@ impl Broker {
     }
 }
 
-/// 5.3.3's `AttributeUtil.alterCurrentAttributes` over [`SUPPORTED_ATTRIBUTES`]: on create every key must be
-/// `+key`, on update `+key` (add or set) or `-key` (remove an existing one); the key itself must be a
-/// supported attribute. The error is the message of the exception Java throws (answered SYSTEM_ERROR).
-fn alter_attributes(
-    current: Option<&BTreeMap<String, String>>,
-    requested: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, String> {
-    let mut result = current.cloned().unwrap_or_default();
-    for (key, value) in requested {
-        let (op, name) = key.split_at(key.chars().next().map_or(0, char::len_utf8));
-        if name.is_empty() || name.contains(['+', '-']) {
-            return Err("kv string format wrong.".into());
-        }
-        match (current, op) {
-            (_, "+") => {}
-            (None, _) => {
-                return Err(format!(
-                    "only add attribute is supported while creating topic. key: {name}"
-                ))
-            }
-            (Some(now), "-") if !now.contains_key(name) => {
-                return Err(format!("attempt to delete a nonexistent key: {name}"))
-            }
-            (Some(_), "-") => {}
-            (Some(_), _) => return Err(format!("wrong format key: {name}")),
-        }
-        if !SUPPORTED_ATTRIBUTES.contains(&name) {
-            return Err(format!("unsupported key: {name}"));
-        }
-        if op == "-" {
-            result.remove(name);
-        } else {
-            result.insert(name.to_owned(), value.clone());
-        }
-    }
-    Ok(result)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use rmq_codec::code::RequestCode;
@@ -365,6 +327,9 @@ mod tests {
 
     #[test]
     fn attributes_follow_javas_alter_rules() {
+        let alter_attributes = |current: Option<&BTreeMap<String, String>>, requested: &_| {
+            attributes::alter(&GROUP_ATTRIBUTES, current, requested)
+        };
         let attrs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
             pairs
                 .iter()

@@ -3,6 +3,7 @@
 mod acl_admin;
 mod admin;
 mod admin_stats;
+mod attributes;
 pub mod auto_create;
 mod blocking;
 mod broker_status;
@@ -18,6 +19,7 @@ mod ha_tests;
 mod heartbeat;
 mod long_poll;
 mod maintenance;
+pub mod message_type;
 mod metrics;
 mod metrics_lag;
 mod metrics_view;
@@ -43,6 +45,8 @@ mod sync_source;
 #[cfg(test)]
 mod test_support;
 mod time_span;
+#[cfg(test)]
+mod topic_attributes_tests;
 pub mod topics;
 mod transaction;
 mod uniq_id;

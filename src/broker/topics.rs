@@ -8,7 +8,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rmq_store::config::{perm, PersistedFile, Persister, TopicConfig, TopicConfigFile};
 
+use super::attributes::{self, TOPIC_ATTRIBUTES};
 use super::auto_create::AutoCreateLimit;
+use super::message_type::TopicMessageType;
 use crate::config::BrokerConfig;
 
 pub const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
@@ -189,6 +191,54 @@ impl TopicTable {
         self.persisted.mark_changed();
         self.changes.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// Stores `configs` (UPDATE_AND_CREATE_TOPIC and its list), whose `attributes` are the request's
+    /// `+key`/`-key` map: each becomes the topic's altered attribute map (`TopicConfigManager.
+    /// updateTopicConfig`, a later config of the same topic altering an earlier one). Nothing is stored when
+    /// one fails; the error is Java's message. Returns whether anything changed.
+    pub fn update_with_attributes(&self, configs: Vec<TopicConfig>) -> Result<bool, String> {
+        let mut file = self.file.lock();
+        let mut staged: BTreeMap<String, TopicConfig> = BTreeMap::new();
+        for mut config in configs {
+            let current = staged
+                .get(&config.topic_name)
+                .or_else(|| file.topics.get(&config.topic_name))
+                .map(|c| c.attributes.clone());
+            config.attributes =
+                attributes::alter(&TOPIC_ATTRIBUTES, current.as_ref(), &config.attributes)?;
+            staged.insert(config.topic_name.clone(), config);
+        }
+        staged.retain(|name, config| file.topics.get(name) != Some(config));
+        if staged.is_empty() {
+            return Ok(false);
+        }
+        for (name, config) in staged {
+            tracing::info!(
+                topic = name,
+                read = config.read_queue_nums,
+                write = config.write_queue_nums,
+                perm = config.perm,
+                attributes = ?config.attributes,
+                "topic created or updated"
+            );
+            file.topics.insert(name, config);
+        }
+        file.data_version.next_version();
+        drop(file);
+        self.persisted.mark_changed();
+        self.changes.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// The topic's `message.type` as the 5.3.3 proxy reads it in local mode (`LocalMetadataService.
+    /// getTopicMessageType`): UNSPECIFIED for a topic this broker does not have, NORMAL for one without
+    /// the attribute.
+    pub fn message_type(&self, topic: &str) -> TopicMessageType {
+        match self.file.lock().topics.get(topic) {
+            Some(config) => TopicMessageType::of_topic(&config.attributes),
+            None => TopicMessageType::Unspecified,
+        }
     }
 
     pub fn delete(&self, topic: &str) -> bool {
