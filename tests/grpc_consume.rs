@@ -381,5 +381,13 @@ async fn tag_filters_and_assignments() {
         missing.status.map(|s| s.code),
         Some(Code::TopicNotFound as i32)
     );
+    let (status, got) = receive(&f, receive_request("NoSuchTopic", None)).await;
+    assert_eq!(
+        status.code,
+        Code::TopicNotFound as i32,
+        "{}",
+        status.message
+    );
+    assert!(got.is_empty());
     f.running.stop(STOP_WAIT).await;
 }

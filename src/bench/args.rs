@@ -186,7 +186,9 @@ impl BenchArgs {
                 "-n" | "--namesrv" => {
                     parsed.namesrv = args.next().ok_or(ArgsError::MissingValue("-n"))?
                 }
-                "--grpc" => parsed.grpc = Some(args.next().ok_or(ArgsError::MissingValue("--grpc"))?),
+                "--grpc" => {
+                    parsed.grpc = Some(args.next().ok_or(ArgsError::MissingValue("--grpc"))?)
+                }
                 "--topic" | "-t" => {
                     parsed.topic = args.next().ok_or(ArgsError::MissingValue("--topic"))?
                 }
@@ -304,7 +306,10 @@ mod tests {
         assert_eq!(parse(""), Err(ArgsError::MissingMode));
         assert_eq!(parse("echo"), Err(ArgsError::Required("--addr")));
         assert_eq!(parse("echo-server"), Err(ArgsError::Required("--port")));
-        assert_eq!(parse("e2e -n x:1 --topic t --grpc h:1"), Err(ArgsError::GrpcMode));
+        assert_eq!(
+            parse("e2e -n x:1 --topic t --grpc h:1"),
+            Err(ArgsError::GrpcMode)
+        );
         assert_eq!(parse("disk --size 1"), Err(ArgsError::Required("--dir")));
         assert_eq!(parse("fly"), Err(ArgsError::UnknownMode("fly".into())));
         assert_eq!(parse("produce -n a:1"), Err(ArgsError::Required("--topic")));

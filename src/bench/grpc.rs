@@ -13,10 +13,10 @@ use std::time::{Duration, SystemTime};
 use anyhow::{anyhow, bail, Context};
 use rmq_proto::v2::messaging_service_client::MessagingServiceClient;
 use rmq_proto::v2::{
-    receive_message_response, settings, telemetry_command, AckMessageEntry, AckMessageRequest, ClientType,
-    Code, Encoding, FilterExpression, FilterType, Message, MessageQueue, MessageType, Publishing,
-    QueryRouteRequest, ReceiveMessageRequest, Resource, SendMessageRequest, Settings, Subscription,
-    SubscriptionEntry, SystemProperties, TelemetryCommand,
+    receive_message_response, settings, telemetry_command, AckMessageEntry, AckMessageRequest,
+    ClientType, Code, Encoding, FilterExpression, FilterType, Message, MessageQueue, MessageType,
+    Publishing, QueryRouteRequest, ReceiveMessageRequest, Resource, SendMessageRequest, Settings,
+    Subscription, SubscriptionEntry, SystemProperties, TelemetryCommand,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -62,9 +62,18 @@ impl GrpcClient {
         if let Ok(id) = self.client_id.parse() {
             headers.insert("x-mq-client-id", id);
         }
-        headers.insert("x-mq-language", tonic::metadata::MetadataValue::from_static("RUST"));
-        headers.insert("x-mq-protocol", tonic::metadata::MetadataValue::from_static("v2"));
-        headers.insert("x-mq-client-version", tonic::metadata::MetadataValue::from_static("5.0.0"));
+        headers.insert(
+            "x-mq-language",
+            tonic::metadata::MetadataValue::from_static("RUST"),
+        );
+        headers.insert(
+            "x-mq-protocol",
+            tonic::metadata::MetadataValue::from_static("v2"),
+        );
+        headers.insert(
+            "x-mq-client-version",
+            tonic::metadata::MetadataValue::from_static("5.0.0"),
+        );
         request
     }
 
@@ -76,7 +85,9 @@ impl GrpcClient {
             status: None,
             command: Some(telemetry_command::Command::Settings(settings)),
         };
-        tx.send(first).await.map_err(|_| anyhow!("telemetry stream closed"))?;
+        tx.send(first)
+            .await
+            .map_err(|_| anyhow!("telemetry stream closed"))?;
         let request = self.request(ReceiverStream::new(rx), Duration::from_secs(3600));
         let mut replies = self.service.clone().telemetry(request).await?.into_inner();
         match replies.message().await? {
@@ -349,7 +360,11 @@ async fn receive(
     Ok(messages)
 }
 
-async fn ack(client: &GrpcClient, plan: &ReceivePlan, messages: Vec<Message>) -> anyhow::Result<()> {
+async fn ack(
+    client: &GrpcClient,
+    plan: &ReceivePlan,
+    messages: Vec<Message>,
+) -> anyhow::Result<()> {
     let entries = messages
         .into_iter()
         .filter_map(|m| {

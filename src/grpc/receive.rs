@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use rmq_codec::code::RequestCode;
+use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::pop::PopMessageRequestHeader;
 use rmq_codec::header::CommandHeader;
@@ -267,7 +267,16 @@ async fn receive(
         &resp.body,
         caller.broker_name,
     )
-    .map_err(|e| illegal(Code::InternalServerError, e.0))?;
+    .map_err(|e| {
+        // The proxy finds a missing topic in its route lookup (TOPIC_NOT_FOUND) before it pops; any
+        // other broker refusal is its INTERNAL_SERVER_ERROR with the remark.
+        let code = if resp.cmd.code == i32::from(ResponseCode::TopicNotExist) {
+            Code::TopicNotFound
+        } else {
+            Code::InternalServerError
+        };
+        illegal(code, e.0)
+    })?;
     let head = match outcome.status {
         PopStatus::PollingFull => status(Code::TooManyRequests, "polling full"),
         PopStatus::NotFound => status(Code::MessageNotFound, "no new message"),
