@@ -391,3 +391,102 @@ async fn tag_filters_and_assignments() {
     assert!(got.is_empty());
     f.running.stop(STOP_WAIT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_carry_the_proxys_codes() {
+    let f = Fixture::start().await;
+    f.create_topic("GrpcRefused").await;
+
+    let mut no_group = receive_request("GrpcRefused", None);
+    no_group.group = None;
+    let (status, _) = receive(&f, no_group).await;
+    assert_eq!(status.code, Code::IllegalConsumerGroup as i32);
+
+    let mut short = receive_request("GrpcRefused", None);
+    short.invisible_duration = secs(1);
+    let (status, _) = receive(&f, short).await;
+    assert_eq!(status.code, Code::IllegalInvisibleTime as i32);
+
+    let garbled = f
+        .grpc
+        .clone()
+        .ack_message(req(v2::AckMessageRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            entries: vec![v2::AckMessageEntry {
+                message_id: "X".into(),
+                receipt_handle: "not a handle".into(),
+                lite_topic: None,
+            }],
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(
+        garbled.status.map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
+    );
+    assert_eq!(
+        garbled.entries[0].status.as_ref().map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
+    );
+
+    let empty = f
+        .grpc
+        .clone()
+        .ack_message(req(v2::AckMessageRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            entries: Vec::new(),
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(
+        empty.status.map(|s| s.code),
+        Some(Code::InternalServerError as i32)
+    );
+
+    let expired = f
+        .grpc
+        .clone()
+        .change_invisible_duration(req(v2::ChangeInvisibleDurationRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            receipt_handle: "0 1000 1000 0 0 b 0 0 0".into(),
+            invisible_duration: secs(10),
+            message_id: "X".into(),
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    let status = expired.status.expect("status");
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (
+            Code::InvalidReceiptHandle as i32,
+            "receipt handle is expired"
+        )
+    );
+
+    let no_offset = f
+        .grpc
+        .clone()
+        .forward_message_to_dead_letter_queue(req(v2::ForwardMessageToDeadLetterQueueRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            receipt_handle: "0 1000 1000 0 0 b 0 0".into(),
+            message_id: "X".into(),
+            delivery_attempt: 1,
+            max_delivery_attempts: 1,
+            lite_topic: None,
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(
+        no_offset.status.map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
+    );
+    f.running.stop(STOP_WAIT).await;
+}
