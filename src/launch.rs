@@ -216,15 +216,17 @@ impl Running {
             return Ok(());
         };
         let port = bound_port(&listener)?;
+        let acceptor = crate::grpc::tls::acceptor(&broker.config.tls)?;
         let endpoint = crate::grpc::GrpcEndpoint::new(broker.clone(), port);
+        let tls = acceptor.is_some();
         tracing::info!(
             port,
+            tls,
             "gRPC endpoint (MessagingService, local mode) listening"
         );
         let stop = self.grpc_stop.clone();
-        self.grpc_task = Some(tokio::spawn(crate::grpc::server::serve(
-            endpoint, listener, stop,
-        )));
+        let serve = crate::grpc::server::serve(endpoint, listener, acceptor, stop);
+        self.grpc_task = Some(tokio::spawn(serve));
         self.grpc_port = Some(port);
         Ok(())
     }

@@ -289,3 +289,92 @@ async fn refusals_carry_the_proxys_codes() {
     );
     running.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_transaction_message_reaches_its_topic() {
+    const TX_TOPIC: &str = "GrpcTxTopic";
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(&dir).await;
+    let broker = running.broker.clone().unwrap();
+    let mut config = rmqd::broker::topics::topic_config(TX_TOPIC, 1, 1, 6);
+    config
+        .attributes
+        .insert("message.type".into(), "TRANSACTION".into());
+    broker.topics.upsert(config);
+    let mut client = connect(&running).await;
+
+    let route = client
+        .query_route(req(QueryRouteRequest {
+            topic: Some(resource(TX_TOPIC)),
+            endpoints: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        route.message_queues[0].accept_message_types,
+        vec![MessageType::Transaction as i32]
+    );
+
+    let mut half = message(
+        "TX-1",
+        SystemProperties {
+            message_type: MessageType::Transaction as i32,
+            ..Default::default()
+        },
+    );
+    half.topic = Some(resource(TX_TOPIC));
+    half.system_properties.as_mut().unwrap().message_type = MessageType::Transaction as i32;
+    let sent = client
+        .send_message(req(SendMessageRequest {
+            messages: vec![half],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code(sent.status), Code::Ok);
+    let transaction_id = sent.entries[0].transaction_id.clone();
+    assert!(!transaction_id.is_empty());
+    let in_topic = || {
+        broker
+            .store
+            .get_messages(TX_TOPIC, 0, 0, 32, 1 << 20, &|_| true)
+            .messages
+            .len()
+    };
+    assert_eq!(in_topic(), 0, "a half message is not in its topic");
+
+    let ended = client
+        .end_transaction(req(EndTransactionRequest {
+            topic: Some(resource(TX_TOPIC)),
+            message_id: "TX-1".into(),
+            transaction_id: transaction_id.clone(),
+            resolution: TransactionResolution::Commit as i32,
+            source: TransactionSource::SourceClient as i32,
+            trace_context: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code(ended.status), Code::Ok);
+    assert_eq!(in_topic(), 1, "the commit put the message into its topic");
+
+    let again = client
+        .end_transaction(req(EndTransactionRequest {
+            topic: Some(resource(TX_TOPIC)),
+            message_id: "TX-1".into(),
+            transaction_id,
+            resolution: TransactionResolution::Commit as i32,
+            source: TransactionSource::SourceClient as i32,
+            trace_context: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code(again.status.clone()), Code::InternalServerError);
+    assert_eq!(
+        again.status.unwrap().message,
+        "cannot found transaction data"
+    );
+    running.stop(Duration::from_secs(5)).await;
+}

@@ -355,23 +355,8 @@ pub fn has_control_char(s: &str) -> bool {
 
 /// `TopicMessageType.parseFromMessageProperty`: what kind of message these properties make.
 pub fn message_type_of(message: &RemotingMessage) -> MessageType {
-    if message.property(prop::TRANSACTION_PREPARED) == Some("true") {
-        MessageType::Transaction
-    } else if [
-        prop::DELAY,
-        prop::TIMER_DELIVER_MS,
-        prop::TIMER_DELAY_SEC,
-        prop::TIMER_DELAY_MS,
-    ]
-    .iter()
-    .any(|k| message.property(k).is_some())
-    {
-        MessageType::Delay
-    } else if message.property(prop::SHARDING_KEY).is_some() {
-        MessageType::Fifo
-    } else {
-        MessageType::Normal
-    }
+    let t = crate::broker::message_type::TopicMessageType::of_message(|key| message.property(key));
+    super::route::proto_message_type(t)
 }
 
 /// A stored message as a gRPC `Message` (`GrpcConverter.buildMessage`): system properties from the record

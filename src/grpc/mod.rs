@@ -5,7 +5,9 @@
 //! Layout: [`server`] (tonic service: metadata → [`context::ClientContext`], one function per RPC),
 //! [`route`] (QueryRoute), [`client`] (Heartbeat, Telemetry, NotifyClientTermination, settings),
 //! [`send`] (SendMessage), [`transaction`] (EndTransaction, transaction checks), [`convert`] (gRPC message
-//! → remoting properties), [`status`] (codes), [`bridge`] (the transport into the broker).
+//! → remoting properties), [`telemetry`] (the Telemetry stream), [`status`] (codes), [`context`] (the
+//! caller's metadata), [`bridge`] (the transport into the broker). Consumer side: [`assignment`],
+//! [`receive`], [`ack`], [`invisible`], [`dlq`] over [`consumer::Caller`].
 
 pub mod ack;
 pub mod assignment;
@@ -24,6 +26,7 @@ pub mod send;
 pub mod server;
 pub mod status;
 pub mod telemetry;
+pub mod tls;
 pub mod transaction;
 
 use std::sync::atomic::AtomicUsize;

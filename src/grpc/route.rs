@@ -8,102 +8,40 @@ use rmq_proto::v2::{
 };
 use rmq_store::config::TopicConfig;
 
+pub use crate::broker::message_type::TopicMessageType;
+
 use super::status::{GrpcError, GrpcResult};
 
-/// `TopicMessageType` (5.x): what a topic's `message.type` attribute allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopicMessageType {
-    Unspecified,
-    Normal,
-    Fifo,
-    Delay,
-    Transaction,
-    Mixed,
+/// `RouteActivity.parseTopicMessageType`: a topic's type as the `accept_message_types` of its queues.
+pub fn accepted_message_types(topic_type: TopicMessageType) -> Vec<i32> {
+    topic_type
+        .accepted()
+        .iter()
+        .map(|t| proto_message_type(*t) as i32)
+        .collect()
 }
 
-impl TopicMessageType {
-    /// `LocalMetadataService.getTopicMessageType`: UNSPECIFIED for a topic this broker does not have;
-    /// `TopicConfig.getTopicMessageType`: NORMAL without the `message.type` attribute.
-    pub fn of_topic(config: Option<&TopicConfig>) -> Self {
-        let Some(config) = config else {
-            return TopicMessageType::Unspecified;
-        };
-        let attribute = config
-            .attributes
-            .get("message.type")
-            .or_else(|| config.attributes.get("+message.type"));
-        match attribute.map(String::as_str) {
-            None => TopicMessageType::Normal,
-            Some(value) => Self::parse(value),
-        }
+/// The v2 `MessageType` of a topic message type (MIXED has none; it is never a message's type).
+pub fn proto_message_type(t: TopicMessageType) -> MessageType {
+    match t {
+        TopicMessageType::Normal => MessageType::Normal,
+        TopicMessageType::Fifo => MessageType::Fifo,
+        TopicMessageType::Delay => MessageType::Delay,
+        TopicMessageType::Transaction => MessageType::Transaction,
+        TopicMessageType::Unspecified | TopicMessageType::Mixed => MessageType::Unspecified,
     }
+}
 
-    fn parse(value: &str) -> Self {
-        match value {
-            "NORMAL" => TopicMessageType::Normal,
-            "FIFO" => TopicMessageType::Fifo,
-            "DELAY" => TopicMessageType::Delay,
-            "TRANSACTION" => TopicMessageType::Transaction,
-            "MIXED" => TopicMessageType::Mixed,
-            _ => TopicMessageType::Unspecified,
-        }
+/// `DefaultTopicMessageTypeValidator.validate`: MESSAGE_PROPERTY_CONFLICT_WITH_TYPE when a topic of
+/// `expected` type does not take a message of type `actual`.
+pub fn check_message_type(expected: TopicMessageType, actual: TopicMessageType) -> GrpcResult<()> {
+    if expected.accepts(actual) {
+        return Ok(());
     }
-
-    pub fn java_name(self) -> &'static str {
-        match self {
-            TopicMessageType::Unspecified => "UNSPECIFIED",
-            TopicMessageType::Normal => "NORMAL",
-            TopicMessageType::Fifo => "FIFO",
-            TopicMessageType::Delay => "DELAY",
-            TopicMessageType::Transaction => "TRANSACTION",
-            TopicMessageType::Mixed => "MIXED",
-        }
-    }
-
-    pub fn of_message(message_type: MessageType) -> Self {
-        match message_type {
-            MessageType::Normal => TopicMessageType::Normal,
-            MessageType::Fifo => TopicMessageType::Fifo,
-            MessageType::Delay => TopicMessageType::Delay,
-            MessageType::Transaction => TopicMessageType::Transaction,
-            _ => TopicMessageType::Unspecified,
-        }
-    }
-
-    /// `RouteActivity.parseTopicMessageType`: the `accept_message_types` of each queue.
-    pub fn accepted(self) -> Vec<i32> {
-        let types: &[MessageType] = match self {
-            TopicMessageType::Normal => &[MessageType::Normal],
-            TopicMessageType::Fifo => &[MessageType::Fifo],
-            TopicMessageType::Delay => &[MessageType::Delay],
-            TopicMessageType::Transaction => &[MessageType::Transaction],
-            TopicMessageType::Mixed => &[
-                MessageType::Normal,
-                MessageType::Fifo,
-                MessageType::Delay,
-                MessageType::Transaction,
-            ],
-            TopicMessageType::Unspecified => &[MessageType::Unspecified],
-        };
-        types.iter().map(|t| *t as i32).collect()
-    }
-
-    /// `DefaultTopicMessageTypeValidator.validate`: a message of type `actual` may go to this topic.
-    pub fn check_send(self, actual: TopicMessageType) -> GrpcResult<()> {
-        if actual == TopicMessageType::Unspecified
-            || (actual != self && self != TopicMessageType::Mixed)
-        {
-            return Err(GrpcError::new(
-                Code::MessagePropertyConflictWithType,
-                format!(
-                    "TopicMessageType validate failed, the expected type is {}, but actual type is {}",
-                    self.java_name(),
-                    actual.java_name()
-                ),
-            ));
-        }
-        Ok(())
-    }
+    Err(GrpcError::new(
+        Code::MessagePropertyConflictWithType,
+        expected.mismatch(actual),
+    ))
 }
 
 /// `PermName` bits.
@@ -226,39 +164,16 @@ mod tests {
     }
 
     #[test]
-    fn the_message_type_attribute_decides_what_queues_accept() {
-        let mut config = topic_config(6, 1, 1);
-        assert_eq!(
-            TopicMessageType::of_topic(Some(&config)),
-            TopicMessageType::Normal
-        );
-        assert_eq!(
-            TopicMessageType::of_topic(None),
-            TopicMessageType::Unspecified
-        );
-        config
-            .attributes
-            .insert("message.type".into(), "FIFO".into());
-        let fifo = TopicMessageType::of_topic(Some(&config));
-        assert_eq!(fifo.accepted(), vec![MessageType::Fifo as i32]);
-        assert_eq!(TopicMessageType::Mixed.accepted().len(), 4);
-    }
-
-    #[test]
-    fn a_message_must_match_its_topics_type() {
-        let normal = TopicMessageType::Normal;
-        assert!(normal.check_send(TopicMessageType::Normal).is_ok());
-        let err = normal.check_send(TopicMessageType::Fifo).unwrap_err();
+    fn the_topics_type_decides_what_queues_accept_and_what_may_be_sent() {
+        let fifo = accepted_message_types(TopicMessageType::Fifo);
+        assert_eq!(fifo, vec![MessageType::Fifo as i32]);
+        assert_eq!(accepted_message_types(TopicMessageType::Mixed).len(), 4);
+        assert!(check_message_type(TopicMessageType::Normal, TopicMessageType::Normal).is_ok());
+        let err = check_message_type(TopicMessageType::Normal, TopicMessageType::Fifo).unwrap_err();
         assert_eq!(err.code, Code::MessagePropertyConflictWithType);
         assert_eq!(
             err.message,
             "TopicMessageType validate failed, the expected type is NORMAL, but actual type is FIFO"
         );
-        assert!(TopicMessageType::Mixed
-            .check_send(TopicMessageType::Delay)
-            .is_ok());
-        assert!(TopicMessageType::Unspecified
-            .check_send(TopicMessageType::Normal)
-            .is_err());
     }
 }

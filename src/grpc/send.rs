@@ -15,7 +15,7 @@ use rmq_proto::v2::{Code, Message, SendMessageRequest, SendMessageResponse, Send
 
 use super::context::ClientContext;
 use super::convert::{self, RemotingMessage};
-use super::route::TopicMessageType;
+use super::route::{self, TopicMessageType};
 use super::status::{code_name, ok, status, GrpcError, GrpcResult};
 use super::transaction::TransactionData;
 use super::GrpcEndpoint;
@@ -53,8 +53,8 @@ async fn try_send(
         .collect::<GrpcResult<Vec<_>>>()?;
     let config = ep.broker.topics.get(&topic);
     if !is_retry_or_dlq(&topic) {
-        let actual = TopicMessageType::of_message(convert::message_type_of(&built[0]));
-        TopicMessageType::of_topic(config.as_ref()).check_send(actual)?;
+        let actual = TopicMessageType::of_message(|key| built[0].property(key));
+        route::check_message_type(ep.broker.topics.message_type(&topic), actual)?;
     }
     let write_queues = config
         .as_ref()

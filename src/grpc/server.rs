@@ -26,6 +26,13 @@ pub struct Service {
     pub ep: Arc<GrpcEndpoint>,
 }
 
+impl Service {
+    /// The consumer calls' view of the caller (`super::consumer`).
+    fn caller<'a>(&'a self, ctx: &'a ClientContext) -> Caller<'a> {
+        Caller::of(&self.ep, ctx)
+    }
+}
+
 type Reply<T> = Result<Response<T>, GrpcStatus>;
 pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, GrpcStatus>> + Send>>;
 
@@ -90,7 +97,7 @@ impl MessagingService for Service {
         request: Request<QueryAssignmentRequest>,
     ) -> Reply<QueryAssignmentResponse> {
         let ctx = context_or!(request, QueryAssignmentResponse);
-        let caller = Caller::of(&self.ep, &ctx);
+        let caller = self.caller(&ctx);
         let response = assignment::query_assignment(&caller, request.into_inner()).await;
         Ok(Response::new(response))
     }
@@ -110,10 +117,14 @@ impl MessagingService for Service {
                 return Ok(Response::new(Box::pin(tokio_stream::once(Ok(only)))));
             }
         };
-        let timeout = request.metadata().get("grpc-timeout");
-        let remaining = receive::deadline_ms(timeout.and_then(|v| v.to_str().ok()));
-        let caller = Caller::of(&self.ep, &ctx);
-        let items = receive::receive_message(&caller, request.into_inner(), remaining).await;
+        let grpc_timeout = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let remaining_ms = receive::deadline_ms(grpc_timeout.as_deref());
+        let caller = self.caller(&ctx);
+        let items = receive::receive_message(&caller, request.into_inner(), remaining_ms).await;
         Ok(Response::new(Box::pin(tokio_stream::iter(
             items.into_iter().map(Ok),
         ))))
@@ -121,7 +132,7 @@ impl MessagingService for Service {
 
     async fn ack_message(&self, request: Request<AckMessageRequest>) -> Reply<AckMessageResponse> {
         let ctx = context_or!(request, AckMessageResponse);
-        let caller = Caller::of(&self.ep, &ctx);
+        let caller = self.caller(&ctx);
         let response = ack::ack_message(&caller, request.into_inner()).await;
         Ok(Response::new(response))
     }
@@ -131,7 +142,7 @@ impl MessagingService for Service {
         request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Reply<ForwardMessageToDeadLetterQueueResponse> {
         let ctx = context_or!(request, ForwardMessageToDeadLetterQueueResponse);
-        let caller = Caller::of(&self.ep, &ctx);
+        let caller = self.caller(&ctx);
         let response =
             dlq::forward_message_to_dead_letter_queue(&caller, request.into_inner()).await;
         Ok(Response::new(response))
@@ -216,7 +227,7 @@ impl MessagingService for Service {
         request: Request<ChangeInvisibleDurationRequest>,
     ) -> Reply<ChangeInvisibleDurationResponse> {
         let ctx = context_or!(request, ChangeInvisibleDurationResponse);
-        let caller = Caller::of(&self.ep, &ctx);
+        let caller = self.caller(&ctx);
         let response = invisible::change_invisible_duration(&caller, request.into_inner()).await;
         Ok(Response::new(response))
     }
@@ -259,17 +270,23 @@ fn query_route(
     };
     let endpoints = route::route_endpoints(request, &ep.broker.config.broker_ip1, ep.port);
     let broker = route::proto_broker(&ep.broker.config.broker_name, endpoints);
-    let accepted = route::TopicMessageType::of_topic(Some(&config)).accepted();
+    let accepted = route::accepted_message_types(ep.broker.topics.message_type(&topic.name));
     Ok(route::message_queues(&config, &topic, &broker, &accepted))
 }
 
-/// Serves the endpoint on `listener` until `stop` is cancelled; idle clients expire meanwhile.
-pub async fn serve(ep: Arc<GrpcEndpoint>, listener: TcpListener, stop: CancellationToken) {
+/// Serves the endpoint on `listener` until `stop` is cancelled, TLS or plaintext per connection when
+/// `acceptor` is set (`super::tls`); idle clients expire meanwhile.
+pub async fn serve(
+    ep: Arc<GrpcEndpoint>,
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    stop: CancellationToken,
+) {
     let expiry = tokio::spawn(super::bridge::expire_idle_clients(
         ep.bridge.clone(),
         stop.clone(),
     ));
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = ReceiverStream::new(super::tls::incoming(listener, acceptor, stop.clone()));
     let service = MessagingServiceServer::new(Service { ep: ep.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
