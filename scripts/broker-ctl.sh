@@ -196,21 +196,12 @@ wait_ready() { # name (of the pid file)
 # ---------------------------------------------------------------------------------------------------- rmqd
 
 # rmqd's gRPC endpoint (5.x MessagingService, local mode): on GRPC_PORT when set, else off, so suites that
-# run several brokers never contend for the default 8081. With GRPC_PORT the port takes TLS and plaintext
-# as Java's proxy does (the Go v5 client always dials TLS): a self-signed certificate made here (Java's proxy
-# makes its own test certificate), tls.server.mode=permissive, so plain remoting clients are unaffected.
+# run several brokers never contend for the default 8081. The port takes TLS (a self-signed certificate rmqd
+# makes at start, as Java's proxy does; the Go v5 client always dials TLS) and plaintext.
 rmqd_grpc_conf() {
   if [[ -n "${GRPC_PORT:-}" ]]; then
     [[ "$GRPC_PORT" =~ ^[0-9]+$ ]] || die "GRPC_PORT must be a number"
-    if [[ ! -f "$WORKDIR/grpc-cert.pem" ]]; then
-      openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
-        -keyout "$WORKDIR/grpc-key.pem" -out "$WORKDIR/grpc-cert.pem" >/dev/null 2>&1 ||
-        die "openssl could not make the gRPC test certificate"
-    fi
     echo "grpcServerPort=$GRPC_PORT"
-    echo "tls.server.mode=permissive"
-    echo "tls.server.certPath=$WORKDIR/grpc-cert.pem"
-    echo "tls.server.keyPath=$WORKDIR/grpc-key.pem"
   else
     echo "grpcServerPort=-1"
   fi

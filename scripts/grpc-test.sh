@@ -10,7 +10,9 @@
 # RMQD_BIN (default target/release/rmqd; `nice -n 19 cargo build --release --bin rmqd`).
 # Env: GRPC_SUITES (default "java go"; e.g. GRPC_SUITES=go), MVN_FLAGS (default -q), JAVA_TEST (a -Dtest=
 # filter for the Java suite), GO_RUN (a -run filter for the Go suite), KEEP_WORKDIR=1 keeps the temp dir
-# (broker logs, store). The broker-restart tests restart the broker through RMQ_RESTART_CMD, set here.
+# (broker logs, store); BROKER_EXTRA_CONF reaches broker-ctl.sh unchanged (e.g. test-all.sh's SUITE_BROKER_CONF,
+# with which the remoting suites can run against the same broker). The broker-restart tests restart the broker
+# through RMQ_RESTART_CMD, set here.
 # Exits non-zero when a suite fails; both suites run regardless. Prints how long each one took.
 set -euo pipefail
 
@@ -55,7 +57,7 @@ scripts/broker-ctl.sh start "$KIND" "$DIR"
 
 export NAMESRV_ADDR="127.0.0.1:$NAMESRV_PORT"
 export RMQ_GRPC_ENDPOINT="127.0.0.1:$GRPC_PORT"
-export RMQ_RESTART_CMD="NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT GRPC_PORT=$GRPC_PORT JAVA_BROKER_VERSION=$JAVA_BROKER_VERSION RMQD_BIN=$RMQD_BIN $ROOT/scripts/broker-ctl.sh restart $KIND $DIR"
+export RMQ_RESTART_CMD="BROKER_EXTRA_CONF='${BROKER_EXTRA_CONF:-}' NAMESRV_PORT=$NAMESRV_PORT BROKER_PORT=$BROKER_PORT GRPC_PORT=$GRPC_PORT JAVA_BROKER_VERSION=$JAVA_BROKER_VERSION RMQD_BIN=$RMQD_BIN $ROOT/scripts/broker-ctl.sh restart $KIND $DIR"
 export RMQ_GO_LOG_ROOT="$WORKDIR/go-client-logs"
 
 # Totals of the Java run from its surefire reports (mvn -q prints nothing on success).

@@ -56,12 +56,19 @@ def kill_child(proc, sig=signal.SIGTERM, wait_s=10):
 class Broker:
     """One broker-ctl.sh KIND + WORKDIR with its own free ports."""
 
-    def __init__(self, kind, workdir, env):
+    def __init__(self, kind, workdir, env, grpc=False):
+        """grpc: also serve apache.rocketmq.v2 (rmqd's grpcServerPort; Java 5.x inside its proxy, local mode)."""
         self.kind, self.workdir = kind, workdir
         self.namesrv_port, self.broker_port = free_port(), free_port()
         while abs(self.broker_port - self.namesrv_port) < 3:
             self.broker_port = free_port()
         self.env = dict(env, NAMESRV_PORT=str(self.namesrv_port), BROKER_PORT=str(self.broker_port))
+        self.grpc_port = None
+        while grpc and self.grpc_port is None:
+            port = free_port()
+            if min(abs(port - self.namesrv_port), abs(port - self.broker_port)) >= 3:
+                self.grpc_port = port
+                self.env["GRPC_PORT"] = str(port)
 
     @property
     def name(self):
@@ -70,6 +77,10 @@ class Broker:
     @property
     def namesrv(self):
         return f"127.0.0.1:{self.namesrv_port}"
+
+    @property
+    def grpc(self):
+        return f"127.0.0.1:{self.grpc_port}"
 
     def ctl(self, action, check=True):
         log(f"{self.name}: broker-ctl {action}")

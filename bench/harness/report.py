@@ -57,7 +57,8 @@ def machine_info(store_root, rmqd_bin, heaps, java_broker_version, tool_version)
         ("rmqd", f"{rmqd_bin}, commit {commit}{' (+ uncommitted changes)' if dirty else ''}"),
         ("Java", java[0] if java else "?"),
         ("Java broker", f"{java_broker_version}; broker heap {heaps[0]}, name server heap {heaps[1]} "
-                        f"(-Xms = -Xmx); benchmark tool {tool_version}, heap 1g"),
+                        f"(-Xms = -Xmx); benchmark tool {tool_version}, heap 1g; scenario 9 (gRPC): 5.3.3 "
+                        f"inside rocketmq-proxy 5.3.3, local mode"),
     ]
 
 

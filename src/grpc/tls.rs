@@ -1,11 +1,11 @@
 //! TLS and plaintext on the one gRPC port (Java proxy's `ProxyAndTlsProtocolNegotiator`): the first byte of
 //! a connection decides (0x16 starts a TLS handshake, with ALPN `h2`), so clients that always dial TLS (the
-//! Go v5 client) and plaintext ones (the Java client with `enableSsl(false)`) share the port. The
-//! certificate is the broker's `tls.server.certPath` / `tls.server.keyPath`; without them (or with
-//! `tls.server.mode=disabled`) the port is plaintext only. Java's proxy falls back to a self-signed test
-//! certificate there; rmqd has none built in.
+//! Go v5 client; the Java client by default) and plaintext ones share the port. The certificate is the
+//! broker's `tls.server.certPath` / `tls.server.keyPath`; without them the port uses a self-signed
+//! certificate made at start-up, as Java's proxy does in its default test mode (`tls.test.mode.enable`,
+//! Netty's SelfSignedCertificate); the 5.x clients do not verify the server's certificate unless told to.
+//! `tls.server.mode=disabled` makes the port plaintext only.
 
-use std::io::BufReader;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,7 +20,9 @@ use tokio_rustls::{server::TlsStream, TlsAcceptor};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-use crate::remoting::tls::{TlsMode, TlsSettings};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::remoting::tls::{read_certs, read_key, TlsMode, TlsSettings};
 
 /// The first byte of a TLS ClientHello record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -29,23 +31,18 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Accepted connections waiting for the server to take them.
 const ACCEPTED_QUEUE_LEN: usize = 64;
 
-/// The acceptor for the gRPC port, or None when the broker has no server certificate or TLS is disabled.
+/// The acceptor for the gRPC port, or None when TLS is disabled.
 pub fn acceptor(tls: &TlsSettings) -> anyhow::Result<Option<TlsAcceptor>> {
-    if tls.effective_mode() == TlsMode::Disabled {
+    if tls.mode == Some(TlsMode::Disabled) {
         return Ok(None);
     }
-    let (Some(cert_path), Some(key_path)) = (&tls.server_cert_path, &tls.server_key_path) else {
-        return Ok(None);
+    let (certs, key) = match (&tls.server_cert_path, &tls.server_key_path) {
+        (Some(cert_path), Some(key_path)) => (
+            read_certs(cert_path)?,
+            read_key(key_path, tls.server_key_password.is_some())?,
+        ),
+        _ => self_signed()?,
     };
-    let file = std::fs::File::open(cert_path)
-        .with_context(|| format!("cannot open certificate {}", cert_path.display()))?;
-    let certs = rustls_pemfile::certs(&mut BufReader::new(file))
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("cannot read certificate {}", cert_path.display()))?;
-    let key_text = std::fs::read(key_path)
-        .with_context(|| format!("cannot read private key {}", key_path.display()))?;
-    let key = rustls_pemfile::private_key(&mut key_text.as_slice())?
-        .with_context(|| format!("no private key in {}", key_path.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -55,6 +52,14 @@ pub fn acceptor(tls: &TlsSettings) -> anyhow::Result<Option<TlsAcceptor>> {
         .context("certificate does not match its key")?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
+}
+
+/// A certificate for `localhost` and 127.0.0.1 with a fresh key, valid for this process only.
+fn self_signed() -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let made = rcgen::generate_simple_self_signed(names).context("self-signed certificate")?;
+    let key = PrivatePkcs8KeyDer::from(made.key_pair.serialize_der());
+    Ok((vec![made.cert.der().clone()], PrivateKeyDer::Pkcs8(key)))
 }
 
 /// One accepted connection, plain or TLS.
@@ -170,5 +175,60 @@ impl AsyncWrite for GrpcIo {
             GrpcIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
             GrpcIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn accept_one(tls: &TlsSettings, dial_tls: bool) -> GrpcIo {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = CancellationToken::new();
+        let mut accepted = incoming(listener, acceptor(tls).unwrap(), stop.clone());
+        let stream = TcpStream::connect(&addr).await.unwrap();
+        let client = if dial_tls {
+            let client = TlsSettings {
+                enable: true,
+                test_mode: true,
+                ..TlsSettings::default()
+            };
+            let connector = client.client().unwrap().unwrap();
+            // The client's handshake and the server's run together; the server's result is what we check.
+            let handshake =
+                tokio::spawn(async move { connector.connect(&addr, stream).await.map(drop) });
+            Some(handshake)
+        } else {
+            use tokio::io::AsyncWriteExt;
+            let mut stream = stream;
+            // An HTTP/2 client preface starts with "PRI", not a TLS record.
+            stream.write_all(b"PRI * HTTP/2.0\r\n\r\n").await.unwrap();
+            tokio::spawn(async move { drop(stream) });
+            None
+        };
+        let io = accepted.recv().await.unwrap().unwrap();
+        if let Some(handshake) = client {
+            handshake.await.unwrap().unwrap();
+        }
+        stop.cancel();
+        io
+    }
+
+    #[tokio::test]
+    async fn without_a_configured_certificate_the_port_takes_tls_and_plaintext() {
+        let tls = TlsSettings::default();
+        assert!(matches!(accept_one(&tls, true).await, GrpcIo::Tls(_)));
+        assert!(matches!(accept_one(&tls, false).await, GrpcIo::Plain(_)));
+    }
+
+    #[tokio::test]
+    async fn disabled_tls_leaves_the_port_plaintext_only() {
+        let tls = TlsSettings {
+            mode: Some(TlsMode::Disabled),
+            ..TlsSettings::default()
+        };
+        assert!(acceptor(&tls).unwrap().is_none());
+        assert!(matches!(accept_one(&tls, false).await, GrpcIo::Plain(_)));
     }
 }

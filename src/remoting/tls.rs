@@ -265,7 +265,7 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+pub(crate) fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open certificate {}", path.display()))?;
     let certs = rustls_pemfile::certs(&mut BufReader::new(file))
@@ -277,7 +277,7 @@ fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-fn read_key(path: &Path, has_password: bool) -> anyhow::Result<PrivateKeyDer<'static>> {
+pub(crate) fn read_key(path: &Path, has_password: bool) -> anyhow::Result<PrivateKeyDer<'static>> {
     let text = std::fs::read(path)
         .with_context(|| format!("cannot read private key {}", path.display()))?;
     if text.windows(9).any(|w| w == b"ENCRYPTED") {

@@ -184,10 +184,14 @@ final class Grpc {
     // ------------------------------------------------------------------------------------------- waits
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        await(what, WAIT_MS, condition);
+    }
+
+    static void await(String what, long waitMs, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                fail("timed out after " + WAIT_MS + " ms waiting for " + what);
+                fail("timed out after " + waitMs + " ms waiting for " + what);
             }
             Thread.sleep(200);
         }
