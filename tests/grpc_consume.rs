@@ -1,7 +1,7 @@
 //! The gRPC consumer calls (ReceiveMessage, AckMessage, ChangeInvisibleDuration,
-//! ForwardMessageToDeadLetterQueue, QueryAssignment) against a broker started in this process, through
-//! the bridge as the gRPC service calls them; messages are sent over the same bridge as remoting
-//! SEND_MESSAGE requests, so what a remoting producer stores is what a gRPC consumer gets.
+//! ForwardMessageToDeadLetterQueue, QueryAssignment) against a broker started in this process, over its
+//! gRPC port with rmq-proto's tonic client; messages are sent as remoting SEND_MESSAGE requests (through
+//! a bridge of the test's own), so what a remoting producer stores is what a gRPC consumer gets.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,17 +14,14 @@ use rmq_codec::header::{
     SendMessageRequestHeader,
 };
 use rmq_codec::message::properties;
+use rmq_proto::v2::messaging_service_client::MessagingServiceClient;
 use rmq_proto::v2::{self, receive_message_response::Content, Code};
 use rmqd::broker::Broker;
 use rmqd::config::BrokerConfig;
-use rmqd::grpc::ack::ack_message;
-use rmqd::grpc::assignment::query_assignment;
 use rmqd::grpc::bridge::Bridge;
 use rmqd::grpc::consumer::Caller;
-use rmqd::grpc::dlq::forward_message_to_dead_letter_queue;
-use rmqd::grpc::invisible::change_invisible_duration;
-use rmqd::grpc::receive::receive_message;
 use rmqd::launch::Running;
+use tonic::transport::Channel;
 
 const GROUP: &str = "GrpcConsumeGroup";
 const STOP_WAIT: Duration = Duration::from_secs(5);
@@ -43,7 +40,19 @@ struct Fixture {
     running: Running,
     broker: Arc<Broker>,
     bridge: Arc<Bridge>,
+    grpc: MessagingServiceClient<Channel>,
     _dir: tempfile::TempDir,
+}
+
+/// A request as the clients send it: with `x-mq-client-id` and a deadline.
+fn req<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let metadata = request.metadata_mut();
+    metadata.insert("x-mq-client-id", "grpc-consume-test@1".parse().expect("id"));
+    metadata.insert("x-mq-language", "JAVA".parse().expect("language"));
+    metadata.insert("x-mq-client-version", "5.2.0".parse().expect("version"));
+    request.set_timeout(Duration::from_secs(30));
+    request
 }
 
 impl Fixture {
@@ -52,10 +61,15 @@ impl Fixture {
         let running = Running::broker(broker_config(&dir)).await.expect("starts");
         let broker = running.broker.clone().expect("a broker");
         let bridge = Bridge::new(broker.clone());
+        let port = running.grpc_port.expect("the gRPC endpoint is on");
+        let grpc = MessagingServiceClient::connect(format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("connects");
         Fixture {
             running,
             broker,
             bridge,
+            grpc,
             _dir: dir,
         }
     }
@@ -66,6 +80,7 @@ impl Fixture {
             client_id: "grpc-consume-test",
             peer: SocketAddr::from(([127, 0, 0, 1], 45_000)),
             broker_name: &self.broker.config.broker_name,
+            client_version: "",
         }
     }
 
@@ -165,7 +180,17 @@ fn receive_request(topic: &str, filter: Option<v2::FilterExpression>) -> v2::Rec
 
 /// One ReceiveMessage: the stream's status, its messages, and whether it ended with a delivery time.
 async fn receive(f: &Fixture, req: v2::ReceiveMessageRequest) -> (v2::Status, Vec<v2::Message>) {
-    let items = receive_message(&f.caller(), req, None).await;
+    let mut stream = f
+        .grpc
+        .clone()
+        .receive_message(self::req(req))
+        .await
+        .expect("a stream")
+        .into_inner();
+    let mut items = Vec::new();
+    while let Some(item) = stream.message().await.expect("a stream item") {
+        items.push(item);
+    }
     let mut status = None;
     let mut messages = Vec::new();
     let mut delivery_last = false;
@@ -230,14 +255,21 @@ async fn receive_ack_change_invisible_duration_and_forward_to_dlq() {
             lite_topic: None,
         }],
     };
-    let acked = ack_message(&f.caller(), ack(&got[0])).await;
+    let acked = f
+        .grpc
+        .clone()
+        .ack_message(req(ack(&got[0])))
+        .await
+        .expect("answer")
+        .into_inner();
     assert_eq!(acked.status.map(|s| s.code), Some(Code::Ok as i32));
     assert_eq!(acked.entries.len(), 1);
 
     // M3 to the DLQ.
-    let forwarded = forward_message_to_dead_letter_queue(
-        &f.caller(),
-        v2::ForwardMessageToDeadLetterQueueRequest {
+    let forwarded = f
+        .grpc
+        .clone()
+        .forward_message_to_dead_letter_queue(req(v2::ForwardMessageToDeadLetterQueueRequest {
             group: resource(GROUP),
             topic: resource("GrpcT"),
             receipt_handle: handle(&got[2]),
@@ -245,25 +277,28 @@ async fn receive_ack_change_invisible_duration_and_forward_to_dlq() {
             delivery_attempt: 1,
             max_delivery_attempts: 1,
             lite_topic: None,
-        },
-    )
-    .await;
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
     let status = forwarded.status.expect("status");
     assert_eq!(status.code, Code::Ok as i32, "{}", status.message);
     assert_eq!(f.max_offset(&format!("%DLQ%{GROUP}"), 0).await, 1);
 
     // M2 visible again at once: it comes back with a second delivery attempt.
-    let changed = change_invisible_duration(
-        &f.caller(),
-        v2::ChangeInvisibleDurationRequest {
+    let changed = f
+        .grpc
+        .clone()
+        .change_invisible_duration(req(v2::ChangeInvisibleDurationRequest {
             group: resource(GROUP),
             topic: resource("GrpcT"),
             receipt_handle: handle(&got[1]),
             invisible_duration: secs(0),
             message_id: "M2".into(),
-        },
-    )
-    .await;
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
     assert_eq!(changed.status.map(|s| s.code), Some(Code::Ok as i32));
     assert_ne!(changed.receipt_handle, handle(&got[1]));
     let mut again = Vec::new();
@@ -278,7 +313,13 @@ async fn receive_ack_change_invisible_duration_and_forward_to_dlq() {
     assert_eq!(ids, ["M2"]);
     assert_eq!(sys(&again[0]).delivery_attempt, Some(2));
     assert_eq!(body(&again[0]), "body-1");
-    let acked = ack_message(&f.caller(), ack(&again[0])).await;
+    let acked = f
+        .grpc
+        .clone()
+        .ack_message(req(ack(&again[0])))
+        .await
+        .expect("answer")
+        .into_inner();
     assert_eq!(acked.status.map(|s| s.code), Some(Code::Ok as i32));
 
     // Past the first receive's 10 s invisible time nothing comes back: all three were settled.
@@ -305,15 +346,17 @@ async fn tag_filters_and_assignments() {
     let ids: Vec<&str> = got.iter().map(|m| sys(m).message_id.as_str()).collect();
     assert_eq!(ids, ["A1"]);
 
-    let assigned = query_assignment(
-        &f.caller(),
-        v2::QueryAssignmentRequest {
+    let assigned = f
+        .grpc
+        .clone()
+        .query_assignment(req(v2::QueryAssignmentRequest {
             topic: resource("GrpcTags"),
             group: resource(GROUP),
             endpoints: None,
-        },
-    )
-    .await;
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
     assert_eq!(assigned.status.map(|s| s.code), Some(Code::Ok as i32));
     let queues: Vec<(i32, String)> = assigned
         .assignments
@@ -323,18 +366,127 @@ async fn tag_filters_and_assignments() {
         .collect();
     assert_eq!(queues, [(-1, f.broker.config.broker_name.clone())]);
 
-    let missing = query_assignment(
-        &f.caller(),
-        v2::QueryAssignmentRequest {
+    let missing = f
+        .grpc
+        .clone()
+        .query_assignment(req(v2::QueryAssignmentRequest {
             topic: resource("NoSuchTopic"),
             group: resource(GROUP),
             endpoints: None,
-        },
-    )
-    .await;
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
     assert_eq!(
         missing.status.map(|s| s.code),
         Some(Code::TopicNotFound as i32)
+    );
+    let (status, got) = receive(&f, receive_request("NoSuchTopic", None)).await;
+    assert_eq!(
+        status.code,
+        Code::TopicNotFound as i32,
+        "{}",
+        status.message
+    );
+    assert!(got.is_empty());
+    f.running.stop(STOP_WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_carry_the_proxys_codes() {
+    let f = Fixture::start().await;
+    f.create_topic("GrpcRefused").await;
+
+    let mut no_group = receive_request("GrpcRefused", None);
+    no_group.group = None;
+    let (status, _) = receive(&f, no_group).await;
+    assert_eq!(status.code, Code::IllegalConsumerGroup as i32);
+
+    let mut short = receive_request("GrpcRefused", None);
+    short.invisible_duration = secs(1);
+    let (status, _) = receive(&f, short).await;
+    assert_eq!(status.code, Code::IllegalInvisibleTime as i32);
+
+    let garbled = f
+        .grpc
+        .clone()
+        .ack_message(req(v2::AckMessageRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            entries: vec![v2::AckMessageEntry {
+                message_id: "X".into(),
+                receipt_handle: "not a handle".into(),
+                lite_topic: None,
+            }],
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(
+        garbled.status.map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
+    );
+    assert_eq!(
+        garbled.entries[0].status.as_ref().map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
+    );
+
+    let empty = f
+        .grpc
+        .clone()
+        .ack_message(req(v2::AckMessageRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            entries: Vec::new(),
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(
+        empty.status.map(|s| s.code),
+        Some(Code::InternalServerError as i32)
+    );
+
+    let expired = f
+        .grpc
+        .clone()
+        .change_invisible_duration(req(v2::ChangeInvisibleDurationRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            receipt_handle: "0 1000 1000 0 0 b 0 0 0".into(),
+            invisible_duration: secs(10),
+            message_id: "X".into(),
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    let status = expired.status.expect("status");
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (
+            Code::InvalidReceiptHandle as i32,
+            "receipt handle is expired"
+        )
+    );
+
+    let no_offset = f
+        .grpc
+        .clone()
+        .forward_message_to_dead_letter_queue(req(v2::ForwardMessageToDeadLetterQueueRequest {
+            group: resource(GROUP),
+            topic: resource("GrpcRefused"),
+            receipt_handle: "0 1000 1000 0 0 b 0 0".into(),
+            message_id: "X".into(),
+            delivery_attempt: 1,
+            max_delivery_attempts: 1,
+            lite_topic: None,
+        }))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(
+        no_offset.status.map(|s| s.code),
+        Some(Code::InvalidReceiptHandle as i32)
     );
     f.running.stop(STOP_WAIT).await;
 }

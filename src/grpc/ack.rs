@@ -63,12 +63,12 @@ async fn ack_entry(
 ) -> v2::Status {
     let handle = match live_handle(&entry.receipt_handle) {
         Ok(h) => h,
-        Err(refusal) => return refusal.into_status(),
+        Err(refusal) => return refusal.status(),
     };
     match caller.call(ack_request(group, topic, &handle)).await {
         Ok(resp) if resp.cmd.code == 0 => status(Code::Ok, "OK"),
         Ok(_) => status(Code::InternalServerError, "ack failed: status is abnormal"),
-        Err(refusal) => refusal.into_status(),
+        Err(refusal) => refusal.status(),
     }
 }
 
@@ -80,7 +80,7 @@ pub async fn ack_message(caller: &Caller<'_>, req: v2::AckMessageRequest) -> Ack
         Ok(names) => names,
         Err(refusal) => {
             return AckMessageResponse {
-                status: Some(refusal.into_status()),
+                status: Some(refusal.status()),
                 entries: Vec::new(),
             }
         }

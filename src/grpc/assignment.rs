@@ -158,7 +158,7 @@ pub async fn query_assignment(
             assignments,
         },
         Err(refusal) => QueryAssignmentResponse {
-            status: Some(refusal.into_status()),
+            status: Some(refusal.status()),
             assignments: Vec::new(),
         },
     }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use rmq_codec::command::RemotingCommand;
 use rmq_proto::v2::{self, Code};
 
-use super::bridge::{Bridge, BridgeError, RemotingResponse};
+use super::bridge::{Bridge, RemotingResponse};
+use super::context::ClientContext;
+use super::status::GrpcError;
+use super::GrpcEndpoint;
 
 /// `Validators.TOPIC_MAX_LENGTH` and `CHARACTER_MAX_LENGTH` (group names).
 const TOPIC_MAX_LEN: usize = 127;
@@ -22,9 +25,22 @@ pub struct Caller<'a> {
     pub peer: SocketAddr,
     /// The broker's `brokerName`, which receipt handles and queues carry.
     pub broker_name: &'a str,
+    /// `x-mq-client-version`; empty when unknown.
+    pub client_version: &'a str,
 }
 
-impl Caller<'_> {
+impl<'a> Caller<'a> {
+    /// The client of one call on the endpoint's bridge.
+    pub fn of(ep: &'a GrpcEndpoint, ctx: &'a ClientContext) -> Self {
+        Caller {
+            bridge: &ep.bridge,
+            client_id: &ctx.client_id,
+            peer: ctx.peer,
+            broker_name: &ep.broker.config.broker_name,
+            client_version: &ctx.client_version,
+        }
+    }
+
     pub async fn call(&self, cmd: RemotingCommand) -> Result<RemotingResponse, Refusal> {
         self.bridge
             .call(self.client_id, self.peer, cmd)
@@ -45,34 +61,10 @@ impl Caller<'_> {
 }
 
 /// A call that ends with a status other than OK before or instead of its normal answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: Code,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn into_status(self) -> v2::Status {
-        status(self.code, self.message)
-    }
-}
-
-impl From<BridgeError> for Refusal {
-    fn from(e: BridgeError) -> Self {
-        let code = match e {
-            BridgeError::Timeout(_) => Code::ProxyTimeout,
-            BridgeError::TooManyClients => Code::TooManyRequests,
-            _ => Code::InternalServerError,
-        };
-        illegal(code, e.to_string())
-    }
-}
+pub type Refusal = GrpcError;
 
 pub fn illegal(code: Code, message: impl Into<String>) -> Refusal {
-    Refusal {
-        code,
-        message: message.into(),
-    }
+    GrpcError::new(code, message)
 }
 
 pub fn status(code: Code, message: impl Into<String>) -> v2::Status {

@@ -8,8 +8,9 @@ use rmq_codec::header::{CommandHeader, ConsumerSendMsgBackRequestHeader};
 use rmq_proto::v2::{self, Code, ForwardMessageToDeadLetterQueueResponse};
 
 use super::ack::ack_request;
-use super::consumer::{illegal, status, validate_group, validate_topic, Caller, Refusal};
+use super::consumer::{illegal, validate_group, validate_topic, Caller, Refusal};
 use super::receipt::ReceiptHandle;
+use super::status::GrpcError;
 
 /// The send-back request: the message by its commit-log offset, DLQ at once.
 pub fn send_back_request(
@@ -33,18 +34,7 @@ pub fn send_back_request(
 /// `ResponseBuilder.buildStatus(int, String)`: the broker's code as a gRPC code, the remark (or the
 /// number) as the message.
 fn remoting_status(code: i32, remark: Option<&str>) -> v2::Status {
-    let grpc = match code {
-        0 => Code::Ok,
-        // SYSTEM_BUSY, REQUEST_CODE_NOT_SUPPORTED, SUBSCRIPTION_GROUP_NOT_EXIST.
-        2 => Code::TooManyRequests,
-        3 => Code::NotImplemented,
-        26 => Code::ConsumerGroupNotFound,
-        _ => Code::InternalServerError,
-    };
-    status(
-        grpc,
-        remark.map_or_else(|| code.to_string(), str::to_string),
-    )
+    GrpcError::from_remoting(code, remark).status()
 }
 
 async fn forward(
@@ -80,7 +70,7 @@ pub async fn forward_message_to_dead_letter_queue(
 ) -> ForwardMessageToDeadLetterQueueResponse {
     let status = forward(caller, &req)
         .await
-        .unwrap_or_else(|refusal| refusal.into_status());
+        .unwrap_or_else(|refusal| refusal.status());
     ForwardMessageToDeadLetterQueueResponse {
         status: Some(status),
     }

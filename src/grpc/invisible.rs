@@ -71,7 +71,7 @@ pub async fn change_invisible_duration(
             receipt_handle,
         },
         Err(refusal) => ChangeInvisibleDurationResponse {
-            status: Some(refusal.into_status()),
+            status: Some(refusal.status()),
             receipt_handle: String::new(),
         },
     }

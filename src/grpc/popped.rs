@@ -148,9 +148,17 @@ pub fn decode_pop_response(
     }
     let header = PopMessageResponseHeader::decode(ext).map_err(|e| PopFailed(e.to_string()))?;
     let starts = start_offsets(header.start_offset_info.as_deref().unwrap_or_default());
+    let counts = start_offsets(header.order_count_info.as_deref().unwrap_or_default());
     let messages = decode_records(body)?
         .into_iter()
-        .map(|record| popped(record, &header, &starts, broker_name))
+        .map(|mut record| {
+            // LocalMessageService: an orderly pop's count of earlier deliveries is the reconsume times.
+            let key = (topic_type_of(&record.topic).to_string(), record.queue_id);
+            if let Some(count) = counts.get(&key).filter(|c| **c > 0) {
+                record.reconsume_times = i32::try_from(*count).unwrap_or(i32::MAX);
+            }
+            popped(record, &header, &starts, broker_name)
+        })
         .collect();
     Ok(PopOutcome { status, messages })
 }
@@ -173,7 +181,8 @@ fn decode_records(body: &[u8]) -> Result<Vec<StoredMessage>, PopFailed> {
     Ok(records)
 }
 
-/// `startOffsetInfo` (`retry qid start;...`) by (retry mark, queue id).
+/// `startOffsetInfo` (`retry qid start;...`), or `orderCountInfo` (`retry qid count;...`), by (retry
+/// mark, queue id).
 fn start_offsets(info: &str) -> HashMap<(String, i32), i64> {
     info.split(';')
         .filter_map(|entry| {

@@ -165,3 +165,20 @@ fn delay_seconds_count_from_now() {
     assert_eq!(sys.message_type, v2::MessageType::Delay as i32);
     assert_eq!(sys.delivery_timestamp, Some(timestamp(11_000)));
 }
+
+#[test]
+fn an_orderly_pops_count_is_the_delivery_attempt() {
+    let mut ext = found_header();
+    ext.insert("orderCountInfo".into(), "0 1 5".into());
+    ext.insert("reviveQid".into(), "999".into());
+    let records = [record("T", 1, 8, &[]), record("T", 0, 3, &[])];
+    let out = decode_pop_response(0, None, &ext, &body_of(&records), "b").expect("ok");
+    assert_eq!(out.messages[0].record.reconsume_times, 5);
+    assert_eq!(out.messages[0].handle.revive_qid, 999);
+    // No count for queue 0: the stored reconsume times stay.
+    assert_eq!(out.messages[1].record.reconsume_times, 2);
+    let sys = to_grpc_message(&out.messages[0], "T", 0)
+        .system_properties
+        .expect("sys");
+    assert_eq!(sys.delivery_attempt, Some(6));
+}

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use rmq_codec::code::RequestCode;
+use rmq_codec::code::{RequestCode, ResponseCode};
 use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::pop::PopMessageRequestHeader;
 use rmq_codec::header::CommandHeader;
@@ -35,6 +35,8 @@ const MAX_BATCH: i32 = 32;
 const CLIENT_REQUEST_TIMEOUT_MS: i64 = 3_000;
 /// Extra wait for the broker's answer beyond the poll time.
 const POP_ANSWER_MARGIN: Duration = Duration::from_secs(3);
+/// The first client version that knows ILLEGAL_POLLING_TIME.
+const ILLEGAL_POLLING_TIME_SINCE: &str = "5.0.3";
 /// `ConsumeInitMode.MAX`: a new group starts at the end of each queue.
 const INIT_MODE_MAX: i32 = 1;
 
@@ -71,6 +73,7 @@ pub fn deadline_ms(grpc_timeout: Option<&str>) -> Option<i64> {
 pub fn polling_time_ms(
     long_polling_timeout: Option<&prost_types::Duration>,
     remaining_ms: Option<i64>,
+    client_version: &str,
 ) -> Result<i64, Refusal> {
     let mut polling = match (long_polling_timeout, remaining_ms) {
         (Some(d), _) => millis(d),
@@ -80,8 +83,14 @@ pub fn polling_time_ms(
     polling = polling.clamp(MIN_LONG_POLLING_MS, MAX_LONG_POLLING_MS);
     if let Some(left) = remaining_ms.filter(|left| polling > *left) {
         if left < MIN_LONG_POLLING_MS {
+            // Clients before 5.0.3 do not know ILLEGAL_POLLING_TIME (Java compares the version strings).
+            let code = if client_version.is_empty() || client_version < ILLEGAL_POLLING_TIME_SINCE {
+                Code::BadRequest
+            } else {
+                Code::IllegalPollingTime
+            };
             return Err(illegal(
-                Code::IllegalPollingTime,
+                code,
                 "The deadline time remaining is not enough for polling, please check network condition",
             ));
         }
@@ -215,7 +224,7 @@ pub async fn receive_message(
 ) -> Vec<ReceiveMessageResponse> {
     match receive(caller, &req, remaining_ms).await {
         Ok(items) => items,
-        Err(refusal) => stream(refusal.into_status(), Vec::new(), now_ms()),
+        Err(refusal) => stream(refusal.status(), Vec::new(), now_ms()),
     }
 }
 
@@ -224,7 +233,11 @@ async fn receive(
     req: &v2::ReceiveMessageRequest,
     remaining_ms: Option<i64>,
 ) -> Result<Vec<ReceiveMessageResponse>, Refusal> {
-    let poll_ms = polling_time_ms(req.long_polling_timeout.as_ref(), remaining_ms)?;
+    let poll_ms = polling_time_ms(
+        req.long_polling_timeout.as_ref(),
+        remaining_ms,
+        caller.client_version,
+    )?;
     let topic_res = req.message_queue.as_ref().and_then(|q| q.topic.as_ref());
     let topic = validate_topic(topic_res)?;
     let group = validate_group(req.group.as_ref())?;
@@ -254,7 +267,16 @@ async fn receive(
         &resp.body,
         caller.broker_name,
     )
-    .map_err(|e| illegal(Code::InternalServerError, e.0))?;
+    .map_err(|e| {
+        // The proxy finds a missing topic in its route lookup (TOPIC_NOT_FOUND) before it pops; any
+        // other broker refusal is its INTERNAL_SERVER_ERROR with the remark.
+        let code = if resp.cmd.code == i32::from(ResponseCode::TopicNotExist) {
+            Code::TopicNotFound
+        } else {
+            Code::InternalServerError
+        };
+        illegal(code, e.0)
+    })?;
     let head = match outcome.status {
         PopStatus::PollingFull => status(Code::TooManyRequests, "polling full"),
         PopStatus::NotFound => status(Code::MessageNotFound, "no new message"),

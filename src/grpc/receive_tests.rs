@@ -13,19 +13,26 @@ fn secs(s: i64) -> prost_types::Duration {
 
 #[test]
 fn polling_time_is_kept_between_5_and_20_seconds() {
-    assert_eq!(polling_time_ms(Some(&secs(30)), None), Ok(20_000));
-    assert_eq!(polling_time_ms(Some(&secs(1)), None), Ok(5_000));
-    assert_eq!(polling_time_ms(Some(&secs(10)), Some(60_000)), Ok(10_000));
+    let v = "5.2.0";
+    assert_eq!(polling_time_ms(Some(&secs(30)), None, v), Ok(20_000));
+    assert_eq!(polling_time_ms(Some(&secs(1)), None, v), Ok(5_000));
+    assert_eq!(
+        polling_time_ms(Some(&secs(10)), Some(60_000), v),
+        Ok(10_000)
+    );
     // No timeout from the client: the deadline less half the request timeout.
-    assert_eq!(polling_time_ms(None, Some(11_500)), Ok(10_000));
-    assert_eq!(polling_time_ms(None, None), Ok(20_000));
+    assert_eq!(polling_time_ms(None, Some(11_500), v), Ok(10_000));
+    assert_eq!(polling_time_ms(None, None, v), Ok(20_000));
 }
 
 #[test]
 fn polling_time_never_outlasts_the_deadline() {
-    assert_eq!(polling_time_ms(Some(&secs(20)), Some(8_000)), Ok(8_000));
-    let refused = polling_time_ms(Some(&secs(20)), Some(4_000)).unwrap_err();
+    let v = "5.2.0";
+    assert_eq!(polling_time_ms(Some(&secs(20)), Some(8_000), v), Ok(8_000));
+    let refused = polling_time_ms(Some(&secs(20)), Some(4_000), v).unwrap_err();
     assert_eq!(refused.code, Code::IllegalPollingTime);
+    let old_client = polling_time_ms(Some(&secs(20)), Some(4_000), "5.0.2").unwrap_err();
+    assert_eq!(old_client.code, Code::BadRequest);
 }
 
 #[test]

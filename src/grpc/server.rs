@@ -29,12 +29,7 @@ pub struct Service {
 impl Service {
     /// The consumer calls' view of the caller (`super::consumer`).
     fn caller<'a>(&'a self, ctx: &'a ClientContext) -> Caller<'a> {
-        Caller {
-            bridge: &self.ep.bridge,
-            client_id: &ctx.client_id,
-            peer: ctx.peer,
-            broker_name: &self.ep.broker.config.broker_name,
-        }
+        Caller::of(&self.ep, ctx)
     }
 }
 

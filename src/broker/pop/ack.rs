@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::checkpoint::{AckOutcome, Checkpoint, CkKey};
 use super::extra_info::{pop_retry_topic, ExtraInfo};
+use super::order::{OrderAck, ORDER_REVIVE_QID};
 use crate::broker::{ok, reply_error, Broker, Reply};
 use crate::error::ServiceError;
 use crate::remoting::connection::now_ms;
@@ -92,6 +93,16 @@ impl Broker {
         let info = parse_extra_info(&h.extra_info)?;
         let topic = info.real_topic(&h.topic, &h.consumer_group);
         self.check_ack_target(&topic, h.queue_id, h.offset)?;
+        if info.revive_qid == ORDER_REVIVE_QID {
+            // AckMessageProcessor: an orderly pop's ack moves the offset once all its messages are acked.
+            let group = &h.consumer_group;
+            if let OrderAck::Done { next_offset } =
+                self.pop.orders.ack(group, &topic, h.queue_id, h.offset)
+            {
+                self.commit_offset(&topic, group, h.queue_id, next_offset);
+            }
+            return Ok(ok());
+        }
         let key: CkKey = (
             h.consumer_group,
             topic,
@@ -145,6 +156,25 @@ impl Broker {
         let topic = info.real_topic(&h.topic, &h.consumer_group);
         self.check_ack_target(&topic, h.queue_id, h.offset)?;
         let pop_time = now_ms() as i64;
+        if info.revive_qid == ORDER_REVIVE_QID {
+            // ChangeInvisibleTimeProcessor: an orderly pop's queue stays blocked until the new time.
+            let visible_at = pop_time.saturating_add(h.invisible_time);
+            self.pop.orders.change_visible_time(
+                &h.consumer_group,
+                &topic,
+                h.queue_id,
+                h.offset,
+                visible_at,
+            );
+            let mut resp = ok();
+            ChangeInvisibleTimeResponseHeader {
+                pop_time,
+                invisible_time: h.invisible_time,
+                revive_qid: ORDER_REVIVE_QID,
+            }
+            .encode(&mut resp.ext_fields);
+            return Ok(resp);
+        }
         let revive_qid = self.pop.next_revive_qid();
         let old: CkKey = (
             h.consumer_group.clone(),

@@ -112,6 +112,14 @@ pub fn push_start_offset(out: &mut String, topic: &str, queue_id: i32, start: i6
     let _ = write!(out, "{} {queue_id} {start}", retry_mark(topic));
 }
 
+/// Appends `retry qid count` to an `orderCountInfo` string (`ExtraInfoUtil.buildQueueIdOrderCountInfo`).
+pub fn push_order_count(out: &mut String, topic: &str, queue_id: i32, count: i32) {
+    if !out.is_empty() {
+        out.push(';');
+    }
+    let _ = write!(out, "{} {queue_id} {count}", retry_mark(topic));
+}
+
 /// Appends `retry qid o1,o2,...` to a `msgOffsetInfo` string.
 pub fn push_msg_offsets(out: &mut String, topic: &str, queue_id: i32, offsets: &[i64]) {
     if !out.is_empty() {

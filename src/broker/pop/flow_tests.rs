@@ -186,3 +186,74 @@ fn changing_an_acked_message_does_not_bring_it_back() {
     b.revive_due(i64::MAX);
     assert_eq!(retry_count(b), 0);
 }
+
+fn pop_in_order(broker: &Broker, invisible_time: i64) -> Popped {
+    let h = PopMessageRequestHeader {
+        consumer_group: "G".into(),
+        topic: "T".into(),
+        queue_id: -1,
+        max_msg_nums: 32,
+        invisible_time,
+        poll_time: 0,
+        born_time: 0,
+        init_mode: 0,
+        exp_type: Some("TAG".into()),
+        exp: Some("*".into()),
+        order: Some(true),
+        attempt_id: None,
+    };
+    let filter = broker.check_pop(&h).expect("orderly pop allowed");
+    broker.pop_once(&h, &filter)
+}
+
+fn order_ack(broker: &Broker, p: &Popped, queue_id: i32, offset: i64) {
+    let info = ExtraInfo {
+        ck_start_offset: 0,
+        pop_time: p.pop_time,
+        invisible_time: 60_000,
+        revive_qid: p.revive_qid,
+        retry: false,
+        broker_name: "b".into(),
+        queue_id,
+        msg_offset: Some(offset),
+    };
+    let h = AckMessageRequestHeader {
+        consumer_group: "G".into(),
+        topic: "T".into(),
+        queue_id,
+        extra_info: info.to_string(),
+        offset,
+    };
+    let req = RemotingCommand::new_request(RequestCode::AckMessage, h.to_ext_fields());
+    assert_eq!(broker.ack_message(&req).expect("acked").code, 0);
+}
+
+#[test]
+fn an_orderly_pop_blocks_its_queue_until_every_message_is_acked() {
+    let f = fixture();
+    put(&f.broker, 0, "a");
+    put(&f.broker, 0, "b");
+    let first = pop_in_order(&f.broker, 60_000);
+    assert_eq!(first.revive_qid, 999);
+    assert_eq!(bodies(&first).len(), 2);
+    // Blocked: nothing more from queue 0, even a new message.
+    put(&f.broker, 0, "c");
+    assert!(pop_in_order(&f.broker, 60_000).records.is_empty());
+    order_ack(&f.broker, &first, 0, 0);
+    assert!(pop_in_order(&f.broker, 60_000).records.is_empty());
+    order_ack(&f.broker, &first, 0, 1);
+    let next = pop_in_order(&f.broker, 60_000);
+    let got: Vec<String> = bodies(&next).into_iter().map(|b| b.0).collect();
+    assert_eq!(got, ["c"]);
+}
+
+#[test]
+fn an_orderly_pop_past_its_invisible_time_hands_out_the_same_messages_again() {
+    let f = fixture();
+    put(&f.broker, 1, "a");
+    let first = pop_in_order(&f.broker, 0);
+    assert_eq!(bodies(&first).len(), 1);
+    let again = pop_in_order(&f.broker, 60_000);
+    assert_eq!(bodies(&again), bodies(&first));
+    assert_eq!(again.order_info, "0 1 1");
+}

@@ -15,6 +15,7 @@ mod checkpoint;
 mod extra_info;
 #[cfg(test)]
 mod flow_tests;
+mod order;
 mod pop_message;
 mod revive;
 
@@ -35,6 +36,8 @@ const REVIVE_QUEUE_NUM: u64 = 8;
 pub struct PopState {
     checkpoints: checkpoint::CheckpointTable,
     modes: assignment::RequestModes,
+    /// Queues blocked by unacked orderly pops.
+    orders: order::OrderBlocks,
     revive_counter: AtomicU64,
     /// Serializes offset reads and commits of pops so two pops never hand out the same message.
     pop_lock: Mutex<()>,
@@ -45,6 +48,7 @@ impl PopState {
         Ok(PopState {
             checkpoints: checkpoint::CheckpointTable::load(config_dir, persister)?,
             modes: assignment::RequestModes::load(config_dir, persister)?,
+            orders: order::OrderBlocks::default(),
             revive_counter: AtomicU64::new(0),
             pop_lock: Mutex::new(()),
         })

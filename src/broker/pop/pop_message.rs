@@ -15,7 +15,8 @@ use rmq_store::config::perm;
 use rmq_store::GetStatus;
 
 use super::checkpoint::Checkpoint;
-use super::extra_info::{pop_retry_topic, push_msg_offsets, push_start_offset};
+use super::extra_info::{pop_retry_topic, push_msg_offsets, push_order_count, push_start_offset};
+use super::order::ORDER_REVIVE_QID;
 use crate::broker::clients::Subscription;
 use crate::broker::long_poll::Attempt;
 use crate::broker::sql92::Selector;
@@ -45,6 +46,8 @@ pub(super) struct Popped {
     pub(super) rest: i64,
     pub(super) start_info: String,
     pub(super) msg_info: String,
+    /// `retry qid count` per queue of an orderly pop: how often its messages were popped before.
+    pub(super) order_info: String,
     pub(super) records: Vec<Bytes>,
 }
 
@@ -107,12 +110,6 @@ impl Broker {
                 format!("the broker[{ip}] pop message's num is greater than 32"),
             ));
         }
-        if h.order == Some(true) {
-            return Err(reply_error(
-                ResponseCode::InvalidParameter,
-                "orderly pop is not supported by rmqd",
-            ));
-        }
         let topic = self.readable_topic(&h.topic, "peeking")?;
         if h.queue_id >= topic.read_queue_nums {
             return Err(reply_error(
@@ -141,8 +138,15 @@ impl Broker {
             rest: 0,
             start_info: String::new(),
             msg_info: String::new(),
+            order_info: String::new(),
             records: Vec::new(),
         };
+        if h.order == Some(true) {
+            // Orderly pops redeliver in place (order.rs): no retry topic, no checkpoint.
+            p.revive_qid = ORDER_REVIVE_QID;
+            self.pop_topic(h, &h.topic, h.queue_id, filter, &mut p);
+            return p;
+        }
         if !self.pop.checkpoints.has_room() {
             return p;
         }
@@ -201,6 +205,16 @@ impl Broker {
     ) {
         let group = &h.consumer_group;
         let offset = self.pop_offset(group, topic, queue_id, h.init_mode);
+        let order = h.order == Some(true);
+        if order
+            && self
+                .pop
+                .orders
+                .is_blocked(group, topic, queue_id, p.pop_time)
+        {
+            p.rest += (self.store.max_offset_in_queue(topic, queue_id) - offset).max(0);
+            return;
+        }
         let result = self.store.get_messages_filtered(
             topic,
             queue_id,
@@ -236,13 +250,26 @@ impl Broker {
             .iter()
             .filter_map(|raw| StoredMessage::decode(raw).ok().map(|m| m.queue_offset))
             .collect();
-        self.commit_offset(topic, group, queue_id, next);
+        if !order {
+            self.commit_offset(topic, group, queue_id, next);
+        }
         if offsets.len() != result.messages.len() || offsets.is_empty() {
             tracing::error!(topic, queue_id, offset, "undecodable record in a pop");
             return;
         }
         push_start_offset(&mut p.start_info, topic, queue_id, offset);
         push_msg_offsets(&mut p.msg_info, topic, queue_id, &offsets);
+        if order {
+            // The committed offset stays at the start until every message is acked (ack.rs).
+            let visible_at = p.pop_time.saturating_add(h.invisible_time);
+            let attempts = self
+                .pop
+                .orders
+                .popped(group, topic, queue_id, offsets, visible_at);
+            push_order_count(&mut p.order_info, topic, queue_id, attempts - 1);
+            p.records.extend(result.messages);
+            return;
+        }
         self.pop.checkpoints.add(Checkpoint {
             group: group.clone(),
             topic: topic.to_string(),
@@ -315,7 +342,7 @@ fn pop_response(h: &PopMessageRequestHeader, p: Popped, empty: ResponseCode) -> 
         rest_num: p.rest,
         start_offset_info: Some(p.start_info).filter(|s| !s.is_empty()),
         msg_offset_info: Some(p.msg_info).filter(|s| !s.is_empty()),
-        order_count_info: None,
+        order_count_info: Some(p.order_info).filter(|s| !s.is_empty()),
     }
     .encode(&mut cmd.ext_fields);
     if found {
