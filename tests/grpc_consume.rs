@@ -76,6 +76,7 @@ impl Fixture {
 
     fn caller(&self) -> Caller<'_> {
         Caller {
+            broker: &self.broker,
             bridge: &self.bridge,
             client_id: "grpc-consume-test",
             peer: SocketAddr::from(([127, 0, 0, 1], 45_000)),

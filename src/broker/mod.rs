@@ -43,7 +43,7 @@ mod sql92;
 mod stats_items;
 mod sync_source;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod time_span;
 #[cfg(test)]
 mod topic_attributes_tests;

@@ -74,7 +74,7 @@ async fn ack_entry(
 
 /// AckMessage: every entry acked on its own, each with its status.
 pub async fn ack_message(caller: &Caller<'_>, req: v2::AckMessageRequest) -> AckMessageResponse {
-    let checked = validate_topic(req.topic.as_ref())
+    let checked = validate_topic(caller.broker, req.topic.as_ref())
         .and_then(|topic| Ok((topic, validate_group(req.group.as_ref())?)));
     let (topic, group) = match checked {
         Ok(names) => names,

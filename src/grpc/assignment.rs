@@ -127,7 +127,7 @@ async fn query(
     caller: &Caller<'_>,
     req: &v2::QueryAssignmentRequest,
 ) -> Result<Vec<v2::Assignment>, Refusal> {
-    let topic = validate_topic(req.topic.as_ref())?;
+    let topic = validate_topic(caller.broker, req.topic.as_ref())?;
     let group = validate_group(req.group.as_ref())?;
     let config = topic_config(caller, &topic).await?;
     let fifo = group_config(caller, &group)

@@ -87,3 +87,36 @@ fn system_and_malformed_groups_are_refused() {
     let sys = check_group("CID_RMQ_SYS_X").unwrap_err();
     assert_eq!(sys.message, "cannot use system consumer group");
 }
+
+#[test]
+fn topic_rules_are_javas_with_this_brokers_system_topics() {
+    let temp = crate::broker::test_support::TempBroker::open();
+    let broker = &temp.broker;
+    assert!(check_topic(broker, "T-1_a%b").is_ok());
+    let blank = check_topic(broker, "").unwrap_err();
+    assert_eq!(
+        (blank.code, blank.message.as_str()),
+        (Code::IllegalTopic, "The specified topic is blank.")
+    );
+    for bad in ["a b", "t.x", &"x".repeat(128)] {
+        assert_eq!(
+            check_topic(broker, bad).unwrap_err().code,
+            Code::IllegalTopic,
+            "{bad:?}"
+        );
+    }
+    // The fixed set, the rmq_sys_ prefix, and the names the broker adds (its cluster name).
+    let cluster = broker.config.broker_cluster_name.clone();
+    for system in [
+        "SCHEDULE_TOPIC_XXXX",
+        "rmq_sys_wheel_timer",
+        cluster.as_str(),
+    ] {
+        let refused = check_topic(broker, system).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.message.as_str()),
+            (Code::IllegalTopic, "cannot access system topic"),
+            "{system}"
+        );
+    }
+}

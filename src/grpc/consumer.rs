@@ -11,15 +11,11 @@ use super::bridge::{Bridge, RemotingResponse};
 use super::context::ClientContext;
 use super::status::GrpcError;
 use super::GrpcEndpoint;
-
-/// `Validators.TOPIC_MAX_LENGTH` and `CHARACTER_MAX_LENGTH` (group names).
-const TOPIC_MAX_LEN: usize = 127;
-const GROUP_MAX_LEN: usize = 255;
-/// `MixAll.CID_SYS_RMQ_SYS_PREFIX`: groups the proxy refuses (`MixAll.isSysConsumerGroup`).
-const SYS_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
+use crate::broker::Broker;
 
 /// A gRPC client calling through the bridge, and the broker it reaches.
 pub struct Caller<'a> {
+    pub broker: &'a Broker,
     pub bridge: &'a Bridge,
     pub client_id: &'a str,
     pub peer: SocketAddr,
@@ -33,6 +29,7 @@ impl<'a> Caller<'a> {
     /// The client of one call on the endpoint's bridge.
     pub fn of(ep: &'a GrpcEndpoint, ctx: &'a ClientContext) -> Self {
         Caller {
+            broker: &ep.broker,
             bridge: &ep.bridge,
             client_id: &ctx.client_id,
             peer: ctx.peer,
@@ -93,74 +90,18 @@ pub fn now_ms() -> i64 {
     crate::remoting::connection::now_ms() as i64
 }
 
-/// `Validators.checkTopic` / `checkGroup`'s character rule: `^[%|a-zA-Z0-9_-]+$`.
-fn legal_chars(name: &str) -> bool {
-    name.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
-}
-
-/// `TopicValidator.SYSTEM_TOPIC_SET` (5.3.3, before a broker adds its own names) and the `rmq_sys_`
-/// prefix: topics a client may not consume (`TopicValidator.isSystemTopic`).
-const SYSTEM_TOPICS: [&str; 10] = [
-    "TBW102",
-    "SCHEDULE_TOPIC_XXXX",
-    "BenchmarkTest",
-    "RMQ_SYS_TRANS_HALF_TOPIC",
-    "RMQ_SYS_TRACE_TOPIC",
-    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-    "TRANS_CHECK_MAX_TIME_TOPIC",
-    "SELF_TEST_TOPIC",
-    "OFFSET_MOVED_EVENT",
-    "CHECKPOINT_TOPIC",
-];
-
-fn is_system_topic(name: &str) -> bool {
-    name.starts_with("rmq_sys_") || SYSTEM_TOPICS.contains(&name)
-}
-
-/// `GrpcValidator.validateTopic`: ILLEGAL_TOPIC for a blank, too long or ill-formed name, or a system
-/// topic.
-pub fn validate_topic(topic: Option<&v2::Resource>) -> Result<String, Refusal> {
+/// `GrpcValidator.validateTopic` of a request's topic resource (`client::check_topic`: Java's messages and
+/// this broker's system topics).
+pub fn validate_topic(broker: &Broker, topic: Option<&v2::Resource>) -> Result<String, Refusal> {
     let name = topic.map_or("", |t| t.name.as_str());
-    let refuse = |why: String| Err(illegal(Code::IllegalTopic, why));
-    if name.trim().is_empty() {
-        return refuse("topic name cannot be blank".into());
-    }
-    if name.len() > TOPIC_MAX_LEN {
-        return refuse(format!(
-            "topic name is longer than topic max length {TOPIC_MAX_LEN}"
-        ));
-    }
-    if !legal_chars(name) {
-        return refuse(format!(
-            "topic name {name} is illegal, it contains illegal characters"
-        ));
-    }
-    if is_system_topic(name) {
-        return refuse(format!("cannot access system topic: {name}"));
-    }
+    super::client::check_topic(broker, name)?;
     Ok(name.to_string())
 }
 
-/// `GrpcValidator.validateConsumerGroup`: ILLEGAL_CONSUMER_GROUP for a blank, too long or
-/// ill-formed name, or a system group.
+/// `GrpcValidator.validateConsumerGroup` of a request's group resource (`client::check_group`).
 pub fn validate_group(group: Option<&v2::Resource>) -> Result<String, Refusal> {
     let name = group.map_or("", |g| g.name.as_str());
-    let refuse = |why: String| Err(illegal(Code::IllegalConsumerGroup, why));
-    if name.trim().is_empty() {
-        return refuse("the specified group is blank".into());
-    }
-    if name.len() > GROUP_MAX_LEN {
-        return refuse("the specified group is longer than group max length 255.".into());
-    }
-    if !legal_chars(name) {
-        return refuse(format!(
-            "the specified group[{name}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
-        ));
-    }
-    if name.starts_with(SYS_GROUP_PREFIX) {
-        return refuse("cannot use system consumer group".into());
-    }
+    super::client::check_group(name)?;
     Ok(name.to_string())
 }
 
@@ -173,22 +114,6 @@ mod tests {
             resource_namespace: String::new(),
             name: name.to_string(),
         }
-    }
-
-    #[test]
-    fn topic_rules() {
-        assert_eq!(validate_topic(Some(&res("T-1_a"))), Ok("T-1_a".into()));
-        for bad in ["", " ", "a b", "t.x", &"x".repeat(128)] {
-            let err = validate_topic(Some(&res(bad))).unwrap_err();
-            assert_eq!(err.code, Code::IllegalTopic, "{bad:?}");
-        }
-        assert_eq!(validate_topic(None).unwrap_err().code, Code::IllegalTopic);
-        assert_eq!(
-            validate_topic(Some(&res("SCHEDULE_TOPIC_XXXX")))
-                .unwrap_err()
-                .code,
-            Code::IllegalTopic
-        );
     }
 
     #[test]

@@ -41,8 +41,9 @@ impl Default for MessageLimits {
     }
 }
 
-/// `MessageConst.STRING_HASH_SET` (5.3.3): property names a user may not set.
-const SYSTEM_PROPERTY_NAMES: [&str; 51] = [
+/// `MessageConst.STRING_HASH_SET` (5.3.3): property names a user may not set, and that are not handed out
+/// as user properties. `__SHARDINGKEY` and `TRACE_CONTEXT` are not in it, so Java hands them out too.
+pub(super) const SYSTEM_PROPERTY_NAMES: [&str; 51] = [
     "TRACE_ON",
     "MSG_REGION",
     "KEYS",

@@ -41,7 +41,7 @@ async fn forward(
     caller: &Caller<'_>,
     req: &v2::ForwardMessageToDeadLetterQueueRequest,
 ) -> Result<v2::Status, Refusal> {
-    let topic = validate_topic(req.topic.as_ref())?;
+    let topic = validate_topic(caller.broker, req.topic.as_ref())?;
     let group = validate_group(req.group.as_ref())?;
     // Java decodes the handle but does not check its expiry here.
     let handle = ReceiptHandle::parse(&req.receipt_handle)

@@ -38,7 +38,7 @@ async fn change(
     caller: &Caller<'_>,
     req: &v2::ChangeInvisibleDurationRequest,
 ) -> Result<String, Refusal> {
-    let topic = validate_topic(req.topic.as_ref())?;
+    let topic = validate_topic(caller.broker, req.topic.as_ref())?;
     let group = validate_group(req.group.as_ref())?;
     let invisible_ms = req.invisible_duration.as_ref().map_or(0, millis);
     check_invisible_time(invisible_ms, 0)?;

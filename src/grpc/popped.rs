@@ -24,62 +24,6 @@ const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
 /// `MessageConst.PROPERTY_POP_CK`.
 const POP_CK: &str = "POP_CK";
 
-/// `MessageConst.STRING_HASH_SET` (5.3.3): properties that are not user properties. `__SHARDINGKEY`
-/// and `TRACE_CONTEXT` are not in it, so Java hands them out as user properties too.
-const SYSTEM_PROPERTIES: &[&str] = &[
-    "TRACE_ON",
-    "MSG_REGION",
-    "KEYS",
-    "TAGS",
-    "WAIT",
-    "DELAY",
-    "RETRY_TOPIC",
-    "REAL_TOPIC",
-    "REAL_QID",
-    "TRAN_MSG",
-    "PGROUP",
-    "MIN_OFFSET",
-    "MAX_OFFSET",
-    "BUYER_ID",
-    "ORIGIN_MESSAGE_ID",
-    "TRANSFER_FLAG",
-    "CORRECTION_FLAG",
-    "MQ2_FLAG",
-    "RECONSUME_TIME",
-    "UNIQ_KEY",
-    "MAX_RECONSUME_TIMES",
-    "CONSUME_START_TIME",
-    "POP_CK",
-    "POP_CK_OFFSET",
-    "1ST_POP_TIME",
-    "TRAN_PREPARED_QUEUE_OFFSET",
-    "DUP_INFO",
-    "EXTEND_UNIQ_INFO",
-    "INSTANCE_ID",
-    "CORRELATION_ID",
-    "REPLY_TO_CLIENT",
-    "TTL",
-    "ARRIVE_TIME",
-    "PUSH_REPLY_TIME",
-    "CLUSTER",
-    "MSG_TYPE",
-    "INNER_MULTI_QUEUE_OFFSET",
-    "TIMER_DELAY_MS",
-    "TIMER_DELAY_SEC",
-    "TIMER_DELIVER_MS",
-    "TIMER_ENQUEUE_MS",
-    "TIMER_DEQUEUE_MS",
-    "TIMER_ROLL_TIMES",
-    "TIMER_OUT_MS",
-    "TIMER_DEL_UNIQKEY",
-    "TIMER_DELAY_LEVEL",
-    "__BORNHOST",
-    "BORN_TIMESTAMP",
-    "DLQ_ORIGIN_TOPIC",
-    "DLQ_ORIGIN_MESSAGE_ID",
-    "__CRC32#",
-];
-
 /// `PopStatus` as the proxy reads the broker's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PopStatus {
@@ -272,7 +216,7 @@ pub fn to_grpc_message(m: &PoppedMessage, topic: &str, now_ms: i64) -> v2::Messa
     let prop = |key: &str| props.get(key).map(String::as_str);
     let user_properties: BTreeMap<String, String> = props
         .iter()
-        .filter(|(k, _)| !SYSTEM_PROPERTIES.contains(&k.as_str()))
+        .filter(|(k, _)| !super::convert::SYSTEM_PROPERTY_NAMES.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let message_type = if prop(properties::TRANSACTION_PREPARED) == Some("true") {

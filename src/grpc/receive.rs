@@ -239,7 +239,7 @@ async fn receive(
         caller.client_version,
     )?;
     let topic_res = req.message_queue.as_ref().and_then(|q| q.topic.as_ref());
-    let topic = validate_topic(topic_res)?;
+    let topic = validate_topic(caller.broker, topic_res)?;
     let group = validate_group(req.group.as_ref())?;
     let invisible_ms = invisible_time_ms(req)?;
     let sub = subscription_of(&topic, req.filter_expression.as_ref())?;
