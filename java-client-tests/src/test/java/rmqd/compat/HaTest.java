@@ -393,6 +393,31 @@ class HaTest {
         return topic;
     }
 
+    /**
+     * A SYNC_MASTER answers SEND_OK only once a slave is connected and in sync (4.9.7 CommitLog.handleHA; before
+     * that SLAVE_NOT_AVAILABLE, the message stored anyway). The slave registers with the name server before its
+     * HA client has connected (a Java slave retries every 5 s), so the load waits for a SEND_OK on a probe
+     * topic: then the slave copies the master from its first file.
+     */
+    private static void awaitSlaveInSync(DefaultMQProducer producer) {
+        String probe = createTopic(producer);
+        long t0 = System.nanoTime();
+        Compat.await("a SEND_OK from the SYNC_MASTER (a slave connected and in sync)", () -> {
+            try {
+                Message message = new Message(probe, "probe".getBytes(StandardCharsets.UTF_8));
+                if (producer.send(message).getSendStatus() == SendStatus.SEND_OK) {
+                    return true;
+                }
+            } catch (Exception e) {
+                // the next probe decides
+            }
+            Compat.sleep(200);
+            return false;
+        });
+        Compat.log("the SYNC_MASTER answered SEND_OK %d ms after the slave had the topic",
+            (System.nanoTime() - t0) / 1_000_000);
+    }
+
     /** Waits for the slave's registration; creates the topic on it too when RMQ_HA_CREATE_ON_SLAVE=1. */
     private static void slaveReady(DefaultMQAdminExt admin, String slave, String topic) throws Exception {
         awaitRegistered(admin, slave);
@@ -523,6 +548,7 @@ class HaTest {
         Compat.log("master brokerRole=%s inSyncReplicas=%s", config.getProperty("brokerRole"),
             config.getProperty("inSyncReplicas"));
         assertEquals("SYNC_MASTER", config.getProperty("brokerRole"), "the master's brokerRole");
+        awaitSlaveInSync(producer);
         Load load = new Load(producer, topic, "sync").start(Long.MAX_VALUE);
         load.awaitAcked(messages);
         long atKill = load.acked.size();
