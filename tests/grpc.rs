@@ -2,6 +2,8 @@
 //! tonic client: the calls a 5.x producer makes (Telemetry settings, QueryRoute, Heartbeat, SendMessage,
 //! NotifyClientTermination), and the sent message read back from the store.
 
+mod common;
+
 use std::time::Duration;
 
 use rmq_codec::message::properties as prop;
@@ -10,7 +12,7 @@ use rmq_proto::v2::messaging_service_client::MessagingServiceClient;
 use rmq_proto::v2::settings::PubSub;
 use rmq_proto::v2::telemetry_command::Command;
 use rmq_proto::v2::*;
-use rmqd::config::{BrokerConfig, NamesrvConfig};
+use rmqd::config::NamesrvConfig;
 use rmqd::launch::Running;
 use tonic::transport::Channel;
 
@@ -18,12 +20,7 @@ const TOPIC: &str = "GrpcTopic";
 const CLIENT_ID: &str = "test-host@1@1";
 
 async fn start(dir: &tempfile::TempDir) -> Running {
-    let mut config = BrokerConfig {
-        listen_port: 0,
-        ..BrokerConfig::default()
-    };
-    config.store.root_dir = dir.path().join("store");
-    config.store.mapped_file_size_commit_log = 1 << 20;
+    let config = common::in_process_broker_config(dir);
     let namesrv = NamesrvConfig {
         listen_port: 0,
         kv_config_path: dir.path().join("kvConfig.json"),

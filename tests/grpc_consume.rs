@@ -3,6 +3,8 @@
 //! gRPC port with rmq-proto's tonic client; messages are sent as remoting SEND_MESSAGE requests (through
 //! a bridge of the test's own), so what a remoting producer stores is what a gRPC consumer gets.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +19,6 @@ use rmq_codec::message::properties;
 use rmq_proto::v2::messaging_service_client::MessagingServiceClient;
 use rmq_proto::v2::{self, receive_message_response::Content, Code};
 use rmqd::broker::Broker;
-use rmqd::config::BrokerConfig;
 use rmqd::grpc::bridge::Bridge;
 use rmqd::grpc::consumer::Caller;
 use rmqd::launch::Running;
@@ -25,16 +26,6 @@ use tonic::transport::Channel;
 
 const GROUP: &str = "GrpcConsumeGroup";
 const STOP_WAIT: Duration = Duration::from_secs(5);
-
-fn broker_config(dir: &tempfile::TempDir) -> BrokerConfig {
-    let mut config = BrokerConfig {
-        listen_port: 0,
-        ..BrokerConfig::default()
-    };
-    config.store.root_dir = dir.path().join("store");
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    config
-}
 
 struct Fixture {
     running: Running,
@@ -58,7 +49,9 @@ fn req<T>(message: T) -> tonic::Request<T> {
 impl Fixture {
     async fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let running = Running::broker(broker_config(&dir)).await.expect("starts");
+        let running = Running::broker(common::in_process_broker_config(&dir))
+            .await
+            .expect("starts");
         let broker = running.broker.clone().expect("a broker");
         let bridge = Bridge::new(broker.clone());
         let port = running.grpc_port.expect("the gRPC endpoint is on");

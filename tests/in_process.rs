@@ -2,6 +2,8 @@
 //! real TCP. Long waits run on tokio's paused clock: a two-minute wait passes at once, and the elapsed
 //! time read afterwards is the clock's, not the machine's.
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -10,21 +12,10 @@ use rmq_codec::command::RemotingCommand;
 use rmq_codec::header::{
     CommandHeader, CreateTopicRequestHeader, GetRouteInfoRequestHeader, PullMessageRequestHeader,
 };
-use rmqd::config::{BrokerConfig, NamesrvConfig};
+use rmqd::config::NamesrvConfig;
 use rmqd::launch::Running;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Broker settings for a fresh store under `dir`, listening on an ephemeral port.
-fn broker_config(dir: &tempfile::TempDir) -> BrokerConfig {
-    let mut config = BrokerConfig {
-        listen_port: 0,
-        ..BrokerConfig::default()
-    };
-    config.store.root_dir = dir.path().join("store");
-    config.store.mapped_file_size_commit_log = 1 << 20;
-    config
-}
 
 struct Client {
     stream: TcpStream,
@@ -80,7 +71,7 @@ fn create_topic(topic: &str) -> RemotingCommand {
 #[tokio::test(start_paused = true)]
 async fn a_parked_pull_is_answered_at_the_wait_bound_not_the_hour_it_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = broker_config(&dir);
+    let mut config = common::in_process_broker_config(&dir);
     config.long_polling_max_time_ms = 60_000;
     let running = Running::broker(config).await.unwrap();
     let mut client = Client::connect(running.broker_port.unwrap()).await;
@@ -123,7 +114,7 @@ async fn a_new_topic_is_answered_once_the_name_server_has_its_route() {
         kv_config_path: dir.path().join("kvConfig.json"),
         ..NamesrvConfig::default()
     };
-    let running = Running::standalone(broker_config(&dir), namesrv)
+    let running = Running::standalone(common::in_process_broker_config(&dir), namesrv)
         .await
         .unwrap();
     let mut broker = Client::connect(running.broker_port.unwrap()).await;

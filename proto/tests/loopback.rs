@@ -98,7 +98,7 @@ impl MessagingService for Echo {
     async fn update_offset(&self, _: Request<UpdateOffsetRequest>) -> Answer<UpdateOffsetResponse> {
         unimplemented()
     }
-    async fn get_offset(&self, _: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
+    async fn committed_offset(&self, _: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
         unimplemented()
     }
     async fn query_offset(&self, _: Request<QueryOffsetRequest>) -> Answer<QueryOffsetResponse> {

@@ -43,7 +43,7 @@ impl SettingsTable {
         }
     }
 
-    pub fn get(&self, client_id: &str) -> Option<Settings> {
+    pub fn reported(&self, client_id: &str) -> Option<Settings> {
         self.by_client.lock().get(client_id).cloned()
     }
 
@@ -269,7 +269,7 @@ pub async fn heartbeat(
     request: HeartbeatRequest,
 ) -> HeartbeatResponse {
     let outcome = async {
-        let Some(settings) = ep.settings.get(&ctx.client_id) else {
+        let Some(settings) = ep.settings.reported(&ctx.client_id) else {
             return Err(GrpcError::new(
                 Code::UnrecognizedClientType,
                 "cannot find client settings for this client",

@@ -169,7 +169,10 @@ impl MessagingService for Service {
         }))
     }
 
-    async fn get_offset(&self, _request: Request<GetOffsetRequest>) -> Reply<GetOffsetResponse> {
+    async fn committed_offset(
+        &self,
+        _request: Request<GetOffsetRequest>,
+    ) -> Reply<GetOffsetResponse> {
         Ok(Response::new(GetOffsetResponse {
             status: Some(not_served()),
             ..Default::default()

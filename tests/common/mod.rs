@@ -119,3 +119,15 @@ pub fn start_rmqd(extra_conf: &str) -> Rmqd {
         _dir: dir,
     }
 }
+
+/// Broker settings for an in-process broker (`rmqd::launch::Running`): a fresh store under `dir`, an
+/// ephemeral port (the gRPC and HA ports follow it) and 1 MiB commit-log files.
+pub fn in_process_broker_config(dir: &tempfile::TempDir) -> rmqd::config::BrokerConfig {
+    let mut config = rmqd::config::BrokerConfig {
+        listen_port: 0,
+        ..rmqd::config::BrokerConfig::default()
+    };
+    config.store.root_dir = dir.path().join("store");
+    config.store.mapped_file_size_commit_log = 1 << 20;
+    config
+}

@@ -15,7 +15,9 @@ pub enum Streaming {
     Bidi,
 }
 
-/// One RPC: the Rust method name, the protobuf method name, the message types and how it streams.
+/// One RPC: the Rust method name, the protobuf method name, the message types and how it streams. The Rust
+/// names are prost-build's snake case of the protobuf name, except GetOffset: `committed_offset`, what it
+/// answers (a group's committed offset of a queue), not a getter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rpc {
     pub method: &'static str,
@@ -90,7 +92,7 @@ pub const MESSAGING_SERVICE_RPCS: &[Rpc] = &[
         streaming: Streaming::Unary,
     },
     Rpc {
-        method: "get_offset",
+        method: "committed_offset",
         route: "GetOffset",
         input: "GetOffsetRequest",
         output: "GetOffsetResponse",
