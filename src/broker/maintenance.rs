@@ -97,10 +97,16 @@ impl Broker {
         Ok(ok())
     }
 
-    /// `TopicValidator.isSystemTopic` as this broker sees it: the system topic set and the `rmq_sys_`
-    /// prefix.
+    /// `TopicValidator.isSystemTopic` as this broker sees it: the `rmq_sys_` prefix (which covers the
+    /// revive and sync-member names of [`Self::system_topic_names`]) and the rest of that set, compared
+    /// without building it: this runs per request (gRPC resource checks, metrics labels).
     pub(crate) fn is_system_topic(&self, topic: &str) -> bool {
-        topic.starts_with("rmq_sys_") || self.system_topic_names().iter().any(|t| t == topic)
+        let cluster = self.config.broker_cluster_name.as_str();
+        topic.starts_with("rmq_sys_")
+            || SYSTEM_TOPICS.contains(&topic)
+            || topic == cluster
+            || topic == self.config.broker_name
+            || topic.strip_suffix("_REPLY_TOPIC") == Some(cluster)
     }
 
     /// `TopicValidator.getSystemTopicSet()` once a 5.3.3 broker has started: the fixed set plus what its
@@ -187,6 +193,25 @@ mod tests {
 
     use crate::broker::test_support::{put_message, TempBroker};
     use crate::broker::Broker;
+
+    #[test]
+    fn is_system_topic_is_membership_in_the_system_topic_set() {
+        let temp = TempBroker::open();
+        let broker = &temp.broker;
+        for name in broker.system_topic_names() {
+            assert!(broker.is_system_topic(&name), "{name}");
+        }
+        assert!(broker.is_system_topic("rmq_sys_anything"));
+        let cluster = &broker.config.broker_cluster_name;
+        for user in [
+            "TopicTest",
+            "REPLY_TOPIC",
+            "_REPLY_TOPIC",
+            &format!("{cluster}_REPLY"),
+        ] {
+            assert!(!broker.is_system_topic(user), "{user}");
+        }
+    }
 
     fn delete(broker: &Broker, topic: &str) -> RemotingCommand {
         let h = DeleteTopicRequestHeader {

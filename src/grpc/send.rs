@@ -54,7 +54,10 @@ async fn try_send(
     let config = ep.broker.topics.get(&topic);
     if !is_retry_or_dlq(&topic) {
         let actual = TopicMessageType::of_message(|key| built[0].property(key));
-        route::check_message_type(ep.broker.topics.message_type(&topic), actual)?;
+        let expected = config.as_ref().map_or(TopicMessageType::Unspecified, |c| {
+            TopicMessageType::of_topic(&c.attributes)
+        });
+        route::check_message_type(expected, actual)?;
     }
     let write_queues = config
         .as_ref()
@@ -89,10 +92,11 @@ fn check_request<'a>(
     };
     let topic = first.topic.clone().unwrap_or_default();
     super::client::check_topic(&ep.broker, &topic.name)?;
+    // The first topic passed check_topic, so it is set: a message without one differs too.
     if request
         .messages
         .iter()
-        .any(|m| m.topic.clone().unwrap_or_default() != topic)
+        .any(|m| m.topic.as_ref() != Some(&topic))
     {
         return Err(GrpcError::new(
             Code::MessageCorrupted,
