@@ -340,17 +340,7 @@ async fn tag_filters_and_assignments() {
     let ids: Vec<&str> = got.iter().map(|m| sys(m).message_id.as_str()).collect();
     assert_eq!(ids, ["A1"]);
 
-    let assigned = f
-        .grpc
-        .clone()
-        .query_assignment(req(v2::QueryAssignmentRequest {
-            topic: resource("GrpcTags"),
-            group: resource(GROUP),
-            endpoints: None,
-        }))
-        .await
-        .expect("answer")
-        .into_inner();
+    let assigned = assignment(&f, "GrpcTags").await;
     assert_eq!(assigned.status.map(|s| s.code), Some(Code::Ok as i32));
     let queues: Vec<(i32, String)> = assigned
         .assignments
@@ -360,17 +350,7 @@ async fn tag_filters_and_assignments() {
         .collect();
     assert_eq!(queues, [(-1, f.broker.config.broker_name.clone())]);
 
-    let missing = f
-        .grpc
-        .clone()
-        .query_assignment(req(v2::QueryAssignmentRequest {
-            topic: resource("NoSuchTopic"),
-            group: resource(GROUP),
-            endpoints: None,
-        }))
-        .await
-        .expect("answer")
-        .into_inner();
+    let missing = assignment(&f, "NoSuchTopic").await;
     assert_eq!(
         missing.status.map(|s| s.code),
         Some(Code::TopicNotFound as i32)
@@ -483,4 +463,18 @@ async fn refusals_carry_the_proxys_codes() {
         Some(Code::InvalidReceiptHandle as i32)
     );
     f.running.stop(STOP_WAIT).await;
+}
+
+/// QueryAssignment of `topic` for the test group.
+async fn assignment(f: &Fixture, topic: &str) -> v2::QueryAssignmentResponse {
+    f.grpc
+        .clone()
+        .query_assignment(req(v2::QueryAssignmentRequest {
+            topic: resource(topic),
+            group: resource(GROUP),
+            endpoints: None,
+        }))
+        .await
+        .expect("answer")
+        .into_inner()
 }
